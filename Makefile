@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## migrate the SQLite database under ./var and run the demo hub
+	$(BIN)/evhub db upgrade
+	$(BIN)/evhub demo
+
+serve: install
+	$(BIN)/evhub serve
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+test-suite: install  ## the tests alone (set EVHUB_TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest -q
+
+test: lint typecheck test-suite  ## lint, types and the whole suite (SQLite)
+
+bench-ocpp: install
+	$(BIN)/python benchmarks/ocpp_load.py --stations 1000 --duration 30
+
+bench-planning: install
+	$(BIN)/evhub bench planning --sessions ../shared/data/acn/caltech_2019-05-01_2019-08-31.csv.gz --capacity-kw 50 --json
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

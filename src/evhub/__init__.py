@@ -1,0 +1,3 @@
+"""evhub: operations platform for shared electric mobility hubs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,56 @@
+"""REST routes for drivers and tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from evhub.accounts import service
+from evhub.accounts.schemas import (
+    AuthorizationOut,
+    DriverIn,
+    DriverOut,
+    TokenIn,
+    TokenOut,
+    TokenPatch,
+)
+from evhub.deps import ClockDep, SessionDep
+from evhub.errors import InvalidInput
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/drivers", status_code=status.HTTP_201_CREATED, response_model=DriverOut)
+async def create_driver(body: DriverIn, session: SessionDep, clock: ClockDep) -> object:
+    return await service.create_driver(session, body.name, body.email, body.user_group, clock.now())
+
+
+@router.get("/drivers/{driver_id}", response_model=DriverOut)
+async def get_driver(driver_id: int, session: SessionDep) -> object:
+    return await service.get_driver(session, driver_id)
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+async def create_token(body: TokenIn, session: SessionDep, clock: ClockDep) -> object:
+    if body.expires_at is not None and body.expires_at.tzinfo is None:
+        raise InvalidInput("expires_at needs a time zone offset")
+    return await service.create_token(
+        session, body.uid, body.type, body.status, clock.now(),
+        body.driver_id, body.group_id, body.expires_at,
+    )  # fmt: skip
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+async def list_tokens(session: SessionDep, limit: int = 500, offset: int = 0) -> object:
+    return await service.list_tokens(session, min(limit, 5000), offset)
+
+
+@router.patch("/tokens/{uid}", response_model=TokenOut)
+async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object:
+    return await service.update_token_status(session, uid, body.status)
+
+
+@router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut)
+async def check_token(uid: str, session: SessionDep, clock: ClockDep) -> object:
+    """What a station would be told for this token now, with the reason."""
+    auth = await service.authorize(session, uid, clock.now())
+    return AuthorizationOut(status=auth.status, reason=auth.reason)

@@ -1,0 +1,93 @@
+"""REST routes for sites and stations (thin: validation in schemas, rules in service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from evhub.assets import service
+from evhub.assets.credentials import generate_password
+from evhub.assets.schemas import (
+    SiteIn,
+    SiteOut,
+    SitePatch,
+    StationCreated,
+    StationEventOut,
+    StationIn,
+    StationOut,
+    StationPatch,
+    StatusRecordOut,
+)
+from evhub.deps import ClockDep, SessionDep
+
+router = APIRouter(tags=["assets"])
+
+
+@router.post("/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
+async def create_site(body: SiteIn, session: SessionDep, clock: ClockDep) -> object:
+    fields = body.model_dump(exclude={"name", "timezone", "grid_limit_kw"})
+    return await service.create_site(
+        session, clock.now(), body.name, body.timezone, body.grid_limit_kw, **fields
+    )
+
+
+@router.get("/sites", response_model=list[SiteOut])
+async def list_sites(session: SessionDep) -> object:
+    return await service.list_sites(session)
+
+
+@router.get("/sites/{site_id}", response_model=SiteOut)
+async def get_site(site_id: int, session: SessionDep) -> object:
+    return await service.get_site(session, site_id)
+
+
+@router.patch("/sites/{site_id}", response_model=SiteOut)
+async def patch_site(site_id: int, body: SitePatch, session: SessionDep) -> object:
+    return await service.update_site(session, site_id, **body.model_dump(exclude_unset=True))
+
+
+@router.post("/stations", status_code=status.HTTP_201_CREATED, response_model=StationCreated)
+async def create_station(body: StationIn, session: SessionDep, clock: ClockDep) -> object:
+    generated = generate_password() if body.password is None else None
+    station = await service.create_station(
+        session,
+        clock.now(),
+        body.id,
+        body.site_id,
+        body.password or generated or "",
+        [service.EvseSpec(**e.model_dump()) for e in body.evses],
+        body.commissioned,
+    )
+    station = await service.get_station(session, station.id)
+    out = StationCreated.model_validate(station)
+    out.password = generated
+    return out
+
+
+@router.get("/stations", response_model=list[StationOut])
+async def list_stations(session: SessionDep, site_id: int | None = None) -> object:
+    return await service.list_stations(session, site_id)
+
+
+@router.get("/stations/{station_id}", response_model=StationOut)
+async def get_station(station_id: str, session: SessionDep) -> object:
+    return await service.get_station(session, station_id)
+
+
+@router.patch("/stations/{station_id}", response_model=StationOut)
+async def patch_station(station_id: str, body: StationPatch, session: SessionDep) -> object:
+    await service.set_commissioned(session, station_id, body.commissioned)
+    return await service.get_station(session, station_id)
+
+
+@router.get("/stations/{station_id}/events", response_model=list[StationEventOut])
+async def station_events(
+    station_id: str, session: SessionDep, kind: str | None = None, limit: int = 100
+) -> object:
+    await service.get_station(session, station_id)
+    return await service.list_station_events(session, station_id, kind, min(limit, 1000))
+
+
+@router.get("/stations/{station_id}/status-history", response_model=list[StatusRecordOut])
+async def station_status_history(station_id: str, session: SessionDep, limit: int = 200) -> object:
+    await service.get_station(session, station_id)
+    return await service.status_history(session, station_id, min(limit, 5000))

@@ -1,0 +1,318 @@
+"""Sites, stations and connectors: registration, boot, status and liveness rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from evhub.assets.credentials import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
+from evhub.errors import Conflict, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class EvseSpec:
+    evse_id: int
+    current_type: str = "AC"
+    phases: int = 3
+    max_power_kw: float = 22.0
+    connectors: int = 1
+    standard: str = "IEC62196Type2"
+
+
+@dataclass(frozen=True)
+class BootDecision:
+    status: str
+    interval_s: int
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}") from exc
+
+
+async def create_site(
+    session: AsyncSession,
+    now: datetime,
+    name: str,
+    timezone: str,
+    grid_limit_kw: float,
+    **fields: object,
+) -> Site:
+    _check_timezone(timezone)
+    if grid_limit_kw <= 0:
+        raise InvalidInput("grid_limit_kw must be positive")
+    site = Site(name=name, timezone=timezone, grid_limit_kw=grid_limit_kw, created_at=now, **fields)
+    session.add(site)
+    await session.flush()
+    return site
+
+
+async def get_site(session: AsyncSession, site_id: int) -> Site:
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id} not found")
+    return site
+
+
+async def list_sites(session: AsyncSession) -> list[Site]:
+    return list((await session.execute(select(Site).order_by(Site.id))).scalars())
+
+
+async def update_site(session: AsyncSession, site_id: int, **fields: object) -> Site:
+    site = await get_site(session, site_id)
+    if "timezone" in fields:
+        _check_timezone(str(fields["timezone"]))
+    limit = fields.get("grid_limit_kw")
+    if isinstance(limit, int | float) and limit <= 0:
+        raise InvalidInput("grid_limit_kw must be positive")
+    for key, value in fields.items():
+        setattr(site, key, value)
+    return site
+
+
+async def create_station(
+    session: AsyncSession,
+    now: datetime,
+    station_id: str,
+    site_id: int,
+    password: str,
+    evses: list[EvseSpec] | None = None,
+    commissioned: bool = True,
+) -> Station:
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise InvalidInput(f"password must be {MIN_LENGTH}-{MAX_LENGTH} characters (OCPP A00)")
+    await get_site(session, site_id)
+    if await session.get(Station, station_id) is not None:
+        raise Conflict(f"station {station_id!r} exists already")
+    station = Station(
+        id=station_id,
+        site_id=site_id,
+        password_hash=hash_password(password),
+        commissioned=commissioned,
+        created_at=now,
+    )
+    for spec in evses or []:
+        station.evses.append(_evse_from_spec(spec))
+    session.add(station)
+    await session.flush()
+    return station
+
+
+def _evse_from_spec(spec: EvseSpec) -> Evse:
+    if spec.current_type not in ("AC", "DC"):
+        raise InvalidInput("current_type must be AC or DC")
+    evse = Evse(
+        evse_id=spec.evse_id,
+        current_type=spec.current_type,
+        phases=spec.phases,
+        max_power_kw=spec.max_power_kw,
+    )
+    for n in range(1, spec.connectors + 1):
+        evse.connectors.append(Connector(connector_id=n, standard=spec.standard))
+    return evse
+
+
+async def get_station(session: AsyncSession, station_id: str) -> Station:
+    result = await session.execute(
+        select(Station)
+        .where(Station.id == station_id)
+        .options(selectinload(Station.evses).selectinload(Evse.connectors))
+    )
+    station = result.scalar_one_or_none()
+    if station is None:
+        raise NotFound(f"station {station_id!r} not found")
+    return station
+
+
+async def list_stations(session: AsyncSession, site_id: int | None = None) -> list[Station]:
+    query = select(Station).options(selectinload(Station.evses).selectinload(Evse.connectors))
+    if site_id is not None:
+        query = query.where(Station.site_id == site_id)
+    return list((await session.execute(query.order_by(Station.id))).scalars())
+
+
+async def set_commissioned(session: AsyncSession, station_id: str, commissioned: bool) -> Station:
+    station = await get_station(session, station_id)
+    station.commissioned = commissioned
+    return station
+
+
+async def authenticate_station(
+    session: AsyncSession, station_id: str, password: str
+) -> Station | None:
+    """The station if `password` matches its stored hash (security profile 1/2)."""
+    station = await session.get(Station, station_id)
+    if station is None or not verify_password(password, station.password_hash):
+        return None
+    return station
+
+
+async def mark_connected(
+    session: AsyncSession, station_id: str, ocpp_version: str, online: bool, now: datetime
+) -> None:
+    values: dict[str, object] = {"online": online, "last_seen_at": now}
+    if online:
+        values["ocpp_version"] = ocpp_version
+    await session.execute(update(Station).where(Station.id == station_id).values(**values))
+
+
+async def touch(session: AsyncSession, station_id: str, now: datetime) -> None:
+    await session.execute(
+        update(Station).where(Station.id == station_id).values(last_seen_at=now, online=True)
+    )
+
+
+async def record_boot(
+    session: AsyncSession,
+    station_id: str,
+    now: datetime,
+    interval_s: int,
+    vendor: str,
+    model: str,
+    serial_number: str | None = None,
+    firmware_version: str | None = None,
+    reason: str | None = None,
+) -> BootDecision:
+    """Store the identity a station reports; Pending until the operator commissions it."""
+    station = await get_station(session, station_id)
+    station.vendor = vendor
+    station.model = model
+    station.serial_number = serial_number
+    station.firmware_version = firmware_version
+    station.last_boot_at = now
+    station.last_seen_at = now
+    station.boot_reason = reason
+    station.registration_status = "Accepted" if station.commissioned else "Pending"
+    return BootDecision(station.registration_status, interval_s)
+
+
+async def record_status(
+    session: AsyncSession,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    timestamp: datetime,
+    now: datetime,
+    error_code: str | None = None,
+    info: str | None = None,
+) -> bool:
+    """Append to the status history; update the connector unless the report is older.
+
+    Returns whether the current state changed. Reports queued offline arrive late: they go to
+    the history in their own order but never overwrite a newer state. Evse 0 is the station.
+    """
+    session.add(
+        StatusRecord(
+            station_id=station_id,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status,
+            error_code=error_code,
+            info=info,
+            timestamp=timestamp,
+            received_at=now,
+        )
+    )
+    if evse_id == 0:
+        return False
+    connector = await _connector(session, station_id, evse_id, connector_id)
+    if connector.status_at is not None and connector.status_at > timestamp:
+        return False
+    changed = connector.status != status or connector.error_code != error_code
+    connector.status, connector.error_code, connector.status_at = status, error_code, timestamp
+    return changed
+
+
+async def _connector(
+    session: AsyncSession, station_id: str, evse_id: int, connector_id: int
+) -> Connector:
+    """The connector, created on first report (stations describe themselves)."""
+    result = await session.execute(
+        select(Connector)
+        .join(Evse)
+        .where(
+            Evse.station_id == station_id,
+            Evse.evse_id == evse_id,
+            Connector.connector_id == connector_id,
+        )
+    )
+    connector = result.scalar_one_or_none()
+    if connector is not None:
+        return connector
+    evse = (
+        await session.execute(
+            select(Evse).where(Evse.station_id == station_id, Evse.evse_id == evse_id)
+        )
+    ).scalar_one_or_none()
+    if evse is None:
+        evse = Evse(station_id=station_id, evse_id=evse_id)
+        session.add(evse)
+        await session.flush()
+    connector = Connector(evse_pk=evse.id, connector_id=connector_id)
+    session.add(connector)
+    await session.flush()
+    return connector
+
+
+async def record_station_event(
+    session: AsyncSession,
+    station_id: str,
+    kind: str,
+    status: str,
+    now: datetime,
+    detail: str = "",
+    request_id: int | None = None,
+    timestamp: datetime | None = None,
+) -> None:
+    session.add(
+        StationEvent(
+            station_id=station_id,
+            kind=kind,
+            status=status,
+            detail=detail[:4000],
+            request_id=request_id,
+            timestamp=timestamp,
+            received_at=now,
+        )
+    )
+
+
+async def list_station_events(
+    session: AsyncSession, station_id: str, kind: str | None = None, limit: int = 100
+) -> list[StationEvent]:
+    query = select(StationEvent).where(StationEvent.station_id == station_id)
+    if kind is not None:
+        query = query.where(StationEvent.kind == kind)
+    query = query.order_by(StationEvent.received_at.desc(), StationEvent.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def status_history(
+    session: AsyncSession, station_id: str, limit: int = 200
+) -> list[StatusRecord]:
+    query = (
+        select(StatusRecord)
+        .where(StatusRecord.station_id == station_id)
+        .order_by(StatusRecord.timestamp, StatusRecord.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def count_online(session: AsyncSession) -> int:
+    result = await session.execute(select(func.count()).where(Station.online.is_(True)))
+    return int(result.scalar_one())
+
+
+async def mark_all_offline(session: AsyncSession) -> None:
+    """At start-up no station is connected to this node yet."""
+    await session.execute(update(Station).values(online=False))

@@ -1,0 +1,87 @@
+"""Transactions, their ordered events, and sampled meter values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from evhub.db import Base, UTCDateTime
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        # A station's own transaction id (2.0.1) or our id as text (1.6) is unique per station.
+        UniqueConstraint("station_id", "ocpp_transaction_id"),
+        Index("ix_transactions_station_state", "station_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
+    ocpp_transaction_id: Mapped[str] = mapped_column(String(36))
+    evse_id: Mapped[int] = mapped_column(Integer)
+    connector_id: Mapped[int] = mapped_column(Integer, default=1)
+    id_token: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    meter_start_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    meter_stop_wh: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    meter_last_wh: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    power_last_w: Mapped[float | None] = mapped_column(Float, nullable=True)
+    soc_last_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    charging_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last_seq_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_start_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ocpp_version: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def energy_wh(self) -> int:
+        end = self.meter_stop_wh if self.meter_stop_wh is not None else self.meter_last_wh
+        return max(0, (end if end is not None else self.meter_start_wh) - self.meter_start_wh)
+
+
+class TransactionEvent(Base):
+    """One OCPP 2.0.1 TransactionEvent (or 1.6 start/stop), unique by sequence number."""
+
+    __tablename__ = "transaction_events"
+    __table_args__ = (UniqueConstraint("transaction_pk", "seq_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_pk: Mapped[int] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"))
+    seq_no: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(16))
+    trigger_reason: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeterValue(Base):
+    """One sampled value. Retries of the same sample hit the unique key and are dropped."""
+
+    __tablename__ = "meter_values"
+    __table_args__ = (
+        UniqueConstraint("station_id", "evse_id", "timestamp", "measurand", "phase", "context"),
+        Index("ix_meter_values_tx_time", "transaction_pk", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(48))
+    evse_id: Mapped[int] = mapped_column(Integer)
+    transaction_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", ondelete="SET NULL"), nullable=True
+    )
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    measurand: Mapped[str] = mapped_column(String(48))
+    phase: Mapped[str] = mapped_column(String(8), default="")
+    context: Mapped[str] = mapped_column(String(24), default="Sample.Periodic")
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16), default="")

@@ -1,0 +1,70 @@
+"""Meter samples in one shape for both OCPP versions, in base units (Wh, W, A, %)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+CURRENT = "Current.Import"
+SOC = "SoC"
+
+_SCALE = {"kWh": ("Wh", 1000.0), "kW": ("W", 1000.0), "kvarh": ("varh", 1000.0)}
+
+
+@dataclass(frozen=True)
+class Sample:
+    timestamp: datetime
+    measurand: str
+    value: float
+    unit: str = ""
+    phase: str = ""
+    context: str = "Sample.Periodic"
+
+
+def normalise(
+    timestamp: datetime,
+    value: float,
+    measurand: str | None,
+    unit: str | None,
+    phase: str | None,
+    context: str | None,
+    multiplier: int = 0,
+) -> Sample:
+    """A sample in base units; OCPP defaults: energy register in Wh, periodic context."""
+    measurand = measurand or ENERGY_REGISTER
+    unit = unit or ("Wh" if measurand.startswith("Energy") else "")
+    value = value * (10.0**multiplier)
+    if unit in _SCALE:
+        unit, factor = _SCALE[unit]
+        value *= factor
+    return Sample(
+        timestamp=timestamp,
+        measurand=measurand,
+        value=value,
+        unit=unit,
+        phase=phase or "",
+        context=context or "Sample.Periodic",
+    )
+
+
+def energy_register_wh(samples: list[Sample]) -> int | None:
+    """The latest whole-meter import register reading among `samples`, in Wh."""
+    readings = [s for s in samples if s.measurand == ENERGY_REGISTER and not s.phase]
+    if not readings:
+        return None
+    return round(max(readings, key=lambda s: s.timestamp).value)
+
+
+def latest(samples: list[Sample], measurand: str) -> float | None:
+    """The latest value of `measurand` (summed over phases when only per-phase values exist)."""
+    matching = [s for s in samples if s.measurand == measurand]
+    if not matching:
+        return None
+    newest = max(s.timestamp for s in matching)
+    at_newest = [s for s in matching if s.timestamp == newest]
+    total = [s for s in at_newest if not s.phase]
+    if total:
+        return total[-1].value
+    return sum(s.value for s in at_newest if s.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"))

@@ -1,0 +1,176 @@
+"""Command line: serve, db, site/station/token registration, demo, sim and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.accounts import service as accounts
+from evhub.app import create_app
+from evhub.assets import service as assets
+from evhub.assets.credentials import generate_password
+from evhub.clock import SystemClock
+from evhub.db import create_engine, migrate, session_factory
+from evhub.errors import DomainError
+from evhub.events import EventBus
+from evhub.settings import load_settings
+from evhub.uow import UnitOfWork
+
+app = typer.Typer(help="evhub: operate shared charging hubs.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+site_app = typer.Typer(help="Sites (hubs).", no_args_is_help=True)
+station_app = typer.Typer(help="Charging stations.", no_args_is_help=True)
+token_app = typer.Typer(help="Driver tokens (RFID, app).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(site_app, name="site")
+app.add_typer(station_app, name="station")
+app.add_typer(token_app, name="token")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+T = TypeVar("T")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+def _run_in_uow(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one unit of work against the configured database, migrated first."""
+    settings = load_settings()
+    migrate(settings.database_url)
+
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with UnitOfWork(session_factory(engine), EventBus())() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port for API, OCPP and console")] = None,
+) -> None:
+    """Run the server: REST API, OCPP WebSocket endpoint and console on one port."""
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        ws_ping_interval=None,
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION."""
+    migrate(load_settings().database_url, revision)
+    console.print(f"database at {revision}")
+
+
+@site_app.command("add")
+def site_add(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Paris")],
+    grid_limit_kw: Annotated[float, typer.Option(help="grid connection limit")],
+    town: str = "",
+    country: str = "FR",
+) -> None:
+    """Register a site and print its id."""
+    now = SystemClock().now()
+
+    async def work(s: AsyncSession) -> int:
+        site = await assets.create_site(
+            s, now, name, timezone, grid_limit_kw, town=town, country=country
+        )
+        return site.id
+
+    console.print(f"site {_run_in_uow(work)} created")
+
+
+@station_app.command("add")
+def station_add(
+    station_id: str,
+    site_id: Annotated[int, typer.Option(help="site the station belongs to")],
+    password: Annotated[str | None, typer.Option(help="16-40 chars; generated if omitted")] = None,
+    evses: Annotated[int, typer.Option(help="number of EVSEs")] = 1,
+    dc: Annotated[bool, typer.Option(help="DC fast charger")] = False,
+    max_power_kw: Annotated[float, typer.Option(help="per EVSE")] = 22.0,
+    pending: Annotated[bool, typer.Option(help="not commissioned yet: boots get Pending")] = False,
+) -> None:
+    """Register a station; prints the password to configure on it."""
+    secret = password or generate_password()
+    now = SystemClock().now()
+    specs = [
+        assets.EvseSpec(
+            evse_id=n,
+            current_type="DC" if dc else "AC",
+            max_power_kw=max_power_kw,
+            standard="cCCS2" if dc else "IEC62196Type2",
+        )
+        for n in range(1, evses + 1)
+    ]
+
+    async def work(s: AsyncSession) -> None:
+        await assets.create_station(s, now, station_id, site_id, secret, specs, not pending)
+
+    _run_in_uow(work)
+    console.print(f"station {station_id} created; Basic auth password: {secret}")
+
+
+@token_app.command("add")
+def token_add(
+    uid: str,
+    type_: Annotated[str, typer.Option("--type", help="ISO14443, Central, eMAID...")] = "ISO14443",
+    status: Annotated[str, typer.Option(help="Accepted, Blocked, Expired, Invalid")] = "Accepted",
+    driver_id: int | None = None,
+) -> None:
+    """Register a token."""
+    now = SystemClock().now()
+
+    async def work(s: AsyncSession) -> None:
+        await accounts.create_token(s, uid, type_, status, now, driver_id)
+
+    _run_in_uow(work)
+    console.print(f"token {uid} created ({status})")
+
+
+@station_app.command("list")
+def station_list() -> None:
+    """List stations with their state."""
+
+    async def work(s: AsyncSession) -> list[tuple[str, ...]]:
+        return [
+            (st.id, str(st.site_id), st.ocpp_version or "-", "yes" if st.online else "no",
+             st.registration_status)
+            for st in await assets.list_stations(s)
+        ]  # fmt: skip
+
+    table = Table("station", "site", "ocpp", "online", "registration")
+    for row in _run_in_uow(work):
+        table.add_row(*row)
+    console.print(table)

@@ -1,0 +1,1 @@
+"""The OCPP gateway: translates protocol messages into service calls, and back. No rules here."""

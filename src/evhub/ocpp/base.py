@@ -1,0 +1,113 @@
+"""Behaviour shared by the 1.6 and 2.0.1 handlers: framing errors, routing, liveness."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+from ocpp.exceptions import OCPPError
+from ocpp.messages import CallError, MessageType, unpack
+
+from evhub.assets import service as assets
+from evhub.ocpp.connection import StarletteConnection
+from evhub.ocpp.context import GatewayContext
+
+log = logging.getLogger("evhub.ocpp")
+
+
+def _message_id(raw: str) -> str:
+    """The unique id of a frame that failed to parse, or "-1" (OCPP-J 2.0.1 §4.2.3)."""
+    try:
+        frame = json.loads(raw)
+    except (ValueError, TypeError):
+        return "-1"
+    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
+        return frame[1]
+    return "-1"
+
+
+class CsmsEndpoint:
+    """Mixed into the ocpp library's ChargePoint (CSMS side) of each version."""
+
+    ocpp_version: str
+    id: str
+    route_map: dict[str, Any]
+    _connection: StarletteConnection
+    _response_queue: Any
+
+    def __init__(self, station_id: str, connection: StarletteConnection, ctx: GatewayContext):
+        super().__init__(station_id, connection, response_timeout=ctx.response_timeout_s)  # type: ignore[call-arg]
+        self.ctx = ctx
+        self.messages_handled = 0
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    async def start(self) -> None:
+        """Serve the station's frames one at a time until the socket closes."""
+        while True:
+            await self.route_message(await self._connection.recv())
+
+    async def route_message(self, raw_msg: str) -> None:
+        """Like the library's, but a frame that cannot be parsed gets a CallError instead of
+        silence, and an action nobody handles gets NotImplemented (OCPP-J 1.6 §4.2.3)."""
+        self.messages_handled += 1
+        try:
+            msg = unpack(raw_msg)
+        except OCPPError as error:
+            log.warning("station=%s event=bad_frame code=%s", self.id, error.code)
+            await self._send_error(_message_id(raw_msg), error)
+            return
+        if msg.message_type_id != MessageType.Call:
+            self._response_queue.put_nowait(msg)
+            return
+        if msg.action not in self.route_map:
+            unknown = OcppNotImplemented(details={"cause": f"action {msg.action!r} is not known"})
+            await self._send_error(str(msg.unique_id), unknown)
+            return
+        try:
+            await self._handle_call(msg)  # type: ignore[attr-defined]
+        except OCPPError as error:
+            log.warning(
+                "station=%s event=call_error action=%s code=%s", self.id, msg.action, error.code
+            )
+            await self._send(msg.create_call_error(error).to_json())
+
+    async def _record(
+        self,
+        kind: str,
+        status: str,
+        detail: str = "",
+        at: datetime | None = None,
+        request_id: int | None = None,
+    ) -> None:
+        """Store a notification that is a fact about the station (firmware, logs, security)."""
+        async with self.ctx.uow() as s:
+            await assets.record_station_event(
+                s, self.id, kind, status, self.now(), detail, request_id, at
+            )
+
+    async def _send_error(self, unique_id: str, error: OCPPError) -> None:
+        frame = CallError(
+            unique_id=unique_id,
+            error_code=error.code,
+            error_description=error.description,
+            error_details=_plain(error.details),
+        )
+        await self._send(frame.to_json())
+
+    async def _send(self, message: str) -> None:
+        await self._connection.send(message)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self._connection.close(code, reason)
+
+
+def _plain(details: Any) -> dict[str, Any]:
+    """Details safe to echo: only text, never the offending message object."""
+    if not isinstance(details, dict):
+        return {}
+    return {k: v for k, v in details.items() if isinstance(v, str | int | float)}

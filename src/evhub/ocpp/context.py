@@ -1,0 +1,21 @@
+"""What protocol handlers need from the rest of the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from evhub.clock import Clock
+from evhub.ocpp.registry import ConnectionRegistry
+from evhub.uow import UnitOfWork
+
+
+@dataclass
+class GatewayContext:
+    uow: UnitOfWork
+    clock: Clock
+    registry: ConnectionRegistry = field(default_factory=ConnectionRegistry)
+    heartbeat_interval_s: int = 300
+    pending_retry_interval_s: int = 60
+    response_timeout_s: float = 30.0
+    # station id -> digest of the last credentials that verified, to spare PBKDF2 on reconnects
+    verified_credentials: dict[str, bytes] = field(default_factory=dict)

@@ -1,0 +1,170 @@
+"""OCPP 2.0.1 messages a station sends to the CSMS; each handler calls one service."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call_result
+from ocpp.v201.enums import Action, DataTransferStatusEnumType
+
+from evhub.accounts import service as accounts
+from evhub.assets import service as assets
+from evhub.charging import service as charging
+from evhub.ocpp.base import CsmsEndpoint
+from evhub.ocpp.timestamps import format_time, parse_time
+from evhub.ocpp.v201.translate import id_token_info, samples
+
+log = logging.getLogger("evhub.ocpp")
+
+
+class V201Handler(CsmsEndpoint, ChargePoint):
+    ocpp_version = "2.0.1"
+
+    @on(Action.boot_notification)
+    async def on_boot(
+        self, charging_station: dict[str, Any], reason: str, **kw: Any
+    ) -> call_result.BootNotification:
+        now = self.now()
+        async with self.ctx.uow() as s:
+            decision = await assets.record_boot(
+                s,
+                self.id,
+                now,
+                self.ctx.heartbeat_interval_s,
+                vendor=charging_station["vendor_name"],
+                model=charging_station["model"],
+                serial_number=charging_station.get("serial_number"),
+                firmware_version=charging_station.get("firmware_version"),
+                reason=reason,
+            )
+        accepted = decision.status == "Accepted"
+        log.info("station=%s event=boot status=%s reason=%s", self.id, decision.status, reason)
+        return call_result.BootNotification(
+            current_time=format_time(now),
+            interval=decision.interval_s if accepted else self.ctx.pending_retry_interval_s,
+            status=decision.status,
+        )
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        now = self.now()
+        async with self.ctx.uow() as s:
+            await assets.touch(s, self.id, now)
+        return call_result.Heartbeat(current_time=format_time(now))
+
+    @on(Action.status_notification)
+    async def on_status(
+        self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kw: Any
+    ) -> call_result.StatusNotification:
+        now = self.now()
+        async with self.ctx.uow() as s:
+            await assets.record_status(
+                s, self.id, evse_id, connector_id, connector_status, parse_time(timestamp), now
+            )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
+        async with self.ctx.uow() as s:
+            auth = await accounts.authorize(s, id_token["id_token"], self.now())
+        return call_result.Authorize(id_token_info=id_token_info(auth))
+
+    @on(Action.transaction_event)
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        **kw: Any,
+    ) -> call_result.TransactionEvent:
+        evse = kw.get("evse") or {}
+        token = (kw.get("id_token") or {}).get("id_token")
+        async with self.ctx.uow() as s:
+            outcome = await charging.transaction_event_v201(
+                s,
+                self.now(),
+                self.id,
+                event_type,
+                transaction_info["transaction_id"],
+                seq_no,
+                parse_time(timestamp),
+                trigger_reason,
+                evse.get("id"),
+                evse.get("connector_id"),
+                token,
+                transaction_info.get("charging_state"),
+                transaction_info.get("stopped_reason"),
+                transaction_info.get("remote_start_id"),
+                samples(kw.get("meter_value") or []),
+            )
+        auth = outcome.authorization
+        # idTokenInfo only when the event carried an idToken (E01, E02).
+        return call_result.TransactionEvent(id_token_info=id_token_info(auth) if auth else None)
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self, evse_id: int, meter_value: list[dict[str, Any]]
+    ) -> call_result.MeterValues:
+        data = samples(meter_value)
+        async with self.ctx.uow() as s:
+            tx = await charging.active_transaction_on(s, self.id, evse_id) if evse_id else None
+            await charging.store_samples(s, self.id, evse_id, tx, data)
+        return call_result.MeterValues()
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, **kw: Any) -> call_result.DataTransfer:
+        detail = f"{kw.get('message_id') or ''} {json.dumps(kw.get('data'))}".strip()
+        await self._record("data_transfer", vendor_id, detail)
+        return call_result.DataTransfer(status=DataTransferStatusEnumType.unknown_vendor_id)
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status(
+        self, status: str, **kw: Any
+    ) -> call_result.FirmwareStatusNotification:
+        await self._record("firmware", status, request_id=kw.get("request_id"))
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status(self, status: str, **kw: Any) -> call_result.LogStatusNotification:
+        await self._record("log", status, request_id=kw.get("request_id"))
+        return call_result.LogStatusNotification()
+
+    @on(Action.security_event_notification)
+    async def on_security_event(
+        self, type: str, timestamp: str, **kw: Any
+    ) -> call_result.SecurityEventNotification:
+        await self._record("security", type, kw.get("tech_info") or "", parse_time(timestamp))
+        return call_result.SecurityEventNotification()
+
+    @on(Action.notify_report)
+    async def on_notify_report(
+        self, request_id: int, generated_at: str, seq_no: int, **kw: Any
+    ) -> call_result.NotifyReport:
+        report = kw.get("report_data") or []
+        detail = json.dumps({"seq_no": seq_no, "tbc": kw.get("tbc", False), "report": report})
+        await self._record("report", "Received", detail, parse_time(generated_at), request_id)
+        return call_result.NotifyReport()
+
+    @on(Action.notify_event)
+    async def on_notify_event(
+        self, generated_at: str, seq_no: int, event_data: list[dict[str, Any]], **kw: Any
+    ) -> call_result.NotifyEvent:
+        for item in event_data:
+            component = item.get("component", {}).get("name", "")
+            variable = item.get("variable", {}).get("name", "")
+            status = f"{component}.{variable}={item.get('actual_value', '')}"[:64]
+            await self._record("event", status, json.dumps(item), parse_time(item["timestamp"]))
+        return call_result.NotifyEvent()
+
+    @on(Action.notify_ev_charging_needs)
+    async def on_notify_ev_charging_needs(
+        self, charging_needs: dict[str, Any], evse_id: int, **kw: Any
+    ) -> call_result.NotifyEVChargingNeeds:
+        # ISO 15118 needs (K15): recorded now; the planner's demand model reads them.
+        await self._record("ev_charging_needs", str(evse_id), json.dumps(charging_needs))
+        return call_result.NotifyEVChargingNeeds(status="Accepted")

@@ -1,0 +1,1 @@
+"""Operator console and driver pages (server-rendered)."""

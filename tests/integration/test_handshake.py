@@ -1,0 +1,77 @@
+"""Station connection: subprotocol negotiation, Basic auth, replacement on reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from tests.integration.live_server import LiveServer, basic_auth
+from tests.integration.ocpp_client import connect
+
+
+async def _station(server: LiveServer, station_id: str = "CP-1") -> None:
+    site = await server.add_site()
+    await server.add_station(station_id, site)
+
+
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
+async def test_known_station_connects_with_its_protocol(server: LiveServer, protocol: str) -> None:
+    await _station(server)
+    async with connect(server.ws_base, "CP-1", protocol) as st:
+        assert st.ws.subprotocol == protocol
+        r = await server.http.get("/api/v1/stations/CP-1")
+        assert r.json()["online"] is True
+        assert r.json()["ocpp_version"] == protocol.removeprefix("ocpp")
+    await asyncio.sleep(0.1)
+    r = await server.http.get("/api/v1/stations/CP-1")
+    assert r.json()["online"] is False
+
+
+async def test_unsupported_subprotocol_is_refused(server: LiveServer) -> None:
+    await _station(server)
+    with pytest.raises(InvalidStatus):
+        async with websockets.connect(
+            f"{server.ws_base}/CP-1",
+            subprotocols=["ocpp1.5"],
+            additional_headers=basic_auth("CP-1"),  # type: ignore[list-item]
+        ):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("station_id", "headers"),
+    [
+        ("CP-1", basic_auth("CP-1", "wrong-password-000000")),
+        ("CP-1", {}),
+        ("CP-1", basic_auth("CP-2")),
+        ("CP-UNKNOWN", basic_auth("CP-UNKNOWN")),
+    ],
+    ids=["wrong-password", "no-credentials", "credentials-of-another-id", "unknown-station"],
+)
+async def test_bad_credentials_are_refused_at_handshake(
+    server: LiveServer, station_id: str, headers: dict[str, str]
+) -> None:
+    await _station(server)
+    with pytest.raises(InvalidStatus) as refused:
+        async with websockets.connect(
+            f"{server.ws_base}/{station_id}",
+            subprotocols=["ocpp2.0.1"],
+            additional_headers=headers,  # type: ignore[list-item]
+        ):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_reconnect_replaces_the_old_connection(server: LiveServer) -> None:
+    await _station(server)
+    async with connect(server.ws_base, "CP-1", "ocpp1.6") as first:
+        async with connect(server.ws_base, "CP-1", "ocpp1.6") as second:
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(first.ws.recv(), 2)
+            reply = await second.result("Heartbeat", {})
+            assert "currentTime" in reply
+            r = await server.http.get("/api/v1/stations/CP-1")
+            assert r.json()["online"] is True
