@@ -18,8 +18,10 @@ from evhub.clock import Clock, SystemClock
 from evhub.db import create_engine, migrate_async, session_factory
 from evhub.errors import DomainError
 from evhub.events import EventBus
+from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.endpoint import ocpp_websocket
+from evhub.remote.api import router as remote_router
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
@@ -44,6 +46,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
             response_timeout_s=settings.ocpp_response_timeout_s,
         )
         app.state.gateway = gateway
+        app.state.settings = settings
+        app.state.control = OcppChargerControl(gateway.registry)
         app.state.bus = bus
         async with gateway.uow() as session:
             await assets.mark_all_offline(session)
@@ -64,6 +68,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     api.include_router(assets_router)
     api.include_router(accounts_router)
     api.include_router(charging_router)
+    api.include_router(remote_router)
     app.include_router(api)
     app.include_router(pages_router)
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.clock import Clock
+from evhub.control import ChargerControl
 from evhub.ocpp.context import GatewayContext
 
 
@@ -22,6 +23,11 @@ def _clock(request: Request) -> Clock:
     return clock
 
 
+def _control(request: Request) -> ChargerControl:
+    control: ChargerControl = request.app.state.control
+    return control
+
+
 def _gateway(request: Request) -> GatewayContext:
     gateway: GatewayContext = request.app.state.gateway
     return gateway
@@ -30,3 +36,4 @@ def _gateway(request: Request) -> GatewayContext:
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 GatewayDep = Annotated[GatewayContext, Depends(_gateway)]
+ControlDep = Annotated[ChargerControl, Depends(_control)]

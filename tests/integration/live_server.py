@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,6 +58,7 @@ def basic_auth(station_id: str, password: str = PASSWORD) -> dict[str, str]:
 async def run_server(
     database_url: str, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[LiveServer]:
+    settings.setdefault("var_dir", Path(tempfile.mkdtemp(prefix="evhub-test-")))
     app = create_app(Settings(database_url=database_url, **settings), clock=clock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None, lifespan="on"

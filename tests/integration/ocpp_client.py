@@ -61,3 +61,11 @@ async def connect(
     ) as ws:
         assert ws.subprotocol == protocol
         yield RawStation(ws, station_id)
+
+
+async def answer_next(station: RawStation, payload: dict[str, Any]) -> list[Any]:
+    """Wait for the CSMS's next Call, answer it with `payload`, and return the Call."""
+    frame = station.incoming.pop(0) if station.incoming else json.loads(await station.ws.recv())
+    assert frame[0] == 2, frame
+    await station.ws.send(json.dumps([3, frame[1], payload]))
+    return frame  # type: ignore[no-any-return]

@@ -1,0 +1,114 @@
+"""CSMS-initiated OCPP 1.6J messages, built from the ChargerControl vocabulary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ocpp.v16 import call
+
+from evhub.control import ChargingLimit, ProfilePurpose
+from evhub.ocpp.timestamps import format_time
+
+_PROFILE_IDS = {ProfilePurpose.TX: 1, ProfilePurpose.TX_DEFAULT: 2, ProfilePurpose.STATION_MAX: 3}
+
+
+def profile_id(evse_id: int, purpose: ProfilePurpose) -> int:
+    """Stable per EVSE and purpose, so that a new plan replaces the previous profile."""
+    return 1000 + evse_id * 10 + _PROFILE_IDS[purpose]
+
+
+def set_charging_limit(limit: ChargingLimit) -> call.SetChargingProfile:
+    """SetChargingProfile (§5.16, §3.13); TxProfile needs the running transaction's id."""
+    schedule: dict[str, object] = {
+        "charging_rate_unit": limit.unit,
+        "start_schedule": format_time(limit.start),
+        "charging_schedule_period": [
+            {
+                "start_period": offset,
+                "limit": limit.value_in_unit(kw),
+                "number_phases": limit.phases,
+            }
+            for offset, kw in limit.periods
+        ],
+    }
+    if limit.duration_s is not None:
+        schedule["duration"] = limit.duration_s
+    profile: dict[str, object] = {
+        "charging_profile_id": profile_id(limit.evse_id, limit.purpose),
+        "stack_level": limit.stack_level,
+        "charging_profile_purpose": str(limit.purpose),
+        "charging_profile_kind": "Absolute",
+        "charging_schedule": schedule,
+    }
+    if limit.purpose == ProfilePurpose.TX and limit.transaction_id is not None:
+        profile["transaction_id"] = int(limit.transaction_id)
+    connector = 0 if limit.purpose == ProfilePurpose.STATION_MAX else limit.evse_id
+    return call.SetChargingProfile(connector_id=connector, cs_charging_profiles=profile)
+
+
+def clear_charging_limit(evse_id: int | None, purpose: ProfilePurpose) -> call.ClearChargingProfile:
+    return call.ClearChargingProfile(connector_id=evse_id, charging_profile_purpose=str(purpose))
+
+
+def remote_start(evse_id: int, id_token: str, remote_start_id: int) -> call.RemoteStartTransaction:
+    return call.RemoteStartTransaction(id_tag=id_token, connector_id=evse_id)
+
+
+def remote_stop(transaction_id: str) -> call.RemoteStopTransaction:
+    return call.RemoteStopTransaction(transaction_id=int(transaction_id))
+
+
+def reset(hard: bool) -> call.Reset:
+    return call.Reset(type="Hard" if hard else "Soft")
+
+
+def change_availability(
+    evse_id: int, connector_id: int | None, operative: bool
+) -> call.ChangeAvailability:
+    return call.ChangeAvailability(
+        connector_id=evse_id, type="Operative" if operative else "Inoperative"
+    )
+
+
+def unlock_connector(evse_id: int, connector_id: int) -> call.UnlockConnector:
+    return call.UnlockConnector(connector_id=evse_id)
+
+
+def trigger_message(message: str, evse_id: int | None) -> call.TriggerMessage:
+    return call.TriggerMessage(requested_message=message, connector_id=evse_id)
+
+
+def reserve_now(
+    evse_id: int, reservation_id: int, id_token: str, expires_at: datetime, group_id: str | None
+) -> call.ReserveNow:
+    return call.ReserveNow(
+        connector_id=evse_id,
+        expiry_date=format_time(expires_at),
+        id_tag=id_token,
+        reservation_id=reservation_id,
+        parent_id_tag=group_id,
+    )
+
+
+def cancel_reservation(reservation_id: int) -> call.CancelReservation:
+    return call.CancelReservation(reservation_id=reservation_id)
+
+
+def get_config(keys: list[str]) -> call.GetConfiguration:
+    return call.GetConfiguration(key=keys or None)
+
+
+def set_config(key: str, value: str) -> call.ChangeConfiguration:
+    return call.ChangeConfiguration(key=key, value=value)
+
+
+def clear_cache() -> call.ClearCache:
+    return call.ClearCache()
+
+
+def update_firmware(location: str, retrieve_at: datetime, request_id: int) -> call.UpdateFirmware:
+    return call.UpdateFirmware(location=location, retrieve_date=format_time(retrieve_at))
+
+
+def upload_logs(location: str, request_id: int) -> call.GetDiagnostics:
+    return call.GetDiagnostics(location=location)

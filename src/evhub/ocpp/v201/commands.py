@@ -1,0 +1,141 @@
+"""CSMS-initiated OCPP 2.0.1 messages, built from the ChargerControl vocabulary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ocpp.v201 import call
+
+from evhub.control import ChargingLimit, ProfilePurpose
+from evhub.ocpp.timestamps import format_time
+
+_PURPOSE = {
+    ProfilePurpose.TX: "TxProfile",
+    ProfilePurpose.TX_DEFAULT: "TxDefaultProfile",
+    ProfilePurpose.STATION_MAX: "ChargingStationMaxProfile",
+}
+_PROFILE_IDS = {ProfilePurpose.TX: 1, ProfilePurpose.TX_DEFAULT: 2, ProfilePurpose.STATION_MAX: 3}
+
+
+def profile_id(evse_id: int, purpose: ProfilePurpose) -> int:
+    """Stable per EVSE and purpose: a new plan replaces the previous profile (K01.FR.05)."""
+    return 1000 + evse_id * 10 + _PROFILE_IDS[purpose]
+
+
+def set_charging_limit(limit: ChargingLimit) -> call.SetChargingProfile:
+    schedule: dict[str, object] = {
+        "id": profile_id(limit.evse_id, limit.purpose),
+        "charging_rate_unit": limit.unit,
+        "start_schedule": format_time(limit.start),
+        "charging_schedule_period": [
+            {
+                "start_period": offset,
+                "limit": limit.value_in_unit(kw),
+                "number_phases": limit.phases,
+            }
+            for offset, kw in limit.periods
+        ],
+    }
+    if limit.duration_s is not None:
+        schedule["duration"] = limit.duration_s
+    profile: dict[str, object] = {
+        "id": profile_id(limit.evse_id, limit.purpose),
+        "stack_level": limit.stack_level,
+        "charging_profile_purpose": _PURPOSE[limit.purpose],
+        "charging_profile_kind": "Absolute",
+        "charging_schedule": [schedule],
+    }
+    if limit.purpose == ProfilePurpose.TX and limit.transaction_id is not None:
+        profile["transaction_id"] = limit.transaction_id
+    evse = 0 if limit.purpose == ProfilePurpose.STATION_MAX else limit.evse_id
+    return call.SetChargingProfile(evse_id=evse, charging_profile=profile)
+
+
+def clear_charging_limit(evse_id: int | None, purpose: ProfilePurpose) -> call.ClearChargingProfile:
+    criteria: dict[str, object] = {"charging_profile_purpose": _PURPOSE[purpose]}
+    if evse_id is not None:
+        criteria["evse_id"] = evse_id
+    return call.ClearChargingProfile(charging_profile_criteria=criteria)
+
+
+def remote_start(evse_id: int, id_token: str, remote_start_id: int) -> call.RequestStartTransaction:
+    return call.RequestStartTransaction(
+        id_token={"id_token": id_token, "type": "Central"},
+        remote_start_id=remote_start_id,
+        evse_id=evse_id,
+    )
+
+
+def remote_stop(transaction_id: str) -> call.RequestStopTransaction:
+    return call.RequestStopTransaction(transaction_id=transaction_id)
+
+
+def reset(hard: bool) -> call.Reset:
+    return call.Reset(type="Immediate" if hard else "OnIdle")
+
+
+def change_availability(
+    evse_id: int, connector_id: int | None, operative: bool
+) -> call.ChangeAvailability:
+    evse: dict[str, int] | None = None
+    if evse_id:
+        evse = {"id": evse_id} | ({"connector_id": connector_id} if connector_id else {})
+    status = "Operative" if operative else "Inoperative"
+    return call.ChangeAvailability(operational_status=status, evse=evse)
+
+
+def unlock_connector(evse_id: int, connector_id: int) -> call.UnlockConnector:
+    return call.UnlockConnector(evse_id=evse_id, connector_id=connector_id)
+
+
+def trigger_message(message: str, evse_id: int | None) -> call.TriggerMessage:
+    return call.TriggerMessage(requested_message=message, evse={"id": evse_id} if evse_id else None)
+
+
+def reserve_now(
+    evse_id: int, reservation_id: int, id_token: str, expires_at: datetime, group_id: str | None
+) -> call.ReserveNow:
+    return call.ReserveNow(
+        id=reservation_id,
+        expiry_date_time=format_time(expires_at),
+        id_token={"id_token": id_token, "type": "Central"},
+        evse_id=evse_id,
+        group_id_token={"id_token": group_id, "type": "Central"} if group_id else None,
+    )
+
+
+def cancel_reservation(reservation_id: int) -> call.CancelReservation:
+    return call.CancelReservation(reservation_id=reservation_id)
+
+
+def _component_variable(key: str) -> dict[str, object]:
+    """ "Component.Variable" (or a bare variable of the station) as 2.0.1 addresses it."""
+    component, _, variable = key.rpartition(".")
+    return {"component": {"name": component or "ChargingStation"}, "variable": {"name": variable}}
+
+
+def get_config(keys: list[str]) -> call.GetVariables:
+    return call.GetVariables(get_variable_data=[_component_variable(k) for k in keys])
+
+
+def set_config(key: str, value: str) -> call.SetVariables:
+    return call.SetVariables(
+        set_variable_data=[_component_variable(key) | {"attribute_value": value}]
+    )
+
+
+def clear_cache() -> call.ClearCache:
+    return call.ClearCache()
+
+
+def update_firmware(location: str, retrieve_at: datetime, request_id: int) -> call.UpdateFirmware:
+    return call.UpdateFirmware(
+        request_id=request_id,
+        firmware={"location": location, "retrieve_date_time": format_time(retrieve_at)},
+    )
+
+
+def upload_logs(location: str, request_id: int) -> call.GetLog:
+    return call.GetLog(
+        log={"remote_location": location}, log_type="DiagnosticsLog", request_id=request_id
+    )

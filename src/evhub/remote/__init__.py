@@ -1,0 +1,1 @@
+"""Remote operations on stations: one or many, through the ChargerControl port."""

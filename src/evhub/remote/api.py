@@ -1,0 +1,196 @@
+"""REST routes for remote operations: the station's answer, or 409 when offline, 504 when silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+
+from evhub.assets import service as assets
+from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
+from evhub.deps import ClockDep, ControlDep, SessionDep
+from evhub.errors import InvalidInput
+from evhub.remote import service
+from evhub.remote.schemas import (
+    AvailabilityIn,
+    BulkIn,
+    BulkOut,
+    ChargingLimitIn,
+    CommandOut,
+    ConfigurationIn,
+    FirmwareIn,
+    RemoteStartIn,
+    RemoteStopIn,
+    ResetIn,
+    TriggerIn,
+    UnlockIn,
+)
+
+router = APIRouter(tags=["remote operations"])
+
+
+def _out(station_id: str, result: CommandResult) -> CommandOut:
+    return CommandOut(station_id=station_id, status=result.status, detail=result.detail)
+
+
+@router.post("/stations/{station_id}/reset", response_model=CommandOut)
+async def reset(station_id: str, body: ResetIn, control: ControlDep) -> CommandOut:
+    return _out(station_id, await control.reset(station_id, body.hard))
+
+
+@router.post("/stations/{station_id}/remote-start", response_model=CommandOut)
+async def remote_start(station_id: str, body: RemoteStartIn, control: ControlDep) -> CommandOut:
+    result = await control.remote_start(
+        station_id, body.evse_id, body.id_token, service.new_request_id()
+    )
+    return _out(station_id, result)
+
+
+@router.post("/stations/{station_id}/remote-stop", response_model=CommandOut)
+async def remote_stop(
+    station_id: str, body: RemoteStopIn, session: SessionDep, control: ControlDep
+) -> CommandOut:
+    result = await service.remote_stop(session, control, station_id, body.transaction_id)
+    return _out(station_id, result)
+
+
+@router.post("/stations/{station_id}/availability", response_model=CommandOut)
+async def availability(station_id: str, body: AvailabilityIn, control: ControlDep) -> CommandOut:
+    result = await control.change_availability(
+        station_id, body.evse_id, body.connector_id, body.operative
+    )
+    return _out(station_id, result)
+
+
+@router.post("/stations/{station_id}/unlock", response_model=CommandOut)
+async def unlock(station_id: str, body: UnlockIn, control: ControlDep) -> CommandOut:
+    result = await control.unlock_connector(station_id, body.evse_id, body.connector_id)
+    return _out(station_id, result)
+
+
+@router.post("/stations/{station_id}/trigger", response_model=CommandOut)
+async def trigger(station_id: str, body: TriggerIn, control: ControlDep) -> CommandOut:
+    return _out(station_id, await control.trigger_message(station_id, body.message, body.evse_id))
+
+
+@router.get("/stations/{station_id}/configuration", response_model=CommandOut)
+async def get_configuration(station_id: str, control: ControlDep, keys: str = "") -> CommandOut:
+    wanted = [k for k in keys.split(",") if k]
+    return _out(station_id, await control.get_config(station_id, wanted))
+
+
+@router.put("/stations/{station_id}/configuration", response_model=CommandOut)
+async def set_configuration(
+    station_id: str, body: ConfigurationIn, control: ControlDep
+) -> CommandOut:
+    return _out(station_id, await control.set_config(station_id, body.key, body.value))
+
+
+@router.post("/stations/{station_id}/clear-cache", response_model=CommandOut)
+async def clear_cache(station_id: str, control: ControlDep) -> CommandOut:
+    return _out(station_id, await control.clear_cache(station_id))
+
+
+@router.post("/stations/{station_id}/firmware", response_model=CommandOut)
+async def update_firmware(
+    station_id: str, body: FirmwareIn, control: ControlDep, clock: ClockDep
+) -> CommandOut:
+    request_id = service.new_request_id()
+    result = await control.update_firmware(
+        station_id, body.location, body.retrieve_at or clock.now(), request_id
+    )
+    return _out(
+        station_id, CommandResult(result.status, result.detail | {"request_id": request_id})
+    )
+
+
+@router.post("/stations/{station_id}/logs", response_model=CommandOut)
+async def upload_logs(station_id: str, request: Request, control: ControlDep) -> CommandOut:
+    """Ask the station to upload its logs to evhub's own upload endpoint."""
+    request_id = service.new_request_id()
+    location = str(
+        request.url_for("receive_upload_root", station_id=station_id, request_id=request_id)
+    )
+    result = await control.upload_logs(station_id, location, request_id)
+    detail = result.detail | {"request_id": request_id, "location": location}
+    return _out(station_id, CommandResult(result.status, detail))
+
+
+@router.post("/stations/{station_id}/charging-limit", response_model=CommandOut)
+async def charging_limit(
+    station_id: str,
+    body: ChargingLimitIn,
+    session: SessionDep,
+    control: ControlDep,
+    clock: ClockDep,
+) -> CommandOut:
+    station = await assets.get_station(session, station_id)
+    evse = next((e for e in station.evses if e.evse_id == body.evse_id), None)
+    if evse is None:
+        raise InvalidInput(f"station {station_id!r} has no EVSE {body.evse_id}")
+    limit = ChargingLimit(
+        evse_id=body.evse_id,
+        start=clock.now(),
+        periods=[(0, body.limit_kw)],
+        purpose=ProfilePurpose(body.purpose),
+        unit="A" if evse.current_type == "AC" else "W",
+        phases=evse.phases,
+        stack_level=0,
+    )
+    return _out(station_id, await control.set_charging_limit(station_id, limit))
+
+
+@router.post("/operations/bulk", response_model=BulkOut)
+async def bulk(body: BulkIn, session: SessionDep, control: ControlDep, clock: ClockDep) -> BulkOut:
+    f = body.filter
+    ids = await service.matching_stations(session, f.site_id, f.vendor, f.model, f.station_ids)
+    operation = _bulk_operation(body.operation, body.params, control, clock.now)
+    results = await service.run_bulk(ids, operation)
+    return BulkOut(results=[_out(sid, r) for sid, r in results.items()])
+
+
+def _bulk_operation(name: str, params: dict[str, Any], control: Any, now: Any) -> Any:
+    if name == "reset":
+        return lambda sid: control.reset(sid, bool(params.get("hard", False)))
+    if name == "clear-cache":
+        return lambda sid: control.clear_cache(sid)
+    if name == "availability":
+        operative = bool(params.get("operative", True))
+        return lambda sid: control.change_availability(sid, 0, None, operative)
+    if name == "configuration":
+        if "key" not in params or "value" not in params:
+            raise InvalidInput("configuration needs params.key and params.value")
+        return lambda sid: control.set_config(sid, str(params["key"]), str(params["value"]))
+    if "location" not in params:
+        raise InvalidInput("firmware needs params.location")
+    return lambda sid: control.update_firmware(
+        sid, str(params["location"]), now(), service.new_request_id()
+    )
+
+
+@router.put(
+    "/uploads/{station_id}/{request_id}/", name="receive_upload_root", include_in_schema=False
+)
+@router.put("/uploads/{station_id}/{request_id}/{filename}")
+async def receive_upload(
+    station_id: str,
+    request_id: int,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    filename: str = "upload.log",
+) -> dict[str, object]:
+    """Where stations upload diagnostics and logs (GetDiagnostics / GetLog location)."""
+    path = service.upload_path(request.app.state.settings.var_dir, station_id, request_id, filename)
+    await assets.get_station(session, station_id)
+    size = 0
+    await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
+    async with await anyio.open_file(path, "wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > service.MAX_UPLOAD_BYTES:
+                raise InvalidInput("upload larger than 64 MiB")
+            await out.write(chunk)
+    await service.record_upload(session, station_id, request_id, path, size, clock.now())
+    return {"stored": path.name, "bytes": size}

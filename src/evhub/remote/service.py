@@ -1,0 +1,99 @@
+"""Remote operations: resolve what the operator means, then ask the station through the port."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.assets import service as assets
+from evhub.assets.models import Station
+from evhub.charging import service as charging
+from evhub.control import ChargerControl, CommandResult
+from evhub.errors import Conflict, InvalidInput, StationTimeout, StationUnavailable
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+BULK_CONCURRENCY = 50
+
+
+def new_request_id() -> int:
+    """Request ids tie a station's later status notifications to the operator's request."""
+    return secrets.randbelow(2**31 - 1) + 1
+
+
+async def remote_stop(
+    session: AsyncSession, control: ChargerControl, station_id: str, transaction_pk: int
+) -> CommandResult:
+    tx = await charging.get_transaction(session, transaction_pk)
+    if tx.station_id != station_id:
+        raise InvalidInput(f"transaction {transaction_pk} is not on station {station_id!r}")
+    if tx.state != "active":
+        raise Conflict(f"transaction {transaction_pk} has ended already")
+    return await control.remote_stop(station_id, tx.ocpp_transaction_id)
+
+
+async def matching_stations(
+    session: AsyncSession,
+    site_id: int | None,
+    vendor: str | None,
+    model: str | None,
+    station_ids: list[str] | None,
+) -> list[str]:
+    query = select(Station.id).order_by(Station.id)
+    if site_id is not None:
+        query = query.where(Station.site_id == site_id)
+    if vendor is not None:
+        query = query.where(Station.vendor == vendor)
+    if model is not None:
+        query = query.where(Station.model == model)
+    if station_ids is not None:
+        query = query.where(Station.id.in_(station_ids))
+    return list((await session.execute(query)).scalars())
+
+
+async def run_bulk(
+    station_ids: list[str],
+    operation: Callable[[str], Awaitable[CommandResult]],
+    on_done: Callable[[str, CommandResult], None] | None = None,
+) -> dict[str, CommandResult]:
+    """Run `operation` on every station, a bounded number at once; one result per station."""
+    gate = asyncio.Semaphore(BULK_CONCURRENCY)
+    results: dict[str, CommandResult] = {}
+
+    async def one(station_id: str) -> None:
+        async with gate:
+            try:
+                result = await operation(station_id)
+            except StationTimeout as exc:
+                result = CommandResult("Timeout", {"reason": exc.message})
+            except StationUnavailable as exc:
+                result = CommandResult("Offline", {"reason": exc.message})
+        results[station_id] = result
+        if on_done is not None:
+            on_done(station_id, result)
+
+    async with asyncio.TaskGroup() as group:
+        for station_id in station_ids:
+            group.create_task(one(station_id))
+    return {sid: results[sid] for sid in station_ids}
+
+
+def upload_path(root: Path, station_id: str, request_id: int, filename: str) -> Path:
+    safe = Path(filename).name
+    if not safe or safe in (".", ".."):
+        raise InvalidInput("bad file name")
+    return root / "uploads" / station_id / str(request_id) / safe
+
+
+async def record_upload(
+    session: AsyncSession, station_id: str, request_id: int, path: Path, size: int, now: datetime
+) -> None:
+    await assets.get_station(session, station_id)
+    await assets.record_station_event(
+        session, station_id, "log_upload", "Received", now, f"{path} ({size} bytes)", request_id
+    )

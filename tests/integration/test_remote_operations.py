@@ -1,0 +1,215 @@
+"""Remote operations from the REST API reach the station in its own protocol version."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.integration.live_server import LiveServer, run_server
+from tests.integration.ocpp_client import answer_next, connect
+
+
+async def _setup(server: LiveServer) -> None:
+    site = await server.add_site()
+    await server.add_station("CP-R", site, evses=[{"evse_id": 1, "phases": 3}])
+
+
+async def _operate(
+    server: LiveServer, protocol: str, method: str, path: str, body: Any, reply: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """Send the REST request, answer the station's side, return (Call frame, REST response)."""
+    async with connect(server.ws_base, "CP-R", protocol) as st:
+        request = asyncio.ensure_future(
+            server.http.request(method, f"/api/v1/stations/CP-R/{path}", json=body)
+        )
+        frame = await answer_next(st, reply)
+        response = await request
+    assert response.status_code == 200, response.text
+    return frame, response.json()
+
+
+CASES = [
+    ("ocpp1.6", "POST", "reset", {"hard": True}, "Reset", {"type": "Hard"}),
+    ("ocpp2.0.1", "POST", "reset", {"hard": False}, "Reset", {"type": "OnIdle"}),
+    (
+        "ocpp1.6",
+        "POST",
+        "availability",
+        {"evse_id": 1, "operative": False},
+        "ChangeAvailability",
+        {"connectorId": 1, "type": "Inoperative"},
+    ),
+    (
+        "ocpp2.0.1",
+        "POST",
+        "availability",
+        {"evse_id": 1, "operative": False},
+        "ChangeAvailability",
+        {"operationalStatus": "Inoperative", "evse": {"id": 1}},
+    ),
+    (
+        "ocpp1.6",
+        "POST",
+        "remote-start",
+        {"evse_id": 1, "id_token": "TAG"},
+        "RemoteStartTransaction",
+        {"idTag": "TAG", "connectorId": 1},
+    ),
+    ("ocpp1.6", "POST", "unlock", {"evse_id": 1}, "UnlockConnector", {"connectorId": 1}),
+    (
+        "ocpp2.0.1",
+        "POST",
+        "unlock",
+        {"evse_id": 1, "connector_id": 1},
+        "UnlockConnector",
+        {"evseId": 1, "connectorId": 1},
+    ),
+    (
+        "ocpp1.6",
+        "POST",
+        "trigger",
+        {"message": "StatusNotification", "evse_id": 1},
+        "TriggerMessage",
+        {"requestedMessage": "StatusNotification", "connectorId": 1},
+    ),
+    ("ocpp1.6", "POST", "clear-cache", None, "ClearCache", {}),
+    ("ocpp2.0.1", "POST", "clear-cache", None, "ClearCache", {}),
+    (
+        "ocpp1.6",
+        "PUT",
+        "configuration",
+        {"key": "HeartbeatInterval", "value": "60"},
+        "ChangeConfiguration",
+        {"key": "HeartbeatInterval", "value": "60"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("protocol", "method", "path", "body", "action", "payload"), CASES)
+async def test_operation_reaches_station(
+    server: LiveServer,
+    protocol: str,
+    method: str,
+    path: str,
+    body: Any,
+    action: str,
+    payload: dict[str, Any],
+) -> None:
+    await _setup(server)
+    reply = {"status": "Accepted"} if action not in ("UnlockConnector",) else {"status": "Unlocked"}
+    frame, out = await _operate(server, protocol, method, path, body, reply)
+    assert frame[2] == action
+    assert frame[3] == payload
+    assert out["status"] == reply["status"]
+
+
+async def test_v201_remote_start_carries_a_remote_start_id(server: LiveServer) -> None:
+    await _setup(server)
+    frame, out = await _operate(
+        server,
+        "ocpp2.0.1",
+        "POST",
+        "remote-start",
+        {"evse_id": 1, "id_token": "APP"},
+        {"status": "Accepted"},
+    )
+    assert frame[2] == "RequestStartTransaction"
+    assert (
+        frame[3]["idToken"] == {"idToken": "APP", "type": "Central"}
+        and frame[3]["remoteStartId"] > 0
+    )
+
+
+async def test_v201_set_variables_reports_per_variable_status(server: LiveServer) -> None:
+    await _setup(server)
+    reply = {
+        "setVariableResult": [
+            {
+                "attributeStatus": "Rejected",
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"},
+            }
+        ]
+    }
+    frame, out = await _operate(
+        server,
+        "ocpp2.0.1",
+        "PUT",
+        "configuration",
+        {"key": "OCPPCommCtrlr.HeartbeatInterval", "value": "60"},
+        reply,
+    )
+    assert frame[3]["setVariableData"][0]["component"] == {"name": "OCPPCommCtrlr"}
+    assert out["status"] == "Rejected"
+
+
+async def test_station_rejection_is_returned(server: LiveServer) -> None:
+    await _setup(server)
+    _, out = await _operate(
+        server, "ocpp1.6", "POST", "reset", {"hard": False}, {"status": "Rejected"}
+    )
+    assert out["status"] == "Rejected"
+
+
+async def test_offline_station_gets_409(server: LiveServer) -> None:
+    await _setup(server)
+    r = await server.http.post("/api/v1/stations/CP-R/reset", json={"hard": False})
+    assert r.status_code == 409 and "not connected" in r.json()["detail"]
+
+
+async def test_silent_station_gets_504(database_url: str) -> None:
+    async with run_server(database_url, ocpp_response_timeout_s=0.5) as server:
+        await _setup(server)
+        async with connect(server.ws_base, "CP-R", "ocpp2.0.1"):
+            r = await server.http.post("/api/v1/stations/CP-R/reset", json={"hard": True})
+        assert r.status_code == 504 and "did not answer" in r.json()["detail"]
+
+
+async def test_charging_limit_in_amperes_for_ac(server: LiveServer) -> None:
+    await _setup(server)
+    frame, out = await _operate(
+        server,
+        "ocpp1.6",
+        "POST",
+        "charging-limit",
+        {"evse_id": 1, "limit_kw": 11.04},
+        {"status": "Accepted"},
+    )
+    profile = frame[3]["csChargingProfiles"]
+    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
+    period = profile["chargingSchedule"]["chargingSchedulePeriod"][0]
+    assert profile["chargingSchedule"]["chargingRateUnit"] == "A" and period["limit"] == 16.0
+
+
+async def test_bulk_reset_reports_per_station(server: LiveServer) -> None:
+    site = await server.add_site()
+    await server.add_station("CP-A", site)
+    await server.add_station("CP-B", site)
+    async with connect(server.ws_base, "CP-A", "ocpp1.6") as st:
+        request = asyncio.ensure_future(
+            server.http.post(
+                "/api/v1/operations/bulk",
+                json={"filter": {"site_id": site}, "operation": "reset", "params": {"hard": True}},
+            )
+        )
+        await answer_next(st, {"status": "Accepted"})
+        response = await request
+    results = {r["station_id"]: r["status"] for r in response.json()["results"]}
+    assert results == {"CP-A": "Accepted", "CP-B": "Offline"}
+
+
+async def test_log_upload_is_stored(server: LiveServer) -> None:
+    await _setup(server)
+    frame, out = await _operate(
+        server, "ocpp2.0.1", "POST", "logs", None, {"status": "Accepted", "filename": "x.log"}
+    )
+    location = frame[3]["log"]["remoteLocation"]
+    assert location == out["detail"]["location"]
+    r = await server.http.put(location + "diag-1.log", content=b"line one\nline two\n")
+    assert r.status_code == 200 and r.json()["bytes"] == 18
+    [ev] = (
+        await server.http.get("/api/v1/stations/CP-R/events", params={"kind": "log_upload"})
+    ).json()
+    assert ev["request_id"] == out["detail"]["request_id"]
