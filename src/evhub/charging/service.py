@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,13 +173,57 @@ async def store_samples(
     samples: list[Sample],
 ) -> int:
     """Insert samples, ignoring ones already stored; keep the transaction's latest reading."""
+    inserted = await _insert_samples(session, station_id, evse_id, tx.id if tx else None, samples)
+    if tx is not None:
+        _update_latest(tx, samples)
+    return inserted
+
+
+async def record_meter_values(
+    session: AsyncSession,
+    station_id: str,
+    evse_id: int,
+    transaction_pk: int | None,
+    samples: list[Sample],
+) -> int:
+    """The MeterValues hot path: insert the samples and move the transaction's latest
+    readings forward with one UPDATE, without loading the transaction."""
+    inserted = await _insert_samples(session, station_id, evse_id, transaction_pk, samples)
+    if transaction_pk is None or not samples:
+        return inserted
+    values: dict[str, object] = {}
+    register = energy_register_wh(samples)
+    if register is not None:
+        current = Transaction.meter_last_wh
+        values["meter_last_wh"] = case(
+            (or_(current.is_(None), current < register), register), else_=current
+        )
+    power, soc = latest(samples, POWER), latest(samples, SOC)
+    if power is not None:
+        values["power_last_w"] = power
+    if soc is not None:
+        values["soc_last_pct"] = soc
+    if values:
+        await session.execute(
+            update(Transaction).where(Transaction.id == transaction_pk).values(**values)
+        )
+    return inserted
+
+
+async def _insert_samples(
+    session: AsyncSession,
+    station_id: str,
+    evse_id: int,
+    transaction_pk: int | None,
+    samples: list[Sample],
+) -> int:
     if not samples:
         return 0
     rows = [
         {
             "station_id": station_id,
             "evse_id": evse_id,
-            "transaction_pk": tx.id if tx else None,
+            "transaction_pk": transaction_pk,
             "timestamp": s.timestamp,
             "measurand": s.measurand,
             "phase": s.phase,
@@ -192,9 +236,30 @@ async def store_samples(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(MeterValue).values(rows).on_conflict_do_nothing()
     result = await session.execute(statement)
-    if tx is not None:
-        _update_latest(tx, samples)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def transaction_pk(session: AsyncSession, station_id: str, ocpp_id: str) -> int | None:
+    result = await session.execute(
+        select(Transaction.id).where(
+            Transaction.station_id == station_id, Transaction.ocpp_transaction_id == ocpp_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def active_transaction_pk(session: AsyncSession, station_id: str, evse_id: int) -> int | None:
+    result = await session.execute(
+        select(Transaction.id)
+        .where(
+            Transaction.station_id == station_id,
+            Transaction.evse_id == evse_id,
+            Transaction.state == TransactionState.ACTIVE,
+        )
+        .order_by(Transaction.started_at.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
 
 
 def _update_latest(tx: Transaction, samples: list[Sample]) -> None:
@@ -207,28 +272,6 @@ def _update_latest(tx: Transaction, samples: list[Sample]) -> None:
     soc = latest(samples, SOC)
     if soc is not None:
         tx.soc_last_pct = soc
-
-
-async def find_transaction(
-    session: AsyncSession, station_id: str, ocpp_transaction_id: str
-) -> Transaction | None:
-    return await _find(session, station_id, ocpp_transaction_id)
-
-
-async def active_transaction_on(
-    session: AsyncSession, station_id: str, evse_id: int
-) -> Transaction | None:
-    result = await session.execute(
-        select(Transaction)
-        .where(
-            Transaction.station_id == station_id,
-            Transaction.evse_id == evse_id,
-            Transaction.state == TransactionState.ACTIVE,
-        )
-        .order_by(Transaction.started_at.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
 
 
 async def list_transactions(

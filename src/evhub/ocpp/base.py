@@ -42,6 +42,9 @@ class CsmsEndpoint:
         super().__init__(station_id, connection, response_timeout=ctx.response_timeout_s)  # type: ignore[call-arg]
         self.ctx = ctx
         self.messages_handled = 0
+        # Transaction row ids of this connection's running transactions, so that meter values
+        # need no lookup: keyed by the 1.6 transaction id, or by the 2.0.1 EVSE id.
+        self.transaction_pks: dict[str, int] = {}
 
     def now(self) -> datetime:
         return self.ctx.clock.now()

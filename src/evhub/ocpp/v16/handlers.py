@@ -85,6 +85,7 @@ class V16Handler(CsmsEndpoint, ChargePoint):
                 s, self.now(), self.id, connector_id, id_tag, meter_start,
                 parse_time(timestamp), kw.get("reservation_id"),
             )  # fmt: skip
+        self.transaction_pks[str(opened.transaction.id)] = opened.transaction.id
         log.info(
             "station=%s event=start_transaction tx=%s duplicate=%s",
             self.id, opened.transaction.id, opened.duplicate,
@@ -108,6 +109,7 @@ class V16Handler(CsmsEndpoint, ChargePoint):
             # Never make a station retry a stop forever (§4.10): acknowledge and log it.
             log.warning("station=%s event=stop_unknown_transaction tx=%s", self.id, transaction_id)
             return call_result.StopTransaction()
+        self.transaction_pks.pop(str(transaction_id), None)
         auth = outcome.authorization
         return call_result.StopTransaction(id_tag_info=id_tag_info(auth) if auth else None)
 
@@ -116,11 +118,16 @@ class V16Handler(CsmsEndpoint, ChargePoint):
         self, connector_id: int, meter_value: list[dict[str, Any]], **kw: Any
     ) -> call_result.MeterValues:
         data = samples(meter_value)
+        ocpp_tx = kw.get("transaction_id")
         async with self.ctx.uow() as s:
-            tx = None
-            if kw.get("transaction_id") is not None:
-                tx = await charging.find_transaction(s, self.id, str(kw["transaction_id"]))
-            await charging.store_samples(s, self.id, connector_id, tx, data)
+            tx_pk = None
+            if ocpp_tx is not None:
+                tx_pk = self.transaction_pks.get(str(ocpp_tx))
+                if tx_pk is None:
+                    tx_pk = await charging.transaction_pk(s, self.id, str(ocpp_tx))
+            await charging.record_meter_values(s, self.id, connector_id, tx_pk, data)
+        if tx_pk is not None:
+            self.transaction_pks[str(ocpp_tx)] = tx_pk
         return call_result.MeterValues()
 
     @on(Action.data_transfer)

@@ -102,6 +102,11 @@ class V201Handler(CsmsEndpoint, ChargePoint):
                 transaction_info.get("remote_start_id"),
                 samples(kw.get("meter_value") or []),
             )
+        tx = outcome.transaction
+        if tx.state == "active":
+            self.transaction_pks[str(tx.evse_id)] = tx.id
+        elif self.transaction_pks.get(str(tx.evse_id)) == tx.id:
+            del self.transaction_pks[str(tx.evse_id)]
         auth = outcome.authorization
         # idTokenInfo only when the event carried an idToken (E01, E02).
         return call_result.TransactionEvent(id_token_info=id_token_info(auth) if auth else None)
@@ -112,8 +117,12 @@ class V201Handler(CsmsEndpoint, ChargePoint):
     ) -> call_result.MeterValues:
         data = samples(meter_value)
         async with self.ctx.uow() as s:
-            tx = await charging.active_transaction_on(s, self.id, evse_id) if evse_id else None
-            await charging.store_samples(s, self.id, evse_id, tx, data)
+            tx_pk = self.transaction_pks.get(str(evse_id)) if evse_id else None
+            if tx_pk is None and evse_id:
+                tx_pk = await charging.active_transaction_pk(s, self.id, evse_id)
+            await charging.record_meter_values(s, self.id, evse_id, tx_pk, data)
+        if tx_pk is not None:
+            self.transaction_pks[str(evse_id)] = tx_pk
         return call_result.MeterValues()
 
     @on(Action.data_transfer)
