@@ -1,10 +1,11 @@
-"""The simulated charging station: connection, loops, EVSE state and energy, version-neutral.
+"""The simulated charging station: connection, loops, sessions and energy, version-neutral.
 
 The protocol-specific part (message shapes, CSMS call handlers) lives in `v16` and `v201`, two
-classes of the same name that implement `VersionClient`. This module owns everything else: the
-WebSocket session and its tasks (one `asyncio.TaskGroup` per connection, owned by a runner task
-that `stop()` awaits), the meter register of each EVSE, installed charging profiles and the power
-each EV takes under them.
+classes of the same name that implement `VersionClient`; what those handlers make the station do
+is `commands.StationCommands`, the EVSE types are in `evse`, the link to the CSMS in `wire`.
+This module owns the rest: the WebSocket session and its tasks (one `asyncio.TaskGroup` per
+connection, owned by a runner task that `stop()` awaits), the sessions the caller drives, the
+meter register of each EVSE, installed charging profiles and the power each EV takes under them.
 """
 
 from __future__ import annotations
@@ -15,195 +16,61 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import partial
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
 import httpx
 import websockets
 from ocpp.charge_point import camel_to_snake_case
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
 from evhub.clock import Clock, SystemClock
 from evhub.sim import v16, v201
+from evhub.sim.commands import StationCommands
 from evhub.sim.ev import SimEV
+from evhub.sim.evse import (
+    ConnectorState,
+    EvseRuntime,
+    RemoteStart,
+    Reservation,
+    Sample,
+    SimEvse,
+    StationConfig,
+    StopReason,
+)
 from evhub.sim.profiles import (
-    STATION_PURPOSES,
     ChargingProfile,
-    EvseContext,
     Purpose,
     effective_limit_kw,
     evse_limit_kw,
     station_limit_kw,
 )
+from evhub.sim.wire import VersionClient, Wire, connection_error
+
+__all__ = [
+    "ConnectorState",
+    "EvseRuntime",
+    "OcppVersion",
+    "RemoteStart",
+    "Reservation",
+    "Sample",
+    "SimError",
+    "SimEvse",
+    "SimStation",
+    "StationConfig",
+    "StopReason",
+    "VersionClient",
+    "Wire",
+]
 
 log = logging.getLogger("evhub.sim")
 
 OcppVersion = Literal["1.6", "2.0.1"]
-_CONNECTION_ERRORS = (ConnectionClosed, InvalidHandshake, OSError, TimeoutError)
 
 
 class SimError(Exception):
     """An operation the simulated hardware cannot do in its current state."""
-
-
-class ConnectorState(StrEnum):
-    """Connector states; the values are OCPP 1.6 ChargePointStatus, v201 maps them (§4.9)."""
-
-    AVAILABLE = "Available"
-    PREPARING = "Preparing"
-    CHARGING = "Charging"
-    SUSPENDED_EV = "SuspendedEV"
-    SUSPENDED_EVSE = "SuspendedEVSE"
-    FINISHING = "Finishing"
-    RESERVED = "Reserved"
-    UNAVAILABLE = "Unavailable"
-    FAULTED = "Faulted"
-
-
-class StopReason(StrEnum):
-    """Why a transaction ends; the values are OCPP 1.6 Reason, v201 maps them."""
-
-    EV_DISCONNECTED = "EVDisconnected"
-    REMOTE = "Remote"
-    SOFT_RESET = "SoftReset"
-    HARD_RESET = "HardReset"
-    UNLOCK_COMMAND = "UnlockCommand"
-    DEAUTHORIZED = "DeAuthorized"
-    LOCAL = "Local"
-
-
-@dataclass
-class SimEvse:
-    """Hardware description of one EVSE (one connector each in this simulator)."""
-
-    evse_id: int
-    dc: bool = False
-    max_kw: float = 22.0
-    phases: int = 3
-    voltage: float = 230.0
-
-
-@dataclass(frozen=True)
-class Sample:
-    measurand: str
-    value: float
-    unit: str
-    phase: str | None = None
-
-
-@dataclass(frozen=True)
-class RemoteStart:
-    id_token: str
-    remote_start_id: int | None = None
-    profile: ChargingProfile | None = None
-    id_token_type: str = "Central"
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reservation_id: int
-    evse_id: int
-    id_token: str
-    expiry: datetime | None
-
-
-@dataclass
-class EvseRuntime:
-    """Live state of one EVSE: plugged EV, transaction and meter register."""
-
-    spec: SimEvse
-    state: ConnectorState = ConnectorState.AVAILABLE
-    operative: bool = True
-    pending_inoperative: bool = False
-    ev: SimEV | None = None
-    id_token: str | None = None
-    id_token_type: str = "ISO14443"
-    transaction_id: str | None = None
-    transaction_start: datetime | None = None
-    remote_start_id: int | None = None
-    reservation_id: int | None = None
-    meter_start_wh: float = 0.0
-    import_wh: float = 0.0
-    export_wh: float = 0.0
-    power_kw: float = 0.0
-    offered_kw: float = 0.0
-    last_settle: datetime | None = None
-    seq_no: int = 0
-    pending_remote: RemoteStart | None = None
-    reservation: Reservation | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def evse_id(self) -> int:
-        return self.spec.evse_id
-
-    @property
-    def phases_in_use(self) -> int:
-        if self.spec.dc or self.ev is None:
-            return self.spec.phases
-        return min(self.spec.phases, self.ev.ac_phases)
-
-    def next_seq_no(self) -> int:
-        """OCPP 2.0.1 E01: seqNo counts the TransactionEvents of one transaction from 0."""
-        seq = self.seq_no
-        self.seq_no += 1
-        return seq
-
-    def context(self) -> EvseContext:
-        return EvseContext(
-            evse_id=self.evse_id,
-            max_kw=self.spec.max_kw,
-            phases=self.phases_in_use,
-            voltage=self.spec.voltage,
-            transaction_id=self.transaction_id,
-            transaction_start=self.transaction_start,
-        )
-
-    def samples(self) -> list[Sample]:
-        """What the meter reports: register (Wh), power (W), current per phase (AC) or SoC (DC)."""
-        power_w = self.power_kw * 1000.0
-        out = [
-            Sample("Energy.Active.Import.Register", round(self.import_wh), "Wh"),
-            Sample("Power.Active.Import", round(max(power_w, 0.0), 1), "W"),
-        ]
-        if self.export_wh > 0 or power_w < 0:
-            out.append(Sample("Energy.Active.Export.Register", round(self.export_wh), "Wh"))
-            out.append(Sample("Power.Active.Export", round(max(-power_w, 0.0), 1), "W"))
-        if not self.spec.dc:
-            amps = abs(power_w) / (self.phases_in_use * self.spec.voltage)
-            for n in range(1, self.spec.phases + 1):
-                current = amps if n <= self.phases_in_use else 0.0
-                out.append(Sample("Current.Import", round(current, 1), "A", f"L{n}"))
-        elif self.ev is not None:
-            out.append(Sample("SoC", round(self.ev.soc * 100.0, 1), "Percent"))
-        return out
-
-
-class VersionClient(Protocol):
-    """What the station needs from a protocol version (implemented by v16 and v201).
-
-    `status` reports the EVSE's current state; `previous` None means "report it regardless".
-    `start_transaction` returns (transaction id, accepted), or None when the CSMS refused it.
-    """
-
-    async def start(self) -> None: ...
-    async def boot(self, reason: str) -> tuple[str, int]: ...
-    async def heartbeat(self) -> None: ...
-    async def status(
-        self, evse: EvseRuntime, previous: ConnectorState | None, error_code: str
-    ) -> None: ...
-    async def authorize(self, id_token: str) -> bool: ...
-    async def start_transaction(
-        self, evse: EvseRuntime, remote: bool
-    ) -> tuple[str, bool] | None: ...
-    async def meter_values(self, evse: EvseRuntime, triggered: bool) -> None: ...
-    async def stop_transaction(self, evse: EvseRuntime, reason: StopReason) -> None: ...
-    async def firmware_status(self, status: str, request_id: int | None) -> None: ...
-    async def upload_status(self, status: str, request_id: int | None) -> None: ...
 
 
 _CLIENTS: dict[str, Callable[[SimStation, Wire], VersionClient]] = {
@@ -212,134 +79,7 @@ _CLIENTS: dict[str, Callable[[SimStation, Wire], VersionClient]] = {
 }
 
 
-def _frame_head(frame: str) -> tuple[int | None, str | None, str | None, dict[str, Any]]:
-    """(message type, unique id, action, payload) of an OCPP-J frame; Nones when malformed."""
-    try:
-        msg = json.loads(frame)
-        kind, msg_id = int(msg[0]), str(msg[1])
-    except (ValueError, TypeError, IndexError, KeyError):
-        return None, None, None, {}
-    if kind == 2 and len(msg) >= 4 and isinstance(msg[3], dict):
-        return kind, msg_id, str(msg[2]), msg[3]
-    return kind, msg_id, None, {}
-
-
-class Wire:
-    """The WebSocket as the ocpp library sees it (recv/send), plus recording and raw frames.
-
-    `recv()` is called by the library's loop only after the previous message was fully handled,
-    so it is where follow-ups of a handled call (e.g. FirmwareStatusNotification after an
-    UpdateFirmware reply) are released: they can never overtake the reply.
-    """
-
-    def __init__(self, ws: Any, station: SimStation) -> None:
-        self._ws = ws
-        self._station = station
-        self._pending_ids: set[str] = set()
-        self._raw_reply: asyncio.Future[str | None] | None = None
-
-    async def recv(self) -> str:
-        self._station._release_deferred()
-        while True:
-            try:
-                data = await self._ws.recv()
-            except ConnectionClosed:
-                if self._raw_reply is not None and not self._raw_reply.done():
-                    self._raw_reply.set_result(None)
-                raise
-            frame = data.decode() if isinstance(data, bytes) else str(data)
-            if self._station.silent:
-                continue
-            kind, msg_id, action, payload = _frame_head(frame)
-            if kind == 2 and action is not None:
-                self._station._record("received", action, payload)
-            elif msg_id is not None and msg_id in self._pending_ids:
-                self._pending_ids.discard(msg_id)
-            elif self._raw_reply is not None and not self._raw_reply.done():
-                self._raw_reply.set_result(frame)
-                continue
-            return frame
-
-    async def send(self, frame: str) -> None:
-        kind, msg_id, action, payload = _frame_head(frame)
-        if kind == 2 and msg_id is not None and action is not None:
-            self._pending_ids.add(msg_id)
-            self._station._record("sent", action, payload)
-        await self._ws.send(frame)
-
-    async def send_raw(self, text: str, timeout_s: float) -> str | None:
-        """Send `text` as is; return the CSMS's reply frame, or None (no reply, closed)."""
-        self._raw_reply = asyncio.get_running_loop().create_future()
-        try:
-            await self._ws.send(text)
-            return await asyncio.wait_for(self._raw_reply, timeout_s)
-        except (TimeoutError, ConnectionClosed):
-            return None
-        finally:
-            self._raw_reply = None
-
-
-def _connection_error(exc: BaseException) -> BaseException | None:
-    """The first underlying error when `exc` is (a group of) connection failures only."""
-    if isinstance(exc, BaseExceptionGroup):
-        leaves = [_connection_error(e) for e in exc.exceptions]
-        return leaves[0] if leaves and all(leaves) else None
-    return exc if isinstance(exc, _CONNECTION_ERRORS) else None
-
-
-class StationConfig:
-    """The small key-value configuration both versions expose (OCPP 1.6 key names; v201 maps)."""
-
-    READONLY = frozenset(
-        {
-            "NumberOfConnectors",
-            "ChargeProfileMaxStackLevel",
-            "SupportedFeatureProfiles",
-            "ChargingScheduleAllowedChargingRateUnit",
-        }
-    )
-    _POSITIVE_NUMBERS = frozenset({"HeartbeatInterval", "MeterValueSampleInterval"})
-
-    def __init__(self, connectors: int, meter_interval_s: float) -> None:
-        self.values: dict[str, str] = {
-            "HeartbeatInterval": "300",
-            "MeterValueSampleInterval": str(int(meter_interval_s) or 1),
-            "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,"
-            "Current.Import,SoC",
-            "AuthorizeRemoteTxRequests": "false",
-            "ConnectionTimeOut": "120",
-            "NumberOfConnectors": str(connectors),
-            "ChargeProfileMaxStackLevel": "8",
-            "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
-            "SupportedFeatureProfiles": "Core,FirmwareManagement,Reservation,SmartCharging,"
-            "RemoteTrigger",
-        }
-        self.meter_interval_s = meter_interval_s
-
-    @property
-    def heartbeat_interval_s(self) -> float:
-        return float(self.values["HeartbeatInterval"])
-
-    def set(self, key: str, value: str) -> Literal["Accepted", "Rejected", "NotSupported"]:
-        """OCPP 1.6 §5.3: unknown keys are NotSupported, read-only or malformed values Rejected."""
-        if key not in self.values:
-            return "NotSupported"
-        if key in self.READONLY:
-            return "Rejected"
-        if key in self._POSITIVE_NUMBERS:
-            try:
-                number = float(value)
-            except ValueError:
-                return "Rejected"
-            if number <= 0:
-                return "Rejected"
-            if key == "MeterValueSampleInterval":
-                self.meter_interval_s = number
-        self.values[key] = value
-        return "Accepted"
-
-
-class SimStation:
+class SimStation(StationCommands):
     """A charging station speaking OCPP 1.6 or 2.0.1 to a CSMS, driven by method calls."""
 
     def __init__(
@@ -474,7 +214,7 @@ class SimStation:
             try:
                 await self._session(boot_reason, self._ready)
             except BaseException as exc:  # noqa: B036 - sorted below, re-raised if not ours
-                cause = _connection_error(exc)
+                cause = connection_error(exc)
                 if cause is None or not self._connected_once:
                     raise cause if cause is not None else exc from None
                 log.warning("connection lost station=%s error=%r", self.station_id, cause)
@@ -786,241 +526,3 @@ class SimStation:
         evse.remote_start_id = evse.reservation_id = None
         if evse.pending_inoperative:
             evse.operative, evse.pending_inoperative = False, False
-
-    # -- CSMS commands: answered by the v16/v201 handlers, follow-ups run after the reply ---
-
-    def install_profile(self, profile: ChargingProfile) -> bool:
-        """OCPP 1.6 §5.16 / 2.0.1 K01: check where the profile may go, then install it."""
-        if profile.purpose in STATION_PURPOSES:
-            if profile.evse_id != 0:
-                return False
-        elif profile.evse_id != 0 and profile.evse_id not in self.evses:
-            return False
-        if profile.purpose is Purpose.TX:  # 1.6 §3.13.1: only on a running transaction
-            evse = self.evses.get(profile.evse_id)
-            running = evse.transaction_id if evse else None
-            if running is None or profile.transaction_id not in (None, running):
-                return False
-        self._install(profile)
-        self._refresh_power()
-        return True
-
-    def _install(self, profile: ChargingProfile) -> None:
-        """Same id, or same stackLevel + purpose + EVSE, replaces the old one (1.6 §5.16)."""
-        self.profiles = [
-            p
-            for p in self.profiles
-            if p.profile_id != profile.profile_id
-            and (p.stack_level, p.purpose, p.evse_id)
-            != (profile.stack_level, profile.purpose, profile.evse_id)
-        ]
-        self.profiles.append(profile)
-        self.profile_log.append(profile)
-
-    def clear_profiles(
-        self,
-        profile_id: int | None = None,
-        evse_id: int | None = None,
-        purpose: Purpose | None = None,
-        stack_level: int | None = None,
-    ) -> bool:
-        """OCPP 1.6 §5.5 / 2.0.1 K10: remove the profiles matching every given criterion."""
-
-        def matches(p: ChargingProfile) -> bool:
-            return all(
-                wanted is None or wanted == actual
-                for wanted, actual in (
-                    (profile_id, p.profile_id),
-                    (evse_id, p.evse_id),
-                    (purpose, p.purpose),
-                    (stack_level, p.stack_level),
-                )
-            )
-
-        kept = [p for p in self.profiles if not matches(p)]
-        removed = len(kept) != len(self.profiles)
-        self.profiles = kept
-        self._refresh_power()
-        return removed
-
-    def remote_start(
-        self,
-        evse_id: int | None,
-        id_token: str,
-        remote_start_id: int | None = None,
-        profile: ChargingProfile | None = None,
-        id_token_type: str = "Central",
-    ) -> bool:
-        """OCPP 1.6 §5.11 / 2.0.1 F01: start with the waiting EV, else when one plugs in."""
-        candidates = [self.evses.get(evse_id)] if evse_id else list(self.evses.values())
-        usable = [
-            e
-            for e in candidates
-            if e is not None
-            and e.operative
-            and e.transaction_id is None
-            and e.state is not ConnectorState.FAULTED
-        ]
-        if not usable:
-            return False
-        evse = next((e for e in usable if e.ev is not None), usable[0])
-        remote = RemoteStart(id_token, remote_start_id, profile, id_token_type)
-        if evse.ev is None:
-            evse.pending_remote = remote
-        else:
-            self._defer(partial(self._remote_begin, evse, remote))
-        return True
-
-    async def _remote_begin(self, evse: EvseRuntime, remote: RemoteStart) -> None:
-        async with evse.lock:
-            if evse.ev is None:
-                evse.pending_remote = remote
-            elif evse.transaction_id is None:
-                await self._begin(evse, remote.id_token, remote)
-
-    def remote_stop(self, transaction_id: str) -> bool:
-        """OCPP 1.6 §5.12 / 2.0.1 F03: stop (reason Remote) if the transaction runs here."""
-        for evse in self.evses.values():
-            if evse.transaction_id == transaction_id:
-                self._defer(partial(self.stop_transaction, evse.evse_id, StopReason.REMOTE))
-                return True
-        return False
-
-    def reset(self, hard: bool) -> None:
-        """OCPP 1.6 §5.14 / 2.0.1 B11-B12: end transactions, reconnect and boot again."""
-        reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
-
-        async def reboot() -> None:
-            for evse in self.evses.values():
-                await self.stop_transaction(evse.evse_id, reason)
-            self._end_session("reboot")
-
-        self._defer(reboot)
-
-    def change_availability(self, evse_id: int, operative: bool) -> str:
-        """OCPP 1.6 §5.2 / 2.0.1 G03: 'Scheduled' while a transaction runs on a target EVSE."""
-        targets = list(self.evses.values()) if evse_id == 0 else [self.evses.get(evse_id)]
-        scheduled = False
-        for evse in targets:
-            if evse is None:
-                return "Rejected"
-            if not operative and evse.transaction_id is not None:
-                evse.pending_inoperative = scheduled = True
-                continue
-            evse.operative, evse.pending_inoperative = operative, False
-            self._defer(partial(self._set_idle, evse))
-        return "Scheduled" if scheduled else "Accepted"
-
-    def unlock(self, evse_id: int, stop_running: bool) -> Literal["Unlocked", "Ongoing", "Unknown"]:
-        """OCPP 1.6 §5.18 stops a running transaction; 2.0.1 F05 refuses instead."""
-        evse = self.evses.get(evse_id)
-        if evse is None:
-            return "Unknown"
-        if evse.transaction_id is not None:
-            if not stop_running:
-                return "Ongoing"
-            self._defer(partial(self.stop_transaction, evse_id, StopReason.UNLOCK_COMMAND))
-        return "Unlocked"
-
-    def trigger(self, message: str, evse_id: int | None = None) -> bool:
-        """OCPP 1.6 §5.17 / 2.0.1 F06: send the requested message after the reply."""
-        client = self._require_client()
-        targets = [self.evses[evse_id]] if evse_id in self.evses else list(self.evses.values())
-        senders: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-            "BootNotification": partial(self._boot, "Triggered"),
-            "Heartbeat": client.heartbeat,
-            "StatusNotification": partial(self._report_status, targets),
-            "MeterValues": partial(self._report_meters, targets),
-            "TransactionEvent": partial(self._report_meters, targets),
-            "FirmwareStatusNotification": partial(
-                client.firmware_status, self.firmware_state, self._firmware_request_id
-            ),
-        }
-        for upload in ("DiagnosticsStatusNotification", "LogStatusNotification"):
-            senders[upload] = partial(
-                client.upload_status, self.upload_state, self._upload_request_id
-            )
-        sender = senders.get(message)
-        if sender is not None:
-            self._defer(sender)
-        return sender is not None
-
-    async def _report_status(self, targets: list[EvseRuntime]) -> None:
-        for evse in targets:
-            await self._notify(evse, None)
-
-    async def _report_meters(self, targets: list[EvseRuntime]) -> None:
-        self._refresh_power()
-        for evse in targets:
-            async with evse.lock:
-                await self._require_client().meter_values(evse, triggered=True)
-
-    def reserve(
-        self, reservation_id: int, evse_id: int | None, id_token: str, expiry: datetime | None
-    ) -> str:
-        """OCPP 1.6 §5.13 / 2.0.1 H01; `reservation_answer(s)` force an answer for tests."""
-        forced = self.reservation_answers.get(evse_id or 0, self.reservation_answer)
-        if forced != "Accepted":
-            return forced
-        free = [e for e in self.evses.values() if e.ev is None and e.reservation is None]
-        evse = self.evses.get(evse_id) if evse_id else next(iter(free), None)
-        if evse is None:
-            return "Rejected" if evse_id else "Occupied"
-        if evse.state is ConnectorState.FAULTED:
-            return "Faulted"
-        if not evse.operative:
-            return "Unavailable"
-        held = evse.reservation
-        if evse.ev is not None or (held is not None and held.reservation_id != reservation_id):
-            return "Occupied"
-        evse.reservation = Reservation(reservation_id, evse.evse_id, id_token, expiry)
-        self._defer(partial(self._set_idle, evse))
-        return "Accepted"
-
-    def cancel_reservation(self, reservation_id: int) -> bool:
-        """OCPP 1.6 §5.1 / 2.0.1 H02."""
-        for evse in self.evses.values():
-            if evse.reservation is not None and evse.reservation.reservation_id == reservation_id:
-                evse.reservation = None
-                self._defer(partial(self._set_idle, evse))
-                return True
-        return False
-
-    def update_firmware(self, location: str, request_id: int | None = None) -> None:
-        """OCPP 1.6 §5.19 / 2.0.1 L01: report each stage; nothing is downloaded."""
-        self._firmware_request_id = request_id
-
-        async def stages() -> None:
-            for n, status in enumerate(("Downloading", "Downloaded", "Installing", "Installed")):
-                if n:
-                    await self.clock.sleep(self.firmware_step_s)
-                self.firmware_state = status
-                await self._require_client().firmware_status(status, request_id)
-
-        log.info("firmware update station=%s location=%s", self.station_id, location)
-        self._defer(stages)
-
-    def upload_log(self, location: str, request_id: int | None = None) -> str:
-        """OCPP 1.6 §5.9 / 2.0.1 N01: returns the file name; the upload follows the reply."""
-        self._upload_request_id = request_id
-        stamp = self.clock.now().strftime("%Y%m%dT%H%M%SZ")
-        filename = f"{self.station_id}-{stamp}.log"
-        self._defer(partial(self._upload_log, location, filename, request_id))
-        return filename
-
-    async def _upload_log(self, location: str, filename: str, request_id: int | None) -> None:
-        """Plain HTTP PUT of the log text to `location/filename` (no multipart, no FTP)."""
-        client = self._require_client()
-        self.upload_state = "Uploading"
-        await client.upload_status(self.upload_state, request_id)
-        url = location.rstrip("/") + "/" + filename
-        body = ("\n".join(self.event_log) + "\n").encode()
-        try:
-            async with httpx.AsyncClient(timeout=10.0) as http:
-                reply = await http.put(url, content=body, headers={"Content-Type": "text/plain"})
-            ok = reply.is_success
-        except httpx.HTTPError as exc:
-            log.warning("log upload failed station=%s url=%s error=%r", self.station_id, url, exc)
-            ok = False
-        self.upload_state = "Uploaded" if ok else "UploadFailed"
-        await client.upload_status(self.upload_state, request_id)

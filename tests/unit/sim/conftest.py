@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any, cast
 
@@ -20,32 +20,17 @@ from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 from websockets.exceptions import ConnectionClosed
 
+from evhub.clock import FrozenClock
 from evhub.sim.station import OcppVersion, SimEvse, SimStation
 
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
 
-class ManualClock:
-    """Time moves only through `advance`; sleepers wake when their deadline has passed."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.current = start
-        self._moved = asyncio.Condition()
-
-    def now(self) -> datetime:
-        return self.current
-
-    async def sleep(self, seconds: float) -> None:
-        deadline = self.current + timedelta(seconds=seconds)
-        async with self._moved:
-            await self._moved.wait_for(lambda: self.current >= deadline)
-
-    async def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-        async with self._moved:
-            self._moved.notify_all()
-        for _ in range(5):
-            await asyncio.sleep(0)
+async def advance(clock: FrozenClock, seconds: float) -> None:
+    """Move `clock` on, then let the loops it woke run until they wait again."""
+    clock.advance(seconds)
+    for _ in range(5):
+        await asyncio.sleep(0)
 
 
 async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
@@ -57,13 +42,13 @@ async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> N
 
 
 async def advance_until(
-    clock: ManualClock, condition: Callable[[], bool], step_s: float, tries: int = 100
+    clock: FrozenClock, condition: Callable[[], bool], step_s: float, tries: int = 100
 ) -> None:
     """Advance in steps until `condition`; for loops whose sleep may start after an advance."""
     for _ in range(tries):
         if condition():
             return
-        await clock.advance(step_s)
+        await advance(clock, step_s)
         await asyncio.sleep(0.01)
     raise AssertionError("condition not met in time")
 
@@ -224,8 +209,8 @@ class FakeCsms:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def clock() -> FrozenClock:
+    return FrozenClock(START)
 
 
 @pytest.fixture(params=["1.6", "2.0.1"])
@@ -239,7 +224,7 @@ async def csms(request: pytest.FixtureRequest) -> AsyncIterator[FakeCsms]:
         yield fake
 
 
-def make_station(csms: FakeCsms, clock: ManualClock, **kwargs: Any) -> SimStation:
+def make_station(csms: FakeCsms, clock: FrozenClock, **kwargs: Any) -> SimStation:
     evses = [
         SimEvse(1, dc=False, max_kw=22.0, phases=3),
         SimEvse(2, dc=True, max_kw=50.0, phases=3, voltage=400.0),
@@ -258,7 +243,7 @@ def make_station(csms: FakeCsms, clock: ManualClock, **kwargs: Any) -> SimStatio
 
 
 @pytest.fixture
-async def station(csms: FakeCsms, clock: ManualClock) -> AsyncIterator[SimStation]:
+async def station(csms: FakeCsms, clock: FrozenClock) -> AsyncIterator[SimStation]:
     st = make_station(csms, clock)
     await st.start()
     yield st

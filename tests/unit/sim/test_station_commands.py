@@ -9,11 +9,12 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 from ocpp.v201 import datatypes as dt201
 
+from evhub.clock import FrozenClock
 from evhub.sim.ev import SimEV
 from evhub.sim.station import SimStation
 
 from . import ocpp_calls as calls
-from .conftest import FakeCsms, HttpSink, ManualClock, advance_until, eventually
+from .conftest import FakeCsms, HttpSink, advance_until, eventually
 
 
 def ev() -> SimEV:
@@ -133,7 +134,7 @@ async def test_reserved_evse_passes_the_reservation_to_the_transaction(
 
 
 async def test_firmware_update_reports_each_stage(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     await csms.call("CP-1", calls.update_firmware(csms.version, "http://example.invalid/fw"))
     await advance_until(

@@ -10,10 +10,11 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidHandshake
 
+from evhub.clock import FrozenClock
 from evhub.sim.ev import SimEV
 from evhub.sim.station import SimError, SimStation
 
-from .conftest import FakeCsms, ManualClock, advance_until, eventually, make_station
+from .conftest import FakeCsms, advance, advance_until, eventually, make_station
 from .ocpp_calls import meter_payloads, sample, set_profile
 
 
@@ -21,9 +22,9 @@ def actions(csms: FakeCsms) -> list[str]:
     return [action for action, _ in csms.calls]
 
 
-async def tick(clock: ManualClock, csms: FakeCsms, meter_reports: int) -> None:
+async def tick(clock: FrozenClock, csms: FakeCsms, meter_reports: int) -> None:
     """Advance one meter interval and wait until the station has reported."""
-    await clock.advance(60)
+    await advance(clock, 60)
     await csms.wait_for(
         "MeterValues" if csms.version == "1.6" else "TransactionEvent",
         where=lambda p: csms.version == "1.6" or p["triggerReason"] == "MeterValuePeriodic",
@@ -43,7 +44,7 @@ async def test_station_boots_announces_connectors_and_authenticates(
     assert [s[key] for s in statuses] == ["Available", "Available"]
 
 
-async def test_boot_is_retried_after_pending(csms: FakeCsms, clock: ManualClock) -> None:
+async def test_boot_is_retried_after_pending(csms: FakeCsms, clock: FrozenClock) -> None:
     csms.boot_status, csms.interval = "Pending", 30
     st = make_station(csms, clock)
     starting = asyncio.create_task(st.start())
@@ -57,14 +58,14 @@ async def test_boot_is_retried_after_pending(csms: FakeCsms, clock: ManualClock)
 
 
 async def test_heartbeat_follows_the_boot_interval(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
-    await clock.advance(300)
+    await advance(clock, 300)
     await csms.wait_for("Heartbeat")
 
 
 async def test_charging_session_message_sequence(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     ev = SimEV(battery_kwh=60, soc=0.3, max_ac_kw=11)
     tx = await station.plug_in(1, ev, "TOKEN-1")
@@ -110,7 +111,7 @@ async def test_charging_session_message_sequence(
 
 
 async def test_dc_session_reports_soc(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     await station.plug_in(2, SimEV(battery_kwh=50, soc=0.5, max_dc_kw=100), "TOKEN-1")
     await tick(clock, csms, 1)
@@ -131,7 +132,7 @@ async def test_rejected_token_does_not_start_a_transaction(
 
 
 async def test_station_obeys_a_tx_profile(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     tx = await station.plug_in(1, SimEV(battery_kwh=60, soc=0.3, max_ac_kw=22), "TOKEN-1")
     await tick(clock, csms, 1)
@@ -152,7 +153,7 @@ async def test_station_obeys_a_tx_profile(
 
 
 async def test_zero_limit_suspends_the_evse(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     await station.plug_in(1, SimEV(battery_kwh=60, soc=0.3), "TOKEN-1")
     await csms.call("CP-1", set_profile(csms.version, 0, "TxDefaultProfile", 0))
@@ -162,7 +163,7 @@ async def test_zero_limit_suspends_the_evse(
 
 
 async def test_station_cap_is_shared_between_evses(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     reply = await csms.call("CP-1", set_profile(csms.version, 0, "StationMax", 20000))
     assert reply.status == "Accepted"
@@ -178,7 +179,7 @@ async def test_station_cap_is_shared_between_evses(
 
 
 async def test_full_ev_goes_suspended_ev(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     ev = SimEV(battery_kwh=10, soc=0.4995, target_soc=0.5)
     await station.plug_in(1, ev, "TOKEN-1")
@@ -229,14 +230,14 @@ async def test_silent_station_ignores_calls_until_it_reconnects(
 
 
 async def test_station_reconnects_when_the_csms_drops_it(
-    station: SimStation, csms: FakeCsms, clock: ManualClock
+    station: SimStation, csms: FakeCsms, clock: FrozenClock
 ) -> None:
     await csms.points["CP-1"]._connection.close()
     await advance_until(clock, lambda: len(csms.sent("StatusNotification")) == 4, 1)
     assert len(csms.authorizations) == 2
 
 
-async def test_stop_leaves_no_task_behind(csms: FakeCsms, clock: ManualClock) -> None:
+async def test_stop_leaves_no_task_behind(csms: FakeCsms, clock: FrozenClock) -> None:
     st = make_station(csms, clock)
     await st.start()
     await st.plug_in(1, SimEV(battery_kwh=60, soc=0.3), "TOKEN-1")
@@ -247,13 +248,13 @@ async def test_stop_leaves_no_task_behind(csms: FakeCsms, clock: ManualClock) ->
 
 
 @pytest.mark.parametrize("csms", ["1.6"], indirect=True)
-async def test_start_fails_when_nobody_listens(csms: FakeCsms, clock: ManualClock) -> None:
+async def test_start_fails_when_nobody_listens(csms: FakeCsms, clock: FrozenClock) -> None:
     st = SimStation("CP-9", "x", "1.6", "ws://127.0.0.1:9/ocpp", [], clock=clock)
     with pytest.raises(OSError):
         await st.start()
 
 
-async def test_start_fails_on_a_version_the_csms_does_not_speak(clock: ManualClock) -> None:
+async def test_start_fails_on_a_version_the_csms_does_not_speak(clock: FrozenClock) -> None:
     async def handler(ws: websockets.ServerConnection) -> None:
         await ws.wait_closed()
 
@@ -264,7 +265,7 @@ async def test_start_fails_on_a_version_the_csms_does_not_speak(clock: ManualClo
             await st.start()
 
 
-async def test_start_fails_when_the_csms_ignores_the_subprotocol(clock: ManualClock) -> None:
+async def test_start_fails_when_the_csms_ignores_the_subprotocol(clock: FrozenClock) -> None:
     async def handler(ws: websockets.ServerConnection) -> None:
         await ws.wait_closed()
 
