@@ -44,16 +44,25 @@ class AcceleratedClock:
 
 @dataclass
 class FrozenClock:
-    """A clock that moves only when told to (unit tests)."""
+    """A clock that moves only when told to (tests). Sleepers wake when `advance` has moved
+    the clock past their deadline, so background loops follow the test's time exactly."""
 
     current: datetime
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.current
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-        await asyncio.sleep(0)
+        deadline = self.current + timedelta(seconds=seconds)
+        while self.current < deadline:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
