@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from evhub.assets.credentials import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
 from evhub.errors import Conflict, InvalidInput, NotFound
+from evhub.events import emit
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ async def mark_connected(
     if online:
         values["ocpp_version"] = ocpp_version
     await session.execute(update(Station).where(Station.id == station_id).values(**values))
+    kind = "station.connected" if online else "station.disconnected"
+    emit(session, kind, now, station_id=station_id, ocpp_version=ocpp_version)
 
 
 async def touch(session: AsyncSession, station_id: str, now: datetime) -> None:
@@ -191,6 +194,14 @@ async def record_boot(
     station.last_seen_at = now
     station.boot_reason = reason
     station.registration_status = "Accepted" if station.commissioned else "Pending"
+    emit(
+        session,
+        "station.booted",
+        now,
+        station_id=station_id,
+        reason=reason,
+        registration_status=station.registration_status,
+    )
     return BootDecision(station.registration_status, interval_s)
 
 
@@ -208,28 +219,47 @@ async def record_status(
     """Append to the status history; update the connector unless the report is older.
 
     Returns whether the current state changed. Reports queued offline arrive late: they go to
-    the history in their own order but never overwrite a newer state. Evse 0 is the station.
+    the history in their own order but never overwrite a newer state. Evse 0 is the station:
+    it keeps no current state, so each of its reports is published as a change.
     """
-    session.add(
-        StatusRecord(
-            station_id=station_id,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            status=status,
-            error_code=error_code,
-            info=info,
-            timestamp=timestamp,
-            received_at=now,
-        )
+    record = StatusRecord(
+        station_id=station_id,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+        info=info,
+        timestamp=timestamp,
+        received_at=now,
     )
+    session.add(record)
     if evse_id == 0:
+        _emit_status(session, record, None)
         return False
     connector = await _connector(session, station_id, evse_id, connector_id)
     if connector.status_at is not None and connector.status_at > timestamp:
         return False
     changed = connector.status != status or connector.error_code != error_code
+    previous = connector.status
     connector.status, connector.error_code, connector.status_at = status, error_code, timestamp
+    if changed:
+        _emit_status(session, record, previous)
     return changed
+
+
+def _emit_status(session: AsyncSession, record: StatusRecord, previous: str | None) -> None:
+    emit(
+        session,
+        "status.changed",
+        record.timestamp,
+        station_id=record.station_id,
+        evse_id=record.evse_id,
+        connector_id=record.connector_id,
+        status=record.status,
+        error_code=record.error_code,
+        info=record.info,
+        previous=previous,
+    )
 
 
 async def _connector(
@@ -283,6 +313,16 @@ async def record_station_event(
             timestamp=timestamp,
             received_at=now,
         )
+    )
+    emit(
+        session,
+        "station.event",
+        now,
+        station_id=station_id,
+        category=kind,
+        status=status,
+        detail=detail[:500],
+        timestamp=timestamp.isoformat() if timestamp else None,
     )
 
 

@@ -1,0 +1,1 @@
+"""The live event feed: bus events as server-sent events."""

@@ -1,0 +1,1 @@
+"""Maintenance: fault detection, tickets, and availability figures."""
