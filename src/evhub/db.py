@@ -78,6 +78,13 @@ def create_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.close()
+            # The driver would open transactions lazily at the first write, which breaks
+            # SAVEPOINT and lets reads escape the transaction; evhub begins them itself.
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead.

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,53 +174,16 @@ async def store_samples(
     samples: list[Sample],
 ) -> int:
     """Insert samples, ignoring ones already stored; keep the transaction's latest reading."""
-    inserted = await _insert_samples(session, station_id, evse_id, tx.id if tx else None, samples)
+    inserted = await insert_samples(session, station_id, evse_id, tx.id if tx else None, samples)
     if tx is not None:
         _update_latest(tx, samples)
     return inserted
 
 
-async def record_meter_values(
-    session: AsyncSession,
-    station_id: str,
-    evse_id: int,
-    transaction_pk: int | None,
-    samples: list[Sample],
-) -> int:
-    """The MeterValues hot path: insert the samples and move the transaction's latest
-    readings forward with one UPDATE, without loading the transaction."""
-    inserted = await _insert_samples(session, station_id, evse_id, transaction_pk, samples)
-    if transaction_pk is None or not samples:
-        return inserted
-    values: dict[str, object] = {}
-    register = energy_register_wh(samples)
-    if register is not None:
-        current = Transaction.meter_last_wh
-        values["meter_last_wh"] = case(
-            (or_(current.is_(None), current < register), register), else_=current
-        )
-    power, soc = latest(samples, POWER), latest(samples, SOC)
-    if power is not None:
-        values["power_last_w"] = power
-    if soc is not None:
-        values["soc_last_pct"] = soc
-    if values:
-        await session.execute(
-            update(Transaction).where(Transaction.id == transaction_pk).values(**values)
-        )
-    return inserted
-
-
-async def _insert_samples(
-    session: AsyncSession,
-    station_id: str,
-    evse_id: int,
-    transaction_pk: int | None,
-    samples: list[Sample],
-) -> int:
-    if not samples:
-        return 0
-    rows = [
+def sample_rows(
+    station_id: str, evse_id: int, transaction_pk: int | None, samples: list[Sample]
+) -> list[dict[str, object]]:
+    return [
         {
             "station_id": station_id,
             "evse_id": evse_id,
@@ -233,10 +197,33 @@ async def _insert_samples(
         }
         for s in samples
     ]
+
+
+async def insert_samples(
+    session: AsyncSession,
+    station_id: str,
+    evse_id: int,
+    transaction_pk: int | None,
+    samples: list[Sample],
+) -> int:
+    return await insert_sample_rows(
+        session, sample_rows(station_id, evse_id, transaction_pk, samples)
+    )
+
+
+_METER_TABLE = cast(Table, MeterValue.__table__)
+
+
+async def insert_sample_rows(session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Insert meter value rows; a row already stored (a retried message) is skipped."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(MeterValue).values(rows).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    inserted = 0
+    for start in range(0, len(rows), 1000):  # stay under SQLite's bound-parameter limit
+        # Core insert on the table: the ORM's bulk bookkeeping is wasted on append-only rows.
+        statement = dialect.insert(_METER_TABLE).values(rows[start : start + 1000])
+        result = await session.execute(statement.on_conflict_do_nothing())
+        inserted += int(getattr(result, "rowcount", 0) or 0)
+    return inserted
 
 
 async def transaction_pk(session: AsyncSession, station_id: str, ocpp_id: str) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.uow import UnitOfWork
@@ -13,6 +14,7 @@ from evhub.uow import UnitOfWork
 class GatewayContext:
     uow: UnitOfWork
     clock: Clock
+    meter_writer: MeterWriter
     registry: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     heartbeat_interval_s: int = 300
     pending_retry_interval_s: int = 60

@@ -7,7 +7,7 @@ import hmac
 import logging
 
 import anyio
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from evhub.assets import service as assets
 from evhub.assets.credentials import parse_basic_auth, verify_password
@@ -71,8 +71,8 @@ async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
     log.info("station=%s event=connected protocol=%s", station_id, protocol)
     try:
         await handler.start()
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, WebSocketDisconnected):
+        pass  # the station went away, possibly while we were answering it
     except Exception:
         log.exception("station=%s event=connection_failed", station_id)
     finally:

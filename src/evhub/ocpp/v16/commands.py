@@ -7,42 +7,22 @@ from datetime import datetime
 from ocpp.v16 import call
 
 from evhub.control import ChargingLimit, ProfilePurpose
+from evhub.ocpp.profiles import profile_id, schedule, station_wide
 from evhub.ocpp.timestamps import format_time
-
-_PROFILE_IDS = {ProfilePurpose.TX: 1, ProfilePurpose.TX_DEFAULT: 2, ProfilePurpose.STATION_MAX: 3}
-
-
-def profile_id(evse_id: int, purpose: ProfilePurpose) -> int:
-    """Stable per EVSE and purpose, so that a new plan replaces the previous profile."""
-    return 1000 + evse_id * 10 + _PROFILE_IDS[purpose]
 
 
 def set_charging_limit(limit: ChargingLimit) -> call.SetChargingProfile:
     """SetChargingProfile (§5.16, §3.13); TxProfile needs the running transaction's id."""
-    schedule: dict[str, object] = {
-        "charging_rate_unit": limit.unit,
-        "start_schedule": format_time(limit.start),
-        "charging_schedule_period": [
-            {
-                "start_period": offset,
-                "limit": limit.value_in_unit(kw),
-                "number_phases": limit.phases,
-            }
-            for offset, kw in limit.periods
-        ],
-    }
-    if limit.duration_s is not None:
-        schedule["duration"] = limit.duration_s
     profile: dict[str, object] = {
         "charging_profile_id": profile_id(limit.evse_id, limit.purpose),
         "stack_level": limit.stack_level,
         "charging_profile_purpose": str(limit.purpose),
         "charging_profile_kind": "Absolute",
-        "charging_schedule": schedule,
+        "charging_schedule": schedule(limit),
     }
     if limit.purpose == ProfilePurpose.TX and limit.transaction_id is not None:
         profile["transaction_id"] = int(limit.transaction_id)
-    connector = 0 if limit.purpose == ProfilePurpose.STATION_MAX else limit.evse_id
+    connector = 0 if station_wide(limit) else limit.evse_id
     return call.SetChargingProfile(connector_id=connector, cs_charging_profiles=profile)
 
 

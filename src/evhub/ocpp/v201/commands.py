@@ -7,6 +7,7 @@ from datetime import datetime
 from ocpp.v201 import call
 
 from evhub.control import ChargingLimit, ProfilePurpose
+from evhub.ocpp.profiles import profile_id, schedule, station_wide
 from evhub.ocpp.timestamps import format_time
 
 _PURPOSE = {
@@ -14,40 +15,19 @@ _PURPOSE = {
     ProfilePurpose.TX_DEFAULT: "TxDefaultProfile",
     ProfilePurpose.STATION_MAX: "ChargingStationMaxProfile",
 }
-_PROFILE_IDS = {ProfilePurpose.TX: 1, ProfilePurpose.TX_DEFAULT: 2, ProfilePurpose.STATION_MAX: 3}
-
-
-def profile_id(evse_id: int, purpose: ProfilePurpose) -> int:
-    """Stable per EVSE and purpose: a new plan replaces the previous profile (K01.FR.05)."""
-    return 1000 + evse_id * 10 + _PROFILE_IDS[purpose]
 
 
 def set_charging_limit(limit: ChargingLimit) -> call.SetChargingProfile:
-    schedule: dict[str, object] = {
-        "id": profile_id(limit.evse_id, limit.purpose),
-        "charging_rate_unit": limit.unit,
-        "start_schedule": format_time(limit.start),
-        "charging_schedule_period": [
-            {
-                "start_period": offset,
-                "limit": limit.value_in_unit(kw),
-                "number_phases": limit.phases,
-            }
-            for offset, kw in limit.periods
-        ],
-    }
-    if limit.duration_s is not None:
-        schedule["duration"] = limit.duration_s
     profile: dict[str, object] = {
         "id": profile_id(limit.evse_id, limit.purpose),
         "stack_level": limit.stack_level,
         "charging_profile_purpose": _PURPOSE[limit.purpose],
         "charging_profile_kind": "Absolute",
-        "charging_schedule": [schedule],
+        "charging_schedule": [{"id": profile_id(limit.evse_id, limit.purpose)} | schedule(limit)],
     }
     if limit.purpose == ProfilePurpose.TX and limit.transaction_id is not None:
         profile["transaction_id"] = limit.transaction_id
-    evse = 0 if limit.purpose == ProfilePurpose.STATION_MAX else limit.evse_id
+    evse = 0 if station_wide(limit) else limit.evse_id
     return call.SetChargingProfile(evse_id=evse, charging_profile=profile)
 
 
