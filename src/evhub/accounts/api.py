@@ -50,7 +50,10 @@ async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object
 
 
 @router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut)
-async def check_token(uid: str, session: SessionDep, clock: ClockDep) -> object:
-    """What a station would be told for this token now, with the reason."""
-    auth = await service.authorize(session, uid, clock.now())
+async def check_token(
+    uid: str, session: SessionDep, clock: ClockDep, station_id: str | None = None
+) -> object:
+    """What a station would be told for this token now, with the reason; with `station_id`,
+    the access windows and quota of the driver's user group at that station's site apply."""
+    auth = await service.authorize(session, uid, clock.now(), station_id=station_id)
     return AuthorizationOut(status=auth.status, reason=auth.reason)

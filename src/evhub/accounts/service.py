@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts.models import Driver, Token
 from evhub.errors import Conflict, InvalidInput, NotFound
+from evhub.reservations import access
 
 TOKEN_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 USER_GROUPS = ("visitor", "resident", "fleet", "staff")
@@ -105,8 +106,11 @@ async def update_token_status(session: AsyncSession, uid: str, status: str) -> T
     return token
 
 
-async def authorize(session: AsyncSession, uid: str, now: datetime) -> Authorization:
-    """Decide whether `uid` may charge now (OCPP 1.6 §4.2, 2.0.1 C01)."""
+async def authorize(
+    session: AsyncSession, uid: str, now: datetime, station_id: str | None = None
+) -> Authorization:
+    """Decide whether `uid` may charge now (OCPP 1.6 §4.2, 2.0.1 C01); at `station_id`, also
+    within its user group's access windows and quota there (2.0.1 NotAtThisTime)."""
     token = await find_token(session, uid)
     if token is None:
         return Authorization("Invalid", f"token {uid!r} is not known")
@@ -118,4 +122,8 @@ async def authorize(session: AsyncSession, uid: str, now: datetime) -> Authoriza
         return Authorization(
             "Expired", f"token {uid!r} expired at {token.expires_at.isoformat()}", token.id
         )
+    if station_id is not None:
+        refusal = await access.refusal_at_station(session, station_id, token, now)
+        if refusal is not None:
+            return Authorization("NotAtThisTime", refusal, token.id, token.group_id)
     return Authorization("Accepted", "ok", token.id, token.group_id, token.expires_at)

@@ -1,0 +1,1 @@
+"""Spot booking, access windows per user group, reservations on chargers, no-show/overstay."""

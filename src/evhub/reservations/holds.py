@@ -1,0 +1,109 @@
+"""Holding an EVSE for a slot: the one write that must never double-book.
+
+Each write that makes a booking hold an EVSE goes through `hold`, and the database refuses an
+overlap (exclusion constraint on PostgreSQL, triggers on SQLite); `conflict_for` tells the
+loser which slot it lost to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.reservations import views
+from evhub.reservations.errors import ReservationConflict
+from evhub.reservations.models import Booking
+from evhub.reservations.state import HOLDING
+
+
+async def hold(
+    session: AsyncSession,
+    booking: Booking,
+    changes: dict[str, object] | None = None,
+    add: bool = False,
+) -> bool:
+    """Write the booking (new with `add`, or with `changes`); False, with nothing changed,
+    when its EVSE is held by another booking for an overlapping slot.
+
+    PostgreSQL: in a savepoint, which the exclusion constraint makes fail. SQLite: its one
+    pooled connection serialises this process's writers, so a check within this transaction
+    holds until commit, and the triggers stop other processes. (pysqlite opens its transaction
+    at the first write, so a SAVEPOINT before it would commit on release: none is used.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        _apply(booking, changes)
+        if booking.evse_pk is not None and await _overlaps(session, booking):
+            if not add:
+                session.expire(booking)  # drop the refused change, as a rollback would
+                await session.refresh(booking)
+            return False
+        if add:
+            session.add(booking)
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            if _is_overlap(exc):
+                raise ReservationConflict("the EVSE was booked by another writer") from exc
+            raise
+        return True
+    try:
+        async with session.begin_nested():  # flushes what was pending before it
+            _apply(booking, changes)
+            if add:
+                session.add(booking)
+            await session.flush()
+    except IntegrityError as exc:
+        if not _is_overlap(exc):
+            raise
+        if not add:
+            await session.refresh(booking)
+        return False
+    return True
+
+
+def _apply(booking: Booking, changes: dict[str, object] | None) -> None:
+    for name, value in (changes or {}).items():
+        setattr(booking, name, value)
+
+
+async def _overlaps(session: AsyncSession, booking: Booking) -> bool:
+    query = holding(booking.starts_at, booking.ends_at).where(Booking.evse_pk == booking.evse_pk)
+    if booking.id is not None:
+        query = query.where(Booking.id != booking.id)
+    with session.no_autoflush:  # the pending change would fire the trigger first
+        return (await session.execute(query.limit(1))).first() is not None
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "ex_bookings_evse_slot" in text or "booking overlaps" in text
+
+
+async def conflict_for(
+    session: AsyncSession,
+    evse_pk: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_id: int | None,
+) -> ReservationConflict:
+    """The 409 to raise: with the slot that holds the EVSE, as far as it can be seen."""
+    query = holding(starts_at, ends_at).where(Booking.evse_pk == evse_pk)
+    if exclude_id is not None:
+        query = query.where(Booking.id != exclude_id)
+    other = (await session.execute(query.limit(1))).scalar_one_or_none()
+    detail: dict[str, object] = {}
+    if other is not None:
+        detail["conflicting"] = {
+            "starts_at": other.starts_at.isoformat(),
+            "ends_at": other.ends_at.isoformat(),
+            **await views.place(session, evse_pk),
+        }
+    return ReservationConflict("the EVSE is already booked for an overlapping slot", **detail)
+
+
+def holding(starts_at: datetime, ends_at: datetime) -> Select[Booking]:
+    return select(Booking).where(
+        Booking.state.in_(HOLDING), Booking.starts_at < ends_at, Booking.ends_at > starts_at
+    )
