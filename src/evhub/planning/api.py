@@ -1,0 +1,69 @@
+"""REST routes: a site's current plan, and drivers' declared needs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from evhub.assets import service as assets
+from evhub.charging import service as charging
+from evhub.deps import ClockDep, SessionDep
+from evhub.errors import InvalidInput
+from evhub.events import emit
+from evhub.planning import demand
+from evhub.planning.live import SitePlan
+from evhub.planning.loop import PlanningLoop
+from evhub.planning.schemas import NeedIn, NeedOut, PlannedSession, SitePlanOut
+
+router = APIRouter(tags=["smart charging"])
+
+
+def plan_out(p: SitePlan) -> SitePlanOut:
+    horizon = max((len(a.power_kw) for a in p.allocations), default=0)
+    totals = [
+        sum(a.power_kw[k] for a in p.allocations if k < len(a.power_kw)) for k in range(horizon)
+    ]
+    return SitePlanOut(
+        site_id=p.site_id, computed_at=p.computed_at, start=p.start, slot_minutes=p.slot_minutes,
+        grid_limit_kw=p.grid_limit_kw, capacity_kw=p.capacity_kw, algorithm=p.algorithm,
+        status=p.status, solve_ms=round(p.solve_ms, 2),
+        measured_load_kw=round(p.measured_load_kw, 3),
+        planned_load_kw=[round(t, 3) for t in totals],
+        idle_allowance_kw=sum(p.idle_allowance_kw.values()),
+        uncontrolled_kw=sum(p.uncontrolled_kw.values()),
+        sessions=[
+            PlannedSession(
+                transaction_id=a.running.tx_pk, station_id=a.running.evse.station_id,
+                evse_id=a.running.evse.evse_id, need_kwh=a.running.need.declared_kwh,
+                remaining_kwh=a.running.need.remaining_kwh, departure=a.running.need.departure_at,
+                need_source=a.running.need.source, max_power_kw=a.max_power_kw, limit_kw=a.limit_kw,
+                measured_kw=a.running.measured_kw, allocated_kw=list(a.power_kw),
+            )
+            for a in p.allocations
+        ],
+    )  # fmt: skip
+
+
+@router.get("/sites/{site_id}/plan", response_model=SitePlanOut)
+async def site_plan(site_id: int, request: Request, session: SessionDep) -> SitePlanOut:
+    """The site's current plan (computed now if there is none yet) and its measured load."""
+    await assets.get_site(session, site_id)
+    loop: PlanningLoop = request.app.state.planner
+    current = loop.plans.get(site_id) or await loop.replan(site_id, send=False)
+    return plan_out(current)
+
+
+@router.put("/transactions/{transaction_id}/need", response_model=NeedOut)
+async def declare_need(
+    transaction_id: int, body: NeedIn, session: SessionDep, clock: ClockDep
+) -> NeedOut:
+    """What the driver wants: the planner re-plans the site at once."""
+    if body.departure.tzinfo is None:
+        raise InvalidInput("departure needs a time zone offset")
+    tx = await charging.get_transaction(session, transaction_id)
+    now = clock.now()
+    need = await demand.declare(
+        session, transaction_id, now, "driver", body.energy_kwh, body.departure
+    )
+    emit(session, "need.declared", now, station_id=tx.station_id, transaction_id=tx.id)
+    return NeedOut(transaction_id=transaction_id, energy_kwh=need.energy_kwh,
+                   departure_at=need.departure_at, source=need.source)  # fmt: skip

@@ -1,0 +1,173 @@
+"""The demand model: for each running transaction, the energy still wanted and the departure.
+
+Sources, best first: what the driver declared (app/API), a reservation's declaration, the car's
+own ISO 15118 need (OCPP 2.0.1 NotifyEVChargingNeeds), its state of charge with a known battery
+size, and else what cars at this site usually do at this hour (median energy and stay of past
+sessions of the same user group). The source travels with the plan so an operator sees why.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.accounts.models import Driver, Token
+from evhub.assets.models import Station
+from evhub.charging.models import Transaction
+from evhub.errors import Conflict, InvalidInput
+from evhub.planning.models import ChargingNeed
+
+SOURCE_RANK = {"driver": 3, "reservation": 2, "iso15118": 1}
+DEFAULT_ENERGY_KWH = 20.0
+DEFAULT_STAY = timedelta(hours=4)
+HISTORY_DAYS = 60
+MIN_HISTORY = 5
+
+
+@dataclass(frozen=True)
+class Need:
+    transaction_pk: int
+    remaining_kwh: float
+    departure_at: datetime
+    source: str
+    declared_kwh: float
+
+
+@dataclass(frozen=True)
+class HistoryDefault:
+    energy_kwh: float
+    stay: timedelta
+    samples: int
+
+
+async def declare(
+    session: AsyncSession,
+    transaction_pk: int,
+    now: datetime,
+    source: str,
+    energy_kwh: float | None = None,
+    departure_at: datetime | None = None,
+    battery_kwh: float | None = None,
+) -> ChargingNeed:
+    """Record a need; a lower-ranked source never overwrites a higher-ranked one."""
+    tx = await session.get(Transaction, transaction_pk)
+    if tx is None or tx.state != "active":
+        raise Conflict(f"transaction {transaction_pk} is not running")
+    if departure_at is not None and departure_at <= now and source == "driver":
+        raise InvalidInput("departure must be in the future")
+    row = await session.get(ChargingNeed, transaction_pk)
+    if row is not None and SOURCE_RANK[row.source] > SOURCE_RANK[source]:
+        if battery_kwh is not None:
+            row.battery_kwh = battery_kwh
+        return row
+    values = {"energy_kwh": energy_kwh, "departure_at": departure_at, "battery_kwh": battery_kwh,
+              "source": source, "updated_at": now}  # fmt: skip
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(ChargingNeed).values(transaction_pk=transaction_pk, **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["transaction_pk"], set_=values)
+    )
+    refreshed = await session.get(ChargingNeed, transaction_pk, populate_existing=True)
+    assert refreshed is not None
+    return refreshed
+
+
+async def history_default(
+    session: AsyncSession, site_id: int, tz: ZoneInfo, user_group: str | None, now: datetime
+) -> HistoryDefault:
+    """Median energy and stay of the site's past sessions that began near this local hour,
+    of the same user group when there are enough of them."""
+    local_hour = now.astimezone(tz).hour
+    query = (
+        select(
+            Transaction.started_at,
+            Transaction.stopped_at,
+            Transaction.meter_start_wh,
+            Transaction.meter_stop_wh,
+            Driver.user_group,
+        )  # fmt: skip
+        .join(Station, Station.id == Transaction.station_id)
+        .outerjoin(Token, Token.id == Transaction.token_id)
+        .outerjoin(Driver, Driver.id == Token.driver_id)
+        .where(
+            Station.site_id == site_id,
+            Transaction.state == "ended",
+            Transaction.started_at >= now - timedelta(days=HISTORY_DAYS),
+        )
+    )
+    rows = (await session.execute(query)).all()
+    near = [
+        r
+        for r in rows
+        if r.stopped_at
+        and min(
+            abs(r.started_at.astimezone(tz).hour - local_hour),
+            24 - abs(r.started_at.astimezone(tz).hour - local_hour),
+        )
+        <= 1
+    ]
+    grouped = [r for r in near if user_group and r.user_group == user_group]
+    chosen = grouped if len(grouped) >= MIN_HISTORY else near
+    if len(chosen) < MIN_HISTORY:
+        return HistoryDefault(DEFAULT_ENERGY_KWH, DEFAULT_STAY, len(chosen))
+    energy = statistics.median(((r.meter_stop_wh or 0) - r.meter_start_wh) / 1000 for r in chosen)
+    stay = statistics.median((r.stopped_at - r.started_at).total_seconds() for r in chosen)
+    return HistoryDefault(max(energy, 0.0), timedelta(seconds=stay), len(chosen))
+
+
+def resolve(
+    tx: Transaction, declared: ChargingNeed | None, history: HistoryDefault, now: datetime
+) -> Need:
+    """One transaction's need from the best source available (see the module's docstring)."""
+    delivered_kwh = tx.energy_wh / 1000
+    departure = None
+    energy = None
+    source = "history"
+    if declared is not None:
+        departure, energy, source = declared.departure_at, declared.energy_kwh, declared.source
+    if energy is None and tx.soc_last_pct is not None and declared and declared.battery_kwh:
+        energy = delivered_kwh + declared.battery_kwh * max(0.0, 100 - tx.soc_last_pct) / 100
+        source = "soc" if declared.energy_kwh is None else source
+    if energy is None:
+        energy = history.energy_kwh
+    if departure is None:
+        departure = max(tx.started_at + history.stay, now + timedelta(minutes=15))
+    return Need(tx.id, max(0.0, energy - delivered_kwh), departure, source, energy)
+
+
+async def needs_of(
+    session: AsyncSession,
+    site_id: int,
+    tz: ZoneInfo,
+    transactions: Sequence[Transaction],
+    now: datetime,
+) -> list[Need]:
+    ids = [tx.id for tx in transactions]
+    declared = {
+        row.transaction_pk: row
+        for row in (
+            await session.execute(select(ChargingNeed).where(ChargingNeed.transaction_pk.in_(ids)))
+        ).scalars()
+    }
+    rows = await session.execute(
+        select(Transaction.id, Driver.user_group)
+        .join(Token, Token.id == Transaction.token_id)
+        .join(Driver, Driver.id == Token.driver_id)
+        .where(Transaction.id.in_(ids))
+    )
+    groups = {tx_id: group for tx_id, group in rows}
+    history: dict[str | None, HistoryDefault] = {}
+    needs = []
+    for tx in transactions:
+        group = groups.get(tx.id)
+        if group not in history:
+            history[group] = await history_default(session, site_id, tz, group, now)
+        needs.append(resolve(tx, declared.get(tx.id), history[group], now))
+    return needs

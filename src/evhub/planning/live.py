@@ -1,0 +1,232 @@
+"""Planning a live site: snapshot the database, solve off the event loop, decide the limits.
+
+Safety: every idle EVSE holds a small TxDefault allowance (a share of the site limit) so that an
+arriving car can start before it is planned; stations that are offline or refuse profiles keep
+that allowance too. The planner only shares what is left: the grid limit minus those allowances.
+Summed, the limits in force never exceed the site's limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from evhub.assets.models import Site, Station
+from evhub.charging.models import Transaction
+from evhub.planning.demand import Need, needs_of
+from evhub.planning.heuristics import plan_with_heuristic
+from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
+from evhub.planning.optimiser import plan
+
+EvseKey = tuple[str, int]
+RESERVE_FRACTION = 0.1
+TAPER_MARGIN = 0.9
+
+
+@dataclass(frozen=True)
+class EvseInfo:
+    station_id: str
+    evse_id: int
+    current_type: str
+    phases: int
+    max_power_kw: float
+
+    @property
+    def key(self) -> EvseKey:
+        return (self.station_id, self.evse_id)
+
+
+@dataclass(frozen=True)
+class Running:
+    """A running transaction with what the planner needs of it."""
+
+    tx_pk: int
+    ocpp_transaction_id: str
+    evse: EvseInfo
+    need: Need
+    measured_kw: float | None
+
+
+@dataclass(frozen=True)
+class SiteSnapshot:
+    site_id: int
+    grid_limit_kw: float
+    timezone: str
+    now: datetime
+    evses: tuple[EvseInfo, ...]
+    running: tuple[Running, ...]
+    controllable: frozenset[EvseKey]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    running: Running
+    max_power_kw: float
+    power_kw: tuple[float, ...]
+
+    @property
+    def limit_kw(self) -> float:
+        return self.power_kw[0] if self.power_kw else 0.0
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    site_id: int
+    computed_at: datetime
+    start: datetime
+    slot_minutes: float
+    grid_limit_kw: float
+    capacity_kw: float
+    algorithm: str
+    status: str
+    solve_ms: float
+    allocations: tuple[Allocation, ...]
+    idle_allowance_kw: Mapping[EvseKey, float] = field(default_factory=dict)
+    uncontrolled_kw: Mapping[EvseKey, float] = field(default_factory=dict)
+
+    @property
+    def measured_load_kw(self) -> float:
+        return sum(a.running.measured_kw or 0.0 for a in self.allocations)
+
+
+def allowance_kw(snapshot: SiteSnapshot, evse: EvseInfo) -> float:
+    """The TxDefault share of an EVSE: a tenth of the site limit spread over its EVSEs."""
+    share = RESERVE_FRACTION * snapshot.grid_limit_kw / max(1, len(snapshot.evses))
+    return round(min(evse.max_power_kw, share), 1)
+
+
+async def snapshot_site(
+    session: AsyncSession,
+    site_id: int,
+    now: datetime,
+    controllable: frozenset[EvseKey],
+) -> SiteSnapshot:
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise PlanningError(f"site {site_id} not found")
+    stations = (
+        await session.execute(
+            select(Station).where(Station.site_id == site_id).options(selectinload(Station.evses))
+        )
+    ).scalars()
+    evses = {
+        (e.station_id, e.evse_id): EvseInfo(
+            e.station_id, e.evse_id, e.current_type, e.phases, e.max_power_kw
+        )  # fmt: skip
+        for st in stations
+        for e in st.evses
+    }
+    txs = list(
+        (
+            await session.execute(
+                select(Transaction)
+                .join(Station, Station.id == Transaction.station_id)
+                .where(Station.site_id == site_id, Transaction.state == "active")
+                .order_by(Transaction.id)
+            )
+        ).scalars()
+    )
+    txs = [tx for tx in txs if (tx.station_id, tx.evse_id) in evses]
+    needs = await needs_of(session, site_id, ZoneInfo(site.timezone), txs, now)
+    running = tuple(
+        Running(
+            tx.id,
+            tx.ocpp_transaction_id,
+            evses[(tx.station_id, tx.evse_id)],
+            need,
+            None if tx.power_last_w is None else tx.power_last_w / 1000,
+        )  # fmt: skip
+        for tx, need in zip(txs, needs, strict=True)
+    )
+    return SiteSnapshot(site_id, site.grid_limit_kw, site.timezone, now,
+                        tuple(evses.values()), running, controllable)  # fmt: skip
+
+
+def car_max_kw(running: Running, previous_limit_kw: float | None) -> float:
+    """What the car can take: the EVSE's maximum, unless it drew clearly less than it was
+    allowed (a tapering battery), in which case the rest goes to the others (closed loop)."""
+    evse_max = running.evse.max_power_kw
+    measured = running.measured_kw
+    if measured is None or previous_limit_kw is None:
+        return evse_max
+    if measured < TAPER_MARGIN * previous_limit_kw - 0.5:
+        return min(evse_max, measured * 1.1 + 0.5)
+    return evse_max
+
+
+def plan_site(
+    snapshot: SiteSnapshot,
+    previous_limits: Mapping[int, float],
+    slot_minutes: float = 5.0,
+    horizon_slots: int = 288,
+    time_limit_s: float = 2.0,
+    peak_floor_kw: float = 0.0,
+) -> SitePlan:
+    """Solve the site (CPU-bound: call it in a worker thread).
+
+    `peak_floor_kw` is the peak the site has already drawn today: flattening below it gains
+    nothing and only delays energy that a car leaving early would then miss."""
+    allowances = {e.key: allowance_kw(snapshot, e) for e in snapshot.evses}
+    busy = {r.evse.key for r in snapshot.running}
+    planned = [r for r in snapshot.running if r.evse.key in snapshot.controllable]
+    uncontrolled = {r.evse.key: allowances[r.evse.key] for r in snapshot.running
+                    if r.evse.key not in snapshot.controllable}  # fmt: skip
+    idle = {k: v for k, v in allowances.items() if k not in busy}
+    capacity = max(0.0, snapshot.grid_limit_kw - sum(idle.values()) - sum(uncontrolled.values()))
+    # Slots count from now: the first one is whole, and a car counts only the slots it will
+    # be there for entirely (a departure inside a slot does not get that slot).
+    slot_s = slot_minutes * 60.0
+    sessions = tuple(
+        SessionDemand(
+            session_id=str(r.tx_pk),
+            energy_kwh=r.need.remaining_kwh,
+            arrival_slot=0,
+            departure_slot=max(
+                1, math.floor((r.need.departure_at - snapshot.now).total_seconds() / slot_s)
+            ),
+            max_power_kw=car_max_kw(r, previous_limits.get(r.tx_pk)),
+            need_source=r.need.source,
+        )
+        for r in planned
+    )
+    last = max((s.departure_slot for s in sessions), default=1)
+    limits = SiteLimits(capacity_kw=capacity, peak_floor_kw=min(capacity, peak_floor_kw))
+    request = PlanRequest(0, slot_minutes, min(horizon_slots, last), sessions, limits)
+    result = _solve(request, time_limit_s)
+    allocations = tuple(
+        Allocation(r, s.max_power_kw, tuple(float(round(p, 3)) for p in row))
+        for r, s, row in zip(planned, sessions, result.power_kw, strict=True)
+    )
+    return SitePlan(
+        snapshot.site_id, snapshot.now, snapshot.now, slot_minutes, snapshot.grid_limit_kw,
+        capacity, result.algorithm, str(result.status), result.solve_ms, allocations, idle,
+        uncontrolled,
+    )  # fmt: skip
+
+
+def _solve(request: PlanRequest, time_limit_s: float) -> Plan:
+    """The LP; least laxity first when the solver cannot answer (logged by the caller)."""
+    try:
+        return plan(request, time_limit_s=time_limit_s)
+    except PlanningError:
+        return plan_with_heuristic(request, "llf")
+
+
+def limits_in_force(site_plan: SitePlan) -> float:
+    """What the plan lets the site draw at most, for the safety invariant."""
+    planned = (
+        float(np.sum([a.limit_kw for a in site_plan.allocations])) if site_plan.allocations else 0.0
+    )
+    return (
+        planned
+        + sum(site_plan.idle_allowance_kw.values())
+        + sum(site_plan.uncontrolled_kw.values())
+    )

@@ -1,0 +1,170 @@
+"""The closed loop: re-plan a site on arrivals, departures, declared needs and a timer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, timedelta
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.assets.models import Evse, Station
+from evhub.clock import Clock
+from evhub.control import ChargerControl
+from evhub.events import EventBus
+from evhub.planning.dispatch import InForce, dispatch
+from evhub.planning.live import EvseKey, SitePlan, SiteSnapshot, plan_site, snapshot_site
+from evhub.uow import UnitOfWork
+
+log = logging.getLogger("evhub.planning")
+
+# A car's draw is compared with its limit only once the limit has been in force this long.
+SETTLE_S = 120.0
+TRIGGERS = {"transaction.started", "transaction.ended", "need.declared", "station.connected"}
+
+
+class PlanningLoop:
+    """Owns each site's current plan and what each EVSE has been told."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        control: ChargerControl,
+        clock: Clock,
+        bus: EventBus,
+        slot_minutes: float = 5.0,
+        interval_s: float = 60.0,
+        time_limit_s: float = 2.0,
+    ) -> None:
+        self.uow, self.control, self.clock, self.bus = uow, control, clock, bus
+        self.slot_minutes, self.interval_s, self.time_limit_s = (
+            slot_minutes,
+            interval_s,
+            time_limit_s,
+        )
+        self.plans: dict[int, SitePlan] = {}
+        self.in_force: dict[EvseKey, InForce] = {}
+        self.refused: set[EvseKey] = set()
+        self.peaks: dict[int, tuple[date, float]] = {}
+        self._site_of: dict[str, int] = {}
+        self._dirty: set[int] = set()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._listen())
+            group.create_task(self._timer())
+            group.create_task(self._work())
+
+    def request(self, site_id: int) -> None:
+        self._dirty.add(site_id)
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        async with self.bus.subscribe() as queue:
+            while True:
+                event = await queue.get()
+                if event.kind not in TRIGGERS or "station_id" not in event.data:
+                    continue
+                station_id = str(event.data["station_id"])
+                if event.kind == "station.connected":
+                    self._forget_station(station_id)
+                site_id = await self._site(station_id)
+                if site_id is not None:
+                    self.request(site_id)
+
+    def _forget_station(self, station_id: str) -> None:
+        """A (re)connected station may have lost its profiles: tell it everything again."""
+        for key in [k for k in self.in_force if k[0] == station_id]:
+            del self.in_force[key]
+        self.refused = {k for k in self.refused if k[0] != station_id}
+
+    async def _site(self, station_id: str) -> int | None:
+        if station_id not in self._site_of:
+            async with self.uow() as s:
+                site = await s.scalar(select(Station.site_id).where(Station.id == station_id))
+            if site is None:
+                return None
+            self._site_of[station_id] = site
+        return self._site_of[station_id]
+
+    async def _timer(self) -> None:
+        while True:
+            await self.clock.sleep(self.interval_s)
+            for site_id in list(self.plans):
+                self.request(site_id)
+
+    async def _work(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._dirty:
+                site_id = self._dirty.pop()
+                try:
+                    await self.replan(site_id)
+                except Exception:
+                    log.exception("site=%s event=replan_failed", site_id)
+
+    async def replan(self, site_id: int, send: bool = True) -> SitePlan:
+        async with self._lock:
+            now = self.clock.now()
+            async with self.uow() as s:
+                connected = frozenset(
+                    (sid, evse)
+                    for sid, evse in await self._evse_keys(s, site_id)
+                    if self.control.is_connected(sid) and (sid, evse) not in self.refused
+                )
+                snapshot = await snapshot_site(s, site_id, now, connected)
+            previous = self._settled_limits(snapshot, now)
+            floor = self._peak_today(site_id, now)
+            site_plan = await anyio.to_thread.run_sync(
+                lambda: plan_site(
+                    snapshot, previous, self.slot_minutes, time_limit_s=self.time_limit_s,
+                    peak_floor_kw=floor,
+                )
+            )  # fmt: skip
+            if site_plan.status != "optimal":
+                log.warning("site=%s event=plan status=%s algorithm=%s", site_id, site_plan.status,
+                            site_plan.algorithm)  # fmt: skip
+            self.plans[site_id] = site_plan
+            first_slot_kw = sum(a.limit_kw for a in site_plan.allocations)
+            self.peaks[site_id] = (now.date(), max(floor, first_slot_kw))
+            sent = (
+                await dispatch(self.control, site_plan, self.in_force, self.refused, connected, now)
+                if send
+                else 0
+            )
+            log.info(
+                "site=%s event=replanned sessions=%d capacity_kw=%.1f solve_ms=%.1f sent=%d",
+                site_id, len(site_plan.allocations), site_plan.capacity_kw, site_plan.solve_ms,
+                sent,
+            )  # fmt: skip
+            return site_plan
+
+    def _peak_today(self, site_id: int, now: datetime) -> float:
+        day, peak = self.peaks.get(site_id, (now.date(), 0.0))
+        return peak if day == now.date() else 0.0
+
+    def _settled_limits(self, snapshot: SiteSnapshot, now: datetime) -> dict[int, float]:
+        """Each car's limit that has been in force long enough for a meter value to show
+        whether the car takes it all (the closed loop compares the two)."""
+        settled = now - timedelta(seconds=SETTLE_S)
+        limits = {}
+        for r in snapshot.running:
+            current = self.in_force.get(r.evse.key)
+            if current and current.kind == f"tx:{r.ocpp_transaction_id}" and current.since:
+                if current.since <= settled:
+                    limits[r.tx_pk] = current.kw
+        return limits
+
+    @staticmethod
+    async def _evse_keys(session: AsyncSession, site_id: int) -> list[EvseKey]:
+        rows = await session.execute(
+            select(Evse.station_id, Evse.evse_id)
+            .join(Station, Station.id == Evse.station_id)
+            .where(Station.site_id == site_id)
+        )
+        return [(sid, evse) for sid, evse in rows]

@@ -1,0 +1,139 @@
+"""Dispatch of a site plan: what changes, in which order, and what a refusal does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
+from evhub.errors import StationUnavailable
+from evhub.planning.demand import Need
+from evhub.planning.dispatch import InForce, changes, dispatch, to_limit
+from evhub.planning.live import (
+    Allocation,
+    EvseInfo,
+    Running,
+    SitePlan,
+    SiteSnapshot,
+    allowance_kw,
+    car_max_kw,
+    limits_in_force,
+    plan_site,
+)
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+AC1, AC2, DC1 = (
+    EvseInfo("A", 1, "AC", 3, 22.0),
+    EvseInfo("A", 2, "AC", 3, 22.0),
+    EvseInfo("D", 1, "DC", 3, 150.0),
+)
+
+
+def running(
+    tx: int, evse: EvseInfo, kwh: float, hours: float, measured: float | None = None
+) -> Running:
+    need = Need(tx, kwh, NOW + timedelta(hours=hours), "driver", kwh)
+    return Running(tx, str(tx), evse, need, measured)
+
+
+def site_plan(
+    limits: dict[int, tuple[Running, float]], idle: dict[tuple[str, int], float]
+) -> SitePlan:
+    allocations = tuple(Allocation(r, r.evse.max_power_kw, (kw, kw)) for r, kw in limits.values())
+    return SitePlan(1, NOW, NOW, 5.0, 100.0, 90.0, "lp", "optimal", 1.0, allocations, idle, {})
+
+
+class FakeControl:
+    """Records the limits sent; refuses for the stations told to."""
+
+    def __init__(self, refuse: set[str] | None = None, offline: set[str] | None = None) -> None:
+        self.sent: list[tuple[str, ChargingLimit]] = []
+        self.refuse, self.offline = refuse or set(), offline or set()
+
+    def is_connected(self, station_id: str) -> bool:
+        return station_id not in self.offline
+
+    async def set_charging_limit(self, station_id: str, limit: ChargingLimit) -> CommandResult:
+        if station_id in self.offline:
+            raise StationUnavailable("offline")
+        self.sent.append((station_id, limit))
+        return CommandResult("Rejected" if station_id in self.refuse else "Accepted")
+
+
+async def test_decreases_go_out_before_increases() -> None:
+    a, b = running(1, AC1, 10, 2), running(2, DC1, 10, 2)
+    in_force = {AC1.key: InForce("tx:1", 20.0, NOW), DC1.key: InForce("tx:2", 10.0, NOW)}
+    control = FakeControl()
+    plan = site_plan({1: (a, 5.0), 2: (b, 25.0)}, {})
+    sent = await dispatch(control, plan, in_force, set(), frozenset({AC1.key, DC1.key}), NOW)  # type: ignore[arg-type]
+    assert sent == 2
+    assert [(sid, lim.periods[0][1]) for sid, lim in control.sent] == [("A", 5.0), ("D", 25.0)]
+    assert in_force[AC1.key].kw == 5.0 and in_force[DC1.key].kw == 25.0
+
+
+async def test_refused_decrease_blocks_increases_and_marks_evse() -> None:
+    a, b = running(1, AC1, 10, 2), running(2, DC1, 10, 2)
+    in_force = {AC1.key: InForce("tx:1", 20.0, NOW), DC1.key: InForce("tx:2", 10.0, NOW)}
+    control, refused = FakeControl(refuse={"A"}), set()
+    plan = site_plan({1: (a, 5.0), 2: (b, 25.0)}, {})
+    await dispatch(control, plan, in_force, refused, frozenset({AC1.key, DC1.key}), NOW)  # type: ignore[arg-type]
+    assert refused == {AC1.key}
+    assert [sid for sid, _ in control.sent] == ["A"]  # the increase on D never went out
+    assert in_force[DC1.key].kw == 10.0
+
+
+def test_unchanged_limits_are_not_sent_again() -> None:
+    a = running(1, AC1, 10, 2)
+    plan = site_plan({1: (a, 11.0)}, {AC2.key: 1.0})
+    in_force = {AC1.key: InForce("tx:1", 11.05, NOW), AC2.key: InForce("default", 1.0, NOW)}
+    assert changes(plan, in_force, frozenset({AC1.key, AC2.key})) == ([], [])
+
+
+def test_idle_evse_of_an_offline_station_is_not_addressed() -> None:
+    plan = site_plan({}, {AC1.key: 1.0, DC1.key: 1.0})
+    decreases, increases = changes(plan, {}, frozenset({DC1.key}))
+    assert [c.key for c in decreases + increases] == [DC1.key]
+
+
+def test_ac_limits_go_in_amperes_per_phase_dc_in_watts() -> None:
+    plan = site_plan({1: (running(1, AC1, 10, 2), 11.04), 2: (running(2, DC1, 10, 2), 50.0)}, {})
+    _, increases = changes(plan, {}, frozenset({AC1.key, DC1.key}))
+    limits = {c.key: to_limit(c, NOW) for c in increases}
+    assert (limits[AC1.key].unit, limits[AC1.key].value_in_unit(11.04)) == ("A", 16.0)
+    assert (limits[DC1.key].unit, limits[DC1.key].value_in_unit(50.0)) == ("W", 50000.0)
+    assert limits[AC1.key].purpose == ProfilePurpose.TX and limits[AC1.key].transaction_id == "1"
+
+
+def snapshot(
+    rs: list[Running], evses: list[EvseInfo], controllable: set[tuple[str, int]], limit: float
+) -> SiteSnapshot:
+    return SiteSnapshot(
+        1, limit, "Europe/Paris", NOW, tuple(evses), tuple(rs), frozenset(controllable)
+    )
+
+
+def test_site_limit_holds_with_allowances_and_an_uncontrolled_station() -> None:
+    """Planned limits + idle allowances + what an unreachable station may draw <= the limit."""
+    rs = [running(1, AC1, 30, 1), running(2, DC1, 60, 1)]
+    snap = snapshot(rs, [AC1, AC2, DC1], {AC1.key, AC2.key}, 50.0)
+    p = plan_site(snap, {})
+    assert [a.running.tx_pk for a in p.allocations] == [1]  # DC1's station is unreachable
+    assert p.uncontrolled_kw == {DC1.key: allowance_kw(snap, DC1)}
+    assert p.idle_allowance_kw == {AC2.key: allowance_kw(snap, AC2)}
+    assert limits_in_force(p) <= 50.0 + 1e-9
+    assert p.allocations[0].limit_kw == 22.0  # the one planned car may take its EVSE's maximum
+
+
+def test_needs_shared_when_the_limit_is_tight() -> None:
+    rs = [running(1, AC1, 11, 1), running(2, AC2, 11, 1)]
+    p = plan_site(snapshot(rs, [AC1, AC2], {AC1.key, AC2.key}, 22.0), {})
+    delivered = [sum(a.power_kw) * 5 / 60 for a in p.allocations]
+    assert delivered == [pytest.approx(11.0, abs=0.05), pytest.approx(11.0, abs=0.05)]
+
+
+def test_closed_loop_hands_a_tapering_cars_power_to_others() -> None:
+    tapering = running(1, AC1, 5, 4, measured=3.0)
+    assert car_max_kw(tapering, previous_limit_kw=11.0) == 3.0 * 1.1 + 0.5
+    assert car_max_kw(running(2, AC2, 5, 4, measured=10.8), previous_limit_kw=11.0) == 22.0
+    assert car_max_kw(running(3, AC2, 5, 4, measured=None), previous_limit_kw=11.0) == 22.0
