@@ -4,18 +4,26 @@ from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
 from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.db import Base
+from evhub.maintenance.models import Ticket
+from evhub.planning.models import ChargingNeed
+from evhub.reservations.models import AccessWindow, Booking, SiteHoliday
 
 metadata = Base.metadata
 
 __all__ = [
+    "AccessWindow",
+    "Booking",
+    "ChargingNeed",
     "Connector",
     "Driver",
     "Evse",
     "MeterValue",
     "Site",
+    "SiteHoliday",
     "Station",
     "StationEvent",
     "StatusRecord",
+    "Ticket",
     "Token",
     "Transaction",
     "TransactionEvent",

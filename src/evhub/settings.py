@@ -27,6 +27,39 @@ class Settings(BaseSettings):
     # Security profile 1 (Basic auth over ws). Profile 2 (wss) is terminated by uvicorn's TLS.
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    # Maintenance: fault detection thresholds and the watchdog's polling period.
+    offline_after_missed_heartbeats: int = Field(default=3, ge=1)
+    offline_grace_s: float = Field(
+        default=60.0, ge=0, description="A closed WebSocket counts as offline after this."
+    )
+    watchdog_period_s: float = Field(default=5.0, gt=0)
+    stuck_transaction_after_s: float = Field(
+        default=900.0, gt=0, description="An active transaction with no meter value this long."
+    )
+    boot_loop_count: int = Field(default=3, ge=2)
+    boot_loop_window_s: float = Field(default=600.0, gt=0)
+    feed_keepalive_s: float = Field(
+        default=15.0, gt=0, description="Comment lines keep idle event streams open."
+    )
+    # Smart charging: slot length, re-plan timer, and the solver's time budget per plan.
+    plan_slot_minutes: float = Field(default=5.0, gt=0, le=60)
+    plan_interval_s: float = Field(default=60.0, gt=0)
+    plan_time_limit_s: float = Field(default=2.0, gt=0)
+    # Reservations: booking rules and the scheduler that reserves EVSEs on their stations.
+    booking_free_cancellation_min: float = Field(
+        default=30.0, ge=0, description="Cancelling later than this before the start costs a fee."
+    )
+    booking_max_slot_h: float = Field(default=24.0, gt=0)
+    reservation_lead_time_min: float = Field(
+        default=10.0, ge=0, description="ReserveNow is sent this long before a booked slot."
+    )
+    reservation_no_show_grace_min: float = Field(
+        default=15.0, ge=0, description="Not started this long after its start: a no-show."
+    )
+    overstay_notice_every_min: float = Field(default=15.0, gt=0)
+    reservation_period_s: float = Field(
+        default=30.0, gt=0, description="Wall-clock period of the reservation scheduler."
+    )
 
 
 def load_settings() -> Settings:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import websockets
@@ -10,6 +12,15 @@ from websockets.exceptions import InvalidStatus
 
 from tests.integration.live_server import LiveServer, basic_auth
 from tests.integration.ocpp_client import connect
+
+
+async def _when(server: LiveServer, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The station's record once `check` holds: the online flag follows the socket closely,
+    not atomically (it is written just after the handshake and just after the close)."""
+    async with asyncio.timeout(5):
+        while not check(station := (await server.http.get("/api/v1/stations/CP-1")).json()):
+            await asyncio.sleep(0.02)
+    return dict(station)
 
 
 async def _station(server: LiveServer, station_id: str = "CP-1") -> None:
@@ -22,12 +33,9 @@ async def test_known_station_connects_with_its_protocol(server: LiveServer, prot
     await _station(server)
     async with connect(server.ws_base, "CP-1", protocol) as st:
         assert st.ws.subprotocol == protocol
-        r = await server.http.get("/api/v1/stations/CP-1")
-        assert r.json()["online"] is True
-        assert r.json()["ocpp_version"] == protocol.removeprefix("ocpp")
-    await asyncio.sleep(0.1)
-    r = await server.http.get("/api/v1/stations/CP-1")
-    assert r.json()["online"] is False
+        station = await _when(server, lambda s: s["online"])
+        assert station["ocpp_version"] == protocol.removeprefix("ocpp")
+    await _when(server, lambda s: not s["online"])
 
 
 async def test_unsupported_subprotocol_is_refused(server: LiveServer) -> None:
@@ -73,5 +81,4 @@ async def test_reconnect_replaces_the_old_connection(server: LiveServer) -> None
                 await asyncio.wait_for(first.ws.recv(), 2)
             reply = await second.result("Heartbeat", {})
             assert "currentTime" in reply
-            r = await server.http.get("/api/v1/stations/CP-1")
-            assert r.json()["online"] is True
+            assert (await server.http.get("/api/v1/stations/CP-1")).json()["online"] is True

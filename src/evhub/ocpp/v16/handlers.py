@@ -12,10 +12,12 @@ from ocpp.v16.enums import Action, DataTransferStatus
 from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.charging import service as charging
+from evhub.charging.writer import MeterBatchItem
 from evhub.errors import NotFound
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
 from evhub.ocpp.v16.translate import id_tag_info, samples
+from evhub.reservations import lifecycle as bookings
 
 log = logging.getLogger("evhub.ocpp")
 
@@ -73,7 +75,7 @@ class V16Handler(CsmsEndpoint, ChargePoint):
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
         async with self.ctx.uow() as s:
-            auth = await accounts.authorize(s, id_tag, self.now())
+            auth = await accounts.authorize(s, id_tag, self.now(), station_id=self.id)
         return call_result.Authorize(id_tag_info=id_tag_info(auth))
 
     @on(Action.start_transaction)
@@ -85,6 +87,9 @@ class V16Handler(CsmsEndpoint, ChargePoint):
                 s, self.now(), self.id, connector_id, id_tag, meter_start,
                 parse_time(timestamp), kw.get("reservation_id"),
             )  # fmt: skip
+            await bookings.link_transaction(
+                s, opened.transaction, self.now(), kw.get("reservation_id")
+            )
         self.transaction_pks[str(opened.transaction.id)] = opened.transaction.id
         log.info(
             "station=%s event=start_transaction tx=%s duplicate=%s",
@@ -119,13 +124,13 @@ class V16Handler(CsmsEndpoint, ChargePoint):
     ) -> call_result.MeterValues:
         data = samples(meter_value)
         ocpp_tx = kw.get("transaction_id")
-        async with self.ctx.uow() as s:
-            tx_pk = None
-            if ocpp_tx is not None:
-                tx_pk = self.transaction_pks.get(str(ocpp_tx))
-                if tx_pk is None:
+        tx_pk = None
+        if ocpp_tx is not None:
+            tx_pk = self.transaction_pks.get(str(ocpp_tx))
+            if tx_pk is None:
+                async with self.ctx.uow() as s:
                     tx_pk = await charging.transaction_pk(s, self.id, str(ocpp_tx))
-            await charging.record_meter_values(s, self.id, connector_id, tx_pk, data)
+        await self.ctx.meter_writer.write(MeterBatchItem(self.id, connector_id, tx_pk, data))
         if tx_pk is not None:
             self.transaction_pks[str(ocpp_tx)] = tx_pk
         return call_result.MeterValues()

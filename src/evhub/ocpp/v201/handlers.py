@@ -13,9 +13,11 @@ from ocpp.v201.enums import Action, DataTransferStatusEnumType
 from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.charging import service as charging
+from evhub.charging.writer import MeterBatchItem
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
 from evhub.ocpp.v201.translate import id_token_info, samples
+from evhub.reservations import lifecycle as bookings
 
 log = logging.getLogger("evhub.ocpp")
 
@@ -69,7 +71,7 @@ class V201Handler(CsmsEndpoint, ChargePoint):
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
         async with self.ctx.uow() as s:
-            auth = await accounts.authorize(s, id_token["id_token"], self.now())
+            auth = await accounts.authorize(s, id_token["id_token"], self.now(), station_id=self.id)
         return call_result.Authorize(id_token_info=id_token_info(auth))
 
     @on(Action.transaction_event)
@@ -102,6 +104,10 @@ class V201Handler(CsmsEndpoint, ChargePoint):
                 transaction_info.get("remote_start_id"),
                 samples(kw.get("meter_value") or []),
             )
+            if token or kw.get("reservation_id") is not None:  # what starts a booking (E01, H01)
+                await bookings.link_transaction(
+                    s, outcome.transaction, self.now(), kw.get("reservation_id")
+                )
         tx = outcome.transaction
         if tx.state == "active":
             self.transaction_pks[str(tx.evse_id)] = tx.id
@@ -111,16 +117,26 @@ class V201Handler(CsmsEndpoint, ChargePoint):
         # idTokenInfo only when the event carried an idToken (E01, E02).
         return call_result.TransactionEvent(id_token_info=id_token_info(auth) if auth else None)
 
+    @on(Action.reservation_status_update)
+    async def on_reservation_status_update(
+        self, reservation_id: int, reservation_update_status: str, **kw: Any
+    ) -> call_result.ReservationStatusUpdate:
+        async with self.ctx.uow() as s:
+            await bookings.reservation_status_update(
+                s, self.id, reservation_id, reservation_update_status, self.now()
+            )
+        return call_result.ReservationStatusUpdate()
+
     @on(Action.meter_values)
     async def on_meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]]
     ) -> call_result.MeterValues:
         data = samples(meter_value)
-        async with self.ctx.uow() as s:
-            tx_pk = self.transaction_pks.get(str(evse_id)) if evse_id else None
-            if tx_pk is None and evse_id:
+        tx_pk = self.transaction_pks.get(str(evse_id)) if evse_id else None
+        if tx_pk is None and evse_id:
+            async with self.ctx.uow() as s:
                 tx_pk = await charging.active_transaction_pk(s, self.id, evse_id)
-            await charging.record_meter_values(s, self.id, evse_id, tx_pk, data)
+        await self.ctx.meter_writer.write(MeterBatchItem(self.id, evse_id, tx_pk, data))
         if tx_pk is not None:
             self.transaction_pks[str(evse_id)] = tx_pk
         return call_result.MeterValues()
