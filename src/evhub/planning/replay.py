@@ -131,14 +131,16 @@ def to_replay_sessions(
             continue
         declared_departure = _slot((s.estimated_departure - origin).total_seconds() / 60.0)
         declared_need = s.requested_energy_kwh
-        out.append(ReplaySession(
-            session_id=s.session_id,
-            arrival_slot=arrival,
-            departure_slot=departure,
-            need_kwh=max(s.delivered_energy_kwh, 0.0),
-            declared_departure_slot=max(declared_departure, arrival + 1),
-            declared_need_kwh=declared_need if declared_need > 0 else DEFAULT_DECLARED_NEED_KWH,
-        ))
+        out.append(
+            ReplaySession(
+                session_id=s.session_id,
+                arrival_slot=arrival,
+                departure_slot=departure,
+                need_kwh=max(s.delivered_energy_kwh, 0.0),
+                declared_departure_slot=max(declared_departure, arrival + 1),
+                declared_need_kwh=declared_need if declared_need > 0 else DEFAULT_DECLARED_NEED_KWH,
+            )
+        )
     return out, skipped
 
 
@@ -182,14 +184,16 @@ class _Fleet:
             s = self.sessions[i]
             believed_need = s.declared_need_kwh if declared else s.need_kwh
             remaining = 0.0 if self.full(np.array([i]))[0] else believed_need - self.delivered[i]
-            demands.append(SessionDemand(
-                session_id=s.session_id,
-                energy_kwh=max(remaining, 0.0),
-                arrival_slot=t,
-                departure_slot=int(self.believed_departure[i]),
-                max_power_kw=self.config.station_kw,
-                need_source="declared" if declared else "recorded",
-            ))
+            demands.append(
+                SessionDemand(
+                    session_id=s.session_id,
+                    energy_kwh=max(remaining, 0.0),
+                    arrival_slot=t,
+                    departure_slot=int(self.believed_departure[i]),
+                    max_power_kw=self.config.station_kw,
+                    need_source="declared" if declared else "recorded",
+                )
+            )
         horizon = int(min(max(self.believed_departure[idx].max() - t, 1), HORIZON_CAP_SLOTS))
         peak_floor = self.config.capacity_kw
         if self.config.peak_floor == "history":
@@ -275,7 +279,11 @@ def _run_offline(fleet: _Fleet) -> list[Plan]:
             for i in group
         )
         site = SiteLimits(capacity_kw=fleet.config.capacity_kw)
-        result = plan(PlanRequest(start, SLOT_MINUTES, horizon, demands, site), time_limit_s=600.0)
+        result = plan(
+            PlanRequest(start, SLOT_MINUTES, horizon, demands, site),
+            time_limit_s=600.0,
+            max_exact_columns=None,
+        )
         plans.append(result)
         for k in range(horizon):
             fleet.apply(start + k, group, result.power_kw[:, k])

@@ -40,9 +40,7 @@ def planning(
     ] = 54,
     station_kw: Annotated[float, typer.Option(help="Maximum power of each station (kW)")] = 6.656,
     capacity_kw: Annotated[float, typer.Option(help="Site import limit (kW)")] = 50.0,
-    algorithm: Annotated[
-        str, typer.Option(help=f"One of {', '.join(ALGORITHMS)}")
-    ] = "lp",
+    algorithm: Annotated[str, typer.Option(help=f"One of {', '.join(ALGORITHMS)}")] = "lp",
     declared: Annotated[
         bool, typer.Option("--declared", help="Tell the planner the drivers' declared values")
     ] = False,
