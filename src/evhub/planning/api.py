@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from evhub.assets import service as assets
 from evhub.charging import service as charging
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import InvalidInput
@@ -18,16 +17,14 @@ router = APIRouter(tags=["smart charging"])
 
 
 def plan_out(p: SitePlan) -> SitePlanOut:
-    horizon = max((len(a.power_kw) for a in p.allocations), default=0)
-    totals = [
-        sum(a.power_kw[k] for a in p.allocations if k < len(a.power_kw)) for k in range(horizon)
-    ]
+    totals = _per_slot(tuple((str(a.running.tx_pk), a.power_kw) for a in p.allocations))
     return SitePlanOut(
         site_id=p.site_id, computed_at=p.computed_at, start=p.start, slot_minutes=p.slot_minutes,
         grid_limit_kw=p.grid_limit_kw, capacity_kw=p.capacity_kw, algorithm=p.algorithm,
         status=p.status, solve_ms=round(p.solve_ms, 2),
         measured_load_kw=round(p.measured_load_kw, 3),
-        planned_load_kw=[round(t, 3) for t in totals],
+        planned_load_kw=totals,
+        reserved_kw=_per_slot(p.reserved),
         idle_allowance_kw=sum(p.idle_allowance_kw.values()),
         uncontrolled_kw=sum(p.uncontrolled_kw.values()),
         sessions=[
@@ -43,12 +40,16 @@ def plan_out(p: SitePlan) -> SitePlanOut:
     )  # fmt: skip
 
 
+def _per_slot(rows: tuple[tuple[str, tuple[float, ...]], ...]) -> list[float]:
+    horizon = max((len(row) for _, row in rows), default=0)
+    return [round(sum(row[k] for _, row in rows if k < len(row)), 3) for k in range(horizon)]
+
+
 @router.get("/sites/{site_id}/plan", response_model=SitePlanOut)
-async def site_plan(site_id: int, request: Request, session: SessionDep) -> SitePlanOut:
+async def site_plan(site_id: int, request: Request) -> SitePlanOut:
     """The site's current plan (computed now if there is none yet) and its measured load."""
-    await assets.get_site(session, site_id)
     loop: PlanningLoop = request.app.state.planner
-    current = loop.plans.get(site_id) or await loop.replan(site_id, send=False)
+    current = loop.plans.get(site_id) or await loop.preview(site_id)
     return plan_out(current)
 
 

@@ -9,7 +9,7 @@ sessions of the same user group). The source travels with the plan so an operato
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from evhub.assets.models import Station
 from evhub.charging.models import Transaction
 from evhub.errors import Conflict, InvalidInput
 from evhub.planning.models import ChargingNeed
+from evhub.reservations.service import DeclaredNeed
 
 SOURCE_RANK = {"driver": 3, "reservation": 2, "iso15118": 1}
 DEFAULT_ENERGY_KWH = 20.0
@@ -142,13 +143,28 @@ def resolve(
     return Need(tx.id, max(0.0, energy - delivered_kwh), departure, source, energy)
 
 
+def from_booking(tx_pk: int, booking: DeclaredNeed, row: ChargingNeed | None) -> ChargingNeed:
+    """A booking's declaration as a need, unless the driver said something since."""
+    if row is not None and SOURCE_RANK[row.source] >= SOURCE_RANK["reservation"]:
+        return row
+    return ChargingNeed(
+        transaction_pk=tx_pk,
+        energy_kwh=booking.energy_kwh,
+        departure_at=booking.departure_at,
+        battery_kwh=row.battery_kwh if row else None,
+        source="reservation",
+    )
+
+
 async def needs_of(
     session: AsyncSession,
     site_id: int,
     tz: ZoneInfo,
     transactions: Sequence[Transaction],
     now: datetime,
+    bookings: Mapping[int, DeclaredNeed] | None = None,
 ) -> list[Need]:
+    """Each transaction's need; `bookings` maps a transaction to the booking it fulfils."""
     ids = [tx.id for tx in transactions]
     declared = {
         row.transaction_pk: row
@@ -169,5 +185,9 @@ async def needs_of(
         group = groups.get(tx.id)
         if group not in history:
             history[group] = await history_default(session, site_id, tz, group, now)
-        needs.append(resolve(tx, declared.get(tx.id), history[group], now))
+        row = declared.get(tx.id)
+        booking = (bookings or {}).get(tx.id)
+        if booking is not None:
+            row = from_booking(tx.id, booking, row)
+        needs.append(resolve(tx, row, history[group], now))
     return needs

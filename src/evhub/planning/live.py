@@ -21,14 +21,19 @@ from sqlalchemy.orm import selectinload
 
 from evhub.assets.models import Site, Station
 from evhub.charging.models import Transaction
+from evhub.errors import NotFound
 from evhub.planning.demand import Need, needs_of
 from evhub.planning.heuristics import plan_with_heuristic
 from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
 from evhub.planning.optimiser import plan
+from evhub.reservations import service as reservations
 
 EvseKey = tuple[str, int]
 RESERVE_FRACTION = 0.1
 TAPER_MARGIN = 0.9
+# The plan means to finish one slot before each declared departure: cars draw what they are
+# allowed with some lag, and a plan that finishes just in time then falls a little short.
+DEPARTURE_MARGIN_SLOTS = 1
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,17 @@ class Running:
 
 
 @dataclass(frozen=True)
+class Upcoming:
+    """A booked car not there yet: the plan keeps power for it from its slot on."""
+
+    booking_id: int
+    evse: EvseInfo
+    energy_kwh: float
+    arrival_at: datetime
+    departure_at: datetime
+
+
+@dataclass(frozen=True)
 class SiteSnapshot:
     site_id: int
     grid_limit_kw: float
@@ -64,6 +80,7 @@ class SiteSnapshot:
     evses: tuple[EvseInfo, ...]
     running: tuple[Running, ...]
     controllable: frozenset[EvseKey]
+    upcoming: tuple[Upcoming, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,8 @@ class SitePlan:
     allocations: tuple[Allocation, ...]
     idle_allowance_kw: Mapping[EvseKey, float] = field(default_factory=dict)
     uncontrolled_kw: Mapping[EvseKey, float] = field(default_factory=dict)
+    # Power kept for booked cars not there yet: (session id, kW per slot).
+    reserved: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     @property
     def measured_load_kw(self) -> float:
@@ -111,7 +130,7 @@ async def snapshot_site(
 ) -> SiteSnapshot:
     site = await session.get(Site, site_id)
     if site is None:
-        raise PlanningError(f"site {site_id} not found")
+        raise NotFound(f"site {site_id} not found")
     stations = (
         await session.execute(
             select(Station).where(Station.site_id == site_id).options(selectinload(Station.evses))
@@ -135,7 +154,24 @@ async def snapshot_site(
         ).scalars()
     )
     txs = [tx for tx in txs if (tx.station_id, tx.evse_id) in evses]
-    needs = await needs_of(session, site_id, ZoneInfo(site.timezone), txs, now)
+    booked = await reservations.declared_needs(session, site_id, now)
+    by_tx = {b.transaction_pk: b for b in booked if b.transaction_pk is not None}
+    needs = await needs_of(session, site_id, ZoneInfo(site.timezone), txs, now, by_tx)
+    busy = {(tx.station_id, tx.evse_id) for tx in txs}
+    upcoming = tuple(
+        Upcoming(
+            b.booking_id,
+            evses[(b.station_id, b.evse_id)],
+            b.energy_kwh,
+            b.arrival_at,
+            b.departure_at,
+        )  # fmt: skip
+        for b in booked
+        if b.transaction_pk is None
+        and (b.station_id, b.evse_id) in evses
+        and (b.station_id, b.evse_id) not in busy
+        and b.departure_at > now
+    )
     running = tuple(
         Running(
             tx.id,
@@ -147,7 +183,7 @@ async def snapshot_site(
         for tx, need in zip(txs, needs, strict=True)
     )
     return SiteSnapshot(site_id, site.grid_limit_kw, site.timezone, now,
-                        tuple(evses.values()), running, controllable)  # fmt: skip
+                        tuple(evses.values()), running, controllable, upcoming)  # fmt: skip
 
 
 def car_max_kw(running: Running, previous_limit_kw: float | None) -> float:
@@ -184,31 +220,50 @@ def plan_site(
     # Slots count from now: the first one is whole, and a car counts only the slots it will
     # be there for entirely (a departure inside a slot does not get that slot).
     slot_s = slot_minutes * 60.0
+
+    def slots_until(at: datetime, margin: int = 0) -> int:
+        return max(1, math.floor((at - snapshot.now).total_seconds() / slot_s) - margin)
+
     sessions = tuple(
         SessionDemand(
             session_id=str(r.tx_pk),
             energy_kwh=r.need.remaining_kwh,
             arrival_slot=0,
-            departure_slot=max(
-                1, math.floor((r.need.departure_at - snapshot.now).total_seconds() / slot_s)
-            ),
+            departure_slot=slots_until(r.need.departure_at, DEPARTURE_MARGIN_SLOTS),
             max_power_kw=car_max_kw(r, previous_limits.get(r.tx_pk)),
             need_source=r.need.source,
         )
         for r in planned
     )
+    booked = tuple(
+        SessionDemand(
+            session_id=f"booking:{u.booking_id}",
+            energy_kwh=u.energy_kwh,
+            arrival_slot=slots_until(u.arrival_at) if u.arrival_at > snapshot.now else 0,
+            departure_slot=slots_until(u.departure_at, DEPARTURE_MARGIN_SLOTS),
+            max_power_kw=u.evse.max_power_kw,
+            need_source="reservation",
+        )
+        for u in snapshot.upcoming
+    )
+    sessions += tuple(b for b in booked if b.arrival_slot < b.departure_slot)
     last = max((s.departure_slot for s in sessions), default=1)
     limits = SiteLimits(capacity_kw=capacity, peak_floor_kw=min(capacity, peak_floor_kw))
     request = PlanRequest(0, slot_minutes, min(horizon_slots, last), sessions, limits)
     result = _solve(request, time_limit_s)
+    rows = [tuple(float(round(p, 3)) for p in row) for row in result.power_kw]
     allocations = tuple(
-        Allocation(r, s.max_power_kw, tuple(float(round(p, 3)) for p in row))
-        for r, s, row in zip(planned, sessions, result.power_kw, strict=True)
+        Allocation(r, s.max_power_kw, row)
+        for r, s, row in zip(planned, sessions[: len(planned)], rows[: len(planned)], strict=True)
+    )
+    reserved = tuple(
+        (s.session_id, row)
+        for s, row in zip(sessions[len(planned) :], rows[len(planned) :], strict=True)
     )
     return SitePlan(
         snapshot.site_id, snapshot.now, snapshot.now, slot_minutes, snapshot.grid_limit_kw,
         capacity, result.algorithm, str(result.status), result.solve_ms, allocations, idle,
-        uncontrolled,
+        uncontrolled, reserved,
     )  # fmt: skip
 
 

@@ -51,13 +51,15 @@ class PlanningLoop:
         self._site_of: dict[str, int] = {}
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._to_send: dict[int, tuple[SitePlan, frozenset[EvseKey]]] = {}
+        self._send_wake = asyncio.Event()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._listen())
             group.create_task(self._timer())
             group.create_task(self._work())
+            group.create_task(self._dispatcher())
 
     def request(self, site_id: int) -> None:
         self._dirty.add(site_id)
@@ -108,41 +110,62 @@ class PlanningLoop:
                 except Exception:
                     log.exception("site=%s event=replan_failed", site_id)
 
-    async def replan(self, site_id: int, send: bool = True) -> SitePlan:
-        async with self._lock:
-            now = self.clock.now()
-            async with self.uow() as s:
-                connected = frozenset(
-                    (sid, evse)
-                    for sid, evse in await self._evse_keys(s, site_id)
-                    if self.control.is_connected(sid) and (sid, evse) not in self.refused
+    async def preview(self, site_id: int) -> SitePlan:
+        """A plan of the site as it is now, neither kept nor sent."""
+        site_plan, _, _ = await self._compute(site_id)
+        return site_plan
+
+    async def replan(self, site_id: int) -> SitePlan:
+        """Plan the site and publish the plan; the dispatcher sends what changed. A slow or
+        silent station delays the sending of its site's limits, never the planning."""
+        site_plan, connected, now = await self._compute(site_id)
+        if site_plan.status != "optimal":
+            log.warning("site=%s event=plan status=%s algorithm=%s", site_id, site_plan.status,
+                        site_plan.algorithm)  # fmt: skip
+        self.plans[site_id] = site_plan
+        floor = self._peak_today(site_id, now)
+        first_slot_kw = sum(a.limit_kw for a in site_plan.allocations)
+        self.peaks[site_id] = (now.date(), max(floor, first_slot_kw))
+        self._to_send[site_id] = (site_plan, connected)
+        self._send_wake.set()
+        return site_plan
+
+    async def _dispatcher(self) -> None:
+        """Sends the latest plan of each site, one at a time, so that what the stations were
+        told always comes from one plan; a plan superseded while waiting is never sent."""
+        while True:
+            await self._send_wake.wait()
+            self._send_wake.clear()
+            while self._to_send:
+                site_id, (site_plan, connected) = self._to_send.popitem()
+                now = self.clock.now()
+                sent = await dispatch(
+                    self.control, site_plan, self.in_force, self.refused, connected, now
                 )
-                snapshot = await snapshot_site(s, site_id, now, connected)
-            previous = self._settled_limits(snapshot, now)
-            floor = self._peak_today(site_id, now)
-            site_plan = await anyio.to_thread.run_sync(
-                lambda: plan_site(
-                    snapshot, previous, self.slot_minutes, time_limit_s=self.time_limit_s,
-                    peak_floor_kw=floor,
-                )
-            )  # fmt: skip
-            if site_plan.status != "optimal":
-                log.warning("site=%s event=plan status=%s algorithm=%s", site_id, site_plan.status,
-                            site_plan.algorithm)  # fmt: skip
-            self.plans[site_id] = site_plan
-            first_slot_kw = sum(a.limit_kw for a in site_plan.allocations)
-            self.peaks[site_id] = (now.date(), max(floor, first_slot_kw))
-            sent = (
-                await dispatch(self.control, site_plan, self.in_force, self.refused, connected, now)
-                if send
-                else 0
+                log.info(
+                    "site=%s event=dispatched sessions=%d capacity_kw=%.1f solve_ms=%.1f sent=%d",
+                    site_id, len(site_plan.allocations), site_plan.capacity_kw,
+                    site_plan.solve_ms, sent,
+                )  # fmt: skip
+
+    async def _compute(self, site_id: int) -> tuple[SitePlan, frozenset[EvseKey], datetime]:
+        now = self.clock.now()
+        async with self.uow() as s:
+            connected = frozenset(
+                (sid, evse)
+                for sid, evse in await self._evse_keys(s, site_id)
+                if self.control.is_connected(sid) and (sid, evse) not in self.refused
             )
-            log.info(
-                "site=%s event=replanned sessions=%d capacity_kw=%.1f solve_ms=%.1f sent=%d",
-                site_id, len(site_plan.allocations), site_plan.capacity_kw, site_plan.solve_ms,
-                sent,
-            )  # fmt: skip
-            return site_plan
+            snapshot = await snapshot_site(s, site_id, now, connected)
+        previous = self._settled_limits(snapshot, now)
+        floor = self._peak_today(site_id, now)
+        site_plan = await anyio.to_thread.run_sync(
+            lambda: plan_site(
+                snapshot, previous, self.slot_minutes, time_limit_s=self.time_limit_s,
+                peak_floor_kw=floor,
+            )
+        )  # fmt: skip
+        return site_plan, connected, now
 
     def _peak_today(self, site_id: int, now: datetime) -> float:
         day, peak = self.peaks.get(site_id, (now.date(), 0.0))

@@ -45,6 +45,7 @@ class SitePlanOut(BaseModel):
     solve_ms: float
     measured_load_kw: float
     planned_load_kw: list[float] = Field(description="site total per slot")
+    reserved_kw: list[float] = Field(description="kept per slot for booked cars not there yet")
     idle_allowance_kw: float
     uncontrolled_kw: float
     sessions: list[PlannedSession]

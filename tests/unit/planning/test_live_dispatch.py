@@ -16,6 +16,7 @@ from evhub.planning.live import (
     Running,
     SitePlan,
     SiteSnapshot,
+    Upcoming,
     allowance_kw,
     car_max_kw,
     limits_in_force,
@@ -126,7 +127,8 @@ def test_site_limit_holds_with_allowances_and_an_uncontrolled_station() -> None:
 
 
 def test_needs_shared_when_the_limit_is_tight() -> None:
-    rs = [running(1, AC1, 11, 1), running(2, AC2, 11, 1)]
+    # Leaving in 65 minutes: the plan means to finish a slot early, so it has one hour.
+    rs = [running(1, AC1, 11, 65 / 60), running(2, AC2, 11, 65 / 60)]
     p = plan_site(snapshot(rs, [AC1, AC2], {AC1.key, AC2.key}, 22.0), {})
     delivered = [sum(a.power_kw) * 5 / 60 for a in p.allocations]
     assert delivered == [pytest.approx(11.0, abs=0.05), pytest.approx(11.0, abs=0.05)]
@@ -137,3 +139,18 @@ def test_closed_loop_hands_a_tapering_cars_power_to_others() -> None:
     assert car_max_kw(tapering, previous_limit_kw=11.0) == 3.0 * 1.1 + 0.5
     assert car_max_kw(running(2, AC2, 5, 4, measured=10.8), previous_limit_kw=11.0) == 22.0
     assert car_max_kw(running(3, AC2, 5, 4, measured=None), previous_limit_kw=11.0) == 22.0
+
+
+def test_power_is_kept_for_a_booked_car_before_it_arrives() -> None:
+    """A booking due in an hour needs nearly all the limit then: the car charging now must not
+    count on it, and takes its energy before the booked car arrives."""
+    now_car = running(1, AC1, 11.0, 3)
+    booked = Upcoming(9, AC2, 20.0, NOW + timedelta(hours=1), NOW + timedelta(minutes=125))
+    snap = SiteSnapshot(1, 22.0, "Europe/Paris", NOW, (AC1, AC2), (now_car,),
+                        frozenset({AC1.key, AC2.key}), (booked,))  # fmt: skip
+    p = plan_site(snap, {})
+    [(session_id, kept)] = p.reserved
+    assert session_id == "booking:9"
+    assert sum(kept) * 5 / 60 == pytest.approx(20.0, abs=0.05)
+    delivered_first_hour = sum(p.allocations[0].power_kw[:12]) * 5 / 60
+    assert delivered_first_hour == pytest.approx(11.0, abs=0.05)

@@ -14,9 +14,11 @@ from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.charging import service as charging
 from evhub.charging.writer import MeterBatchItem
+from evhub.events import emit
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
-from evhub.ocpp.v201.translate import id_token_info, samples
+from evhub.ocpp.v201.translate import ev_needs, id_token_info, samples
+from evhub.planning import demand
 from evhub.reservations import lifecycle as bookings
 
 log = logging.getLogger("evhub.ocpp")
@@ -190,6 +192,13 @@ class V201Handler(CsmsEndpoint, ChargePoint):
     async def on_notify_ev_charging_needs(
         self, charging_needs: dict[str, Any], evse_id: int, **kw: Any
     ) -> call_result.NotifyEVChargingNeeds:
-        # ISO 15118 needs (K15): recorded now; the planner's demand model reads them.
+        """ISO 15118 needs (K15): the car's own energy, departure and battery size."""
         await self._record("ev_charging_needs", str(evse_id), json.dumps(charging_needs))
+        needs = ev_needs(charging_needs)
+        async with self.ctx.uow() as s:
+            tx_pk = await charging.active_transaction_pk(s, self.id, evse_id)
+            if tx_pk is None:
+                return call_result.NotifyEVChargingNeeds(status="Rejected")
+            await demand.declare(s, tx_pk, self.now(), "iso15118", *needs)
+            emit(s, "need.declared", self.now(), station_id=self.id, transaction_id=tx_pk)
         return call_result.NotifyEVChargingNeeds(status="Accepted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from evhub.accounts.service import Authorization
@@ -40,3 +41,20 @@ def id_token_info(auth: Authorization) -> dict[str, Any]:
     if not auth.accepted:
         info["personal_message"] = {"format": "UTF8", "content": auth.reason[:512]}
     return info
+
+
+def ev_needs(charging_needs: dict[str, Any]) -> tuple[float | None, datetime | None, float | None]:
+    """(energy kWh, departure, battery kWh) from ChargingNeedsType (ISO 15118 via K15)."""
+    params = (
+        charging_needs.get("dc_charging_parameters")
+        or charging_needs.get("ac_charging_parameters")
+        or {}
+    )
+    energy_wh = params.get("energy_amount")
+    capacity_wh = params.get("ev_energy_capacity")
+    departure = charging_needs.get("departure_time")
+    return (
+        energy_wh / 1000 if energy_wh is not None else None,
+        parse_time(departure) if departure else None,
+        capacity_wh / 1000 if capacity_wh else None,
+    )
