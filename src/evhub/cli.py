@@ -19,8 +19,10 @@ from evhub.assets import service as assets
 from evhub.assets.credentials import generate_password
 from evhub.clock import SystemClock
 from evhub.db import create_engine, migrate, session_factory
+from evhub.demo.run import fresh_demo_database, run_demo, run_sim
 from evhub.errors import DomainError
 from evhub.events import EventBus
+from evhub.planning.replay_cli import planning as planning_replay
 from evhub.settings import load_settings
 from evhub.uow import UnitOfWork
 
@@ -80,6 +82,7 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level,
         ws_ping_interval=None,
+        timeout_graceful_shutdown=5,
         ssl_certfile=settings.ssl_certfile,
         ssl_keyfile=settings.ssl_keyfile,
     )
@@ -174,3 +177,54 @@ def station_list() -> None:
     for row in _run_in_uow(work):
         table.add_row(*row)
     console.print(table)
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 144.0,
+    hours: Annotated[float, typer.Option(help="simulated hours to run (from 08:00)")] = 24.0,
+    port: Annotated[int | None, typer.Option(help="port of the server")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the day's arrivals")] = 7,
+) -> None:
+    """The demo hub: 20 AC 22 kW and 4 DC 150 kW points behind 250 kW, a day of drivers."""
+    settings = load_settings()
+    _configure_logging("warning")
+    overrides = {
+        "database_url": fresh_demo_database(settings.var_dir),
+        "plan_interval_s": 300.0,
+        "port": port if port is not None else settings.port,
+    }
+    settings = settings.model_copy(update=overrides)
+    console.print(
+        f"[bold]evhub demo[/bold]: {hours:g} h of a shopping-centre car park at {speed:g}x "
+        f"(SQLite at {settings.database_url.split('///')[-1]})"
+    )
+    summary = asyncio.run(run_demo(settings, speed, hours, seed, console))
+    console.print(
+        f"day over: {summary.sessions} sessions ({summary.turned_away} turned away), "
+        f"{summary.energy_kwh:.0f} kWh delivered, peak {summary.peak_kw:.0f} kW "
+        f"of {summary.grid_limit_kw:.0f} kW"
+    )
+
+
+@app.command()
+def sim(
+    server: Annotated[
+        str, typer.Option(help="base URL of a running evhub")
+    ] = "http://127.0.0.1:8180",
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
+    hours: Annotated[float, typer.Option(help="simulated hours to run")] = 24.0,
+    ac_points: Annotated[int, typer.Option(help="22 kW AC points (two per station)")] = 20,
+    dc_points: Annotated[int, typer.Option(help="150 kW DC points")] = 4,
+    seed: int = 7,
+) -> None:
+    """Register a hub on a running server and drive it with simulated stations and cars."""
+    _configure_logging("warning")
+    summary = asyncio.run(run_sim(server, speed, hours, ac_points, dc_points, seed))
+    console.print(
+        f"{summary.sessions} sessions ({summary.turned_away} turned away), "
+        f"{summary.energy_kwh:.0f} kWh delivered"
+    )
+
+
+bench_app.command("planning")(planning_replay)

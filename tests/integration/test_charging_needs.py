@@ -32,9 +32,16 @@ async def test_iso15118_needs_reach_the_plan_until_the_driver_declares(server: L
     async with connect(server.ws_base, "CP-V2", "ocpp2.0.1") as st:
         await _start(st)
         assert (await _planned(server, site, "history"))["need_kwh"] == 20.0
-        needs = {"requestedEnergyTransfer": "DC", "departureTime": "2030-01-01T12:00:00Z",
-                 "dcChargingParameters": {"evMaxCurrent": 125, "evMaxVoltage": 400,
-                                          "energyAmount": 30000, "evEnergyCapacity": 77000}}  # fmt: skip
+        needs = {
+            "requestedEnergyTransfer": "DC",
+            "departureTime": "2030-01-01T12:00:00Z",
+            "dcChargingParameters": {
+                "evMaxCurrent": 125,
+                "evMaxVoltage": 400,
+                "energyAmount": 30000,
+                "evEnergyCapacity": 77000,
+            },
+        }
         reply = await st.call("NotifyEVChargingNeeds", {"evseId": 1, "chargingNeeds": needs})
         assert reply[2] == {"status": "Accepted"}
         planned = await _planned(server, site, "iso15118")
@@ -42,8 +49,10 @@ async def test_iso15118_needs_reach_the_plan_until_the_driver_declares(server: L
         [tx] = (
             await server.http.get("/api/v1/transactions", params={"station_id": "CP-V2"})
         ).json()
-        r = await server.http.put(f"/api/v1/transactions/{tx['id']}/need",
-                                  json={"energy_kwh": 12.5, "departure": "2030-01-01T09:00:00+01:00"})  # fmt: skip
+        r = await server.http.put(
+            f"/api/v1/transactions/{tx['id']}/need",
+            json={"energy_kwh": 12.5, "departure": "2030-01-01T09:00:00+01:00"},
+        )
         assert r.status_code == 200 and r.json()["source"] == "driver"
         assert (await _planned(server, site, "driver"))["need_kwh"] == 12.5
         # The car speaking again does not override what its driver said.

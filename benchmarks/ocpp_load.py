@@ -1,0 +1,398 @@
+"""OCPP load benchmark: K stations connect at once and send heartbeats, status and meter values.
+
+The server runs as its own process (`evhub serve`), so that its CPU and memory are its own; the
+stations run in this process over real WebSockets. Every station charges one car during the run,
+so meter values are persisted against a transaction, as in production.
+
+    .venv/bin/python benchmarks/ocpp_load.py --stations 5000 --rate 0.2 --duration 60
+    .venv/bin/python benchmarks/ocpp_load.py --database-url postgresql+asyncpg://... --stations 5000
+
+It prints connected stations, messages/s handled, p50/p99 round-trip latency, server RSS, and
+checks that every acknowledged meter value is in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import itertools
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import websockets
+from sqlalchemy import func, insert, select
+
+from evhub.accounts.models import Token
+from evhub.assets.credentials import hash_password
+from evhub.assets.models import Connector, Evse, Site, Station
+from evhub.charging.models import MeterValue
+from evhub.db import create_engine, migrate_async
+
+PASSWORD = "load-test-password-01"
+
+
+@dataclass
+class Stats:
+    rtts_ms: list[float] = field(default_factory=list)
+    sent: int = 0
+    errors: int = 0
+    samples_acked: int = 0
+    connected: int = 0
+    connect_failures: int = 0
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def provision(url: str, stations: int) -> None:
+    """Site, stations and a token straight into the database (one shared password hash)."""
+    engine = create_engine(url)
+    password_hash = hash_password(PASSWORD)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        site = await conn.execute(
+            insert(Site).values(
+                name="Load",
+                timezone="UTC",
+                grid_limit_kw=1e6,
+                address="",
+                town="",
+                country="FR",
+                currency="EUR",
+                created_at=now,
+            )
+        )
+        site_id = site.inserted_primary_key[0]
+        ids = [f"LOAD-{i:05d}" for i in range(stations)]
+        await conn.execute(
+            insert(Station),
+            [
+                {
+                    "id": sid,
+                    "site_id": site_id,
+                    "password_hash": password_hash,
+                    "commissioned": True,
+                    "registration_status": "Unknown",
+                    "online": False,
+                    "created_at": now,
+                }
+                for sid in ids
+            ],
+        )
+        await conn.execute(
+            insert(Evse),
+            [
+                {
+                    "station_id": sid,
+                    "evse_id": 1,
+                    "current_type": "AC",
+                    "phases": 3,
+                    "max_power_kw": 22,
+                }
+                for sid in ids
+            ],
+        )
+        evse_pks = (await conn.execute(select(Evse.id))).scalars().all()
+        await conn.execute(
+            insert(Connector),
+            [
+                {"evse_pk": pk, "connector_id": 1, "standard": "IEC62196Type2", "status": "Unknown"}
+                for pk in evse_pks
+            ],
+        )
+        await conn.execute(
+            insert(Token).values(uid="LOAD-TAG", type="ISO14443", status="Accepted", created_at=now)
+        )
+    await engine.dispose()
+
+
+async def count_meter_values(url: str) -> int:
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        n = (await conn.execute(select(func.count()).select_from(MeterValue))).scalar_one()
+    await engine.dispose()
+    return int(n)
+
+
+class LoadStation:
+    def __init__(self, station_id: str, protocol: str, stats: Stats) -> None:
+        self.id = station_id
+        self.protocol = protocol
+        self.stats = stats
+        self.ids = itertools.count()
+        self.energy_wh = 0
+        self.tx: Any = None
+
+    async def call(self, ws: Any, action: str, payload: dict[str, Any]) -> Any:
+        mid = str(next(self.ids))
+        t0 = time.perf_counter()
+        await ws.send(json.dumps([2, mid, action, payload]))
+        while True:
+            reply = json.loads(await ws.recv())
+            if reply[0] != 2:
+                break
+            # A call of the CSMS's own (e.g. the planner's TxDefault profile): accept it.
+            await ws.send(json.dumps([3, reply[1], {"status": "Accepted"}]))
+        self.stats.rtts_ms.append((time.perf_counter() - t0) * 1000)
+        self.stats.sent += 1
+        if reply[0] != 3:
+            self.stats.errors += 1
+        return reply[2]
+
+    def meter(self) -> dict[str, Any]:
+        self.energy_wh += 37
+        ts = now_iso()
+        if self.protocol == "ocpp1.6":
+            return {
+                "timestamp": ts,
+                "sampledValue": [
+                    {
+                        "value": str(self.energy_wh),
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                    },
+                    {"value": "11040", "measurand": "Power.Active.Import", "unit": "W"},
+                ],
+            }
+        return {
+            "timestamp": ts,
+            "sampledValue": [
+                {"value": self.energy_wh, "measurand": "Energy.Active.Import.Register"},
+                {
+                    "value": 11040,
+                    "measurand": "Power.Active.Import",
+                    "unitOfMeasure": {"unit": "W"},
+                },
+            ],
+        }
+
+    async def start(self, ws: Any) -> None:
+        v16 = self.protocol == "ocpp1.6"
+        if v16:
+            await self.call(
+                ws, "BootNotification", {"chargePointVendor": "Load", "chargePointModel": "L1"}
+            )
+            await self.call(
+                ws,
+                "StatusNotification",
+                {"connectorId": 1, "errorCode": "NoError", "status": "Charging"},
+            )
+            reply = await self.call(
+                ws,
+                "StartTransaction",
+                {"connectorId": 1, "idTag": "LOAD-TAG", "meterStart": 0, "timestamp": now_iso()},
+            )
+            self.tx = reply["transactionId"]
+        else:
+            await self.call(
+                ws,
+                "BootNotification",
+                {"chargingStation": {"model": "L2", "vendorName": "Load"}, "reason": "PowerUp"},
+            )
+            await self.call(
+                ws,
+                "StatusNotification",
+                {
+                    "timestamp": now_iso(),
+                    "connectorStatus": "Occupied",
+                    "evseId": 1,
+                    "connectorId": 1,
+                },
+            )
+            self.tx = f"tx-{self.id}"
+            await self.call(
+                ws,
+                "TransactionEvent",
+                {
+                    "eventType": "Started",
+                    "timestamp": now_iso(),
+                    "seqNo": 0,
+                    "triggerReason": "Authorized",
+                    "transactionInfo": {"transactionId": self.tx},
+                    "evse": {"id": 1, "connectorId": 1},
+                },
+            )
+
+    async def tick(self, ws: Any, n: int) -> None:
+        if n % 10 == 9:
+            await self.call(ws, "Heartbeat", {})
+        elif n % 10 == 4:
+            if self.protocol == "ocpp1.6":
+                await self.call(
+                    ws,
+                    "StatusNotification",
+                    {
+                        "connectorId": 1,
+                        "errorCode": "NoError",
+                        "status": "Charging",
+                        "timestamp": now_iso(),
+                    },
+                )
+            else:
+                await self.call(
+                    ws,
+                    "StatusNotification",
+                    {
+                        "timestamp": now_iso(),
+                        "connectorStatus": "Occupied",
+                        "evseId": 1,
+                        "connectorId": 1,
+                    },
+                )
+        elif self.protocol == "ocpp1.6":
+            await self.call(
+                ws,
+                "MeterValues",
+                {"connectorId": 1, "transactionId": self.tx, "meterValue": [self.meter()]},
+            )
+            self.stats.samples_acked += 2
+        else:
+            await self.call(ws, "MeterValues", {"evseId": 1, "meterValue": [self.meter()]})
+            self.stats.samples_acked += 2
+
+    async def run(
+        self,
+        url: str,
+        connected: asyncio.Event,
+        go: asyncio.Event,
+        stop_at: list[float],
+        rate: float,
+        gate: asyncio.Semaphore,
+    ) -> None:
+        auth = base64.b64encode(f"{self.id}:{PASSWORD}".encode()).decode()
+        try:
+            async with gate:
+                ws = await websockets.connect(
+                    f"{url}/{self.id}",
+                    subprotocols=[self.protocol],  # type: ignore[list-item]
+                    additional_headers={"Authorization": f"Basic {auth}"},
+                    open_timeout=120,
+                    ping_interval=None,
+                    max_queue=4,
+                )
+        except Exception:
+            self.stats.connect_failures += 1
+            connected.set()
+            return
+        async with ws:
+            await self.start(ws)  # boot, status, start of a charge: before the measured window
+            self.stats.connected += 1
+            connected.set()
+            await go.wait()
+            period = 1.0 / rate
+            await asyncio.sleep(random.uniform(0, period))
+            n = 0
+            while time.monotonic() < stop_at[0]:
+                t0 = time.monotonic()
+                await self.tick(ws, n)
+                n += 1
+                await asyncio.sleep(max(0.0, period - (time.monotonic() - t0)))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="evhub-load-"))
+    url = args.database_url or f"sqlite+aiosqlite:///{workdir}/load.sqlite3"
+    await migrate_async(url)
+    await provision(url, args.stations)
+    evhub = shutil.which("evhub") or str(Path(sys.executable).parent / "evhub")
+    env = os.environ | {
+        "EVHUB_DATABASE_URL": url,
+        "EVHUB_LOG_LEVEL": "warning",
+        "EVHUB_VAR_DIR": str(workdir),
+        "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
+    }
+    server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
+    proc = psutil.Process(server.pid)
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    if (await http.get(f"http://127.0.0.1:{args.port}/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+        stats = Stats()
+        protocols = ["ocpp1.6", "ocpp2.0.1"] if args.protocol == "mixed" else [args.protocol]
+        stations = [
+            LoadStation(f"LOAD-{i:05d}", protocols[i % len(protocols)], stats)
+            for i in range(args.stations)
+        ]
+        go, gate = asyncio.Event(), asyncio.Semaphore(200)
+        events = [asyncio.Event() for _ in stations]
+        stop_at = [float("inf")]
+        t_connect = time.monotonic()
+        async with asyncio.TaskGroup() as group:
+            for st, ev in zip(stations, events, strict=True):
+                group.create_task(
+                    st.run(f"ws://127.0.0.1:{args.port}/ocpp", ev, go, stop_at, args.rate, gate)
+                )
+            for ev in events:
+                await ev.wait()
+            connect_s = time.monotonic() - t_connect
+            stats.rtts_ms.clear()
+            sent0, t0 = stats.sent, time.monotonic()
+            stop_at[0] = t0 + args.duration
+            go.set()
+            rss = 0
+            while time.monotonic() < stop_at[0]:
+                rss = max(rss, proc.memory_info().rss)
+                await asyncio.sleep(1)
+        elapsed = time.monotonic() - t0
+        persisted = await count_meter_values(url)
+        return {
+            "database": url.split(":")[0],
+            "stations": args.stations,
+            "connected": stats.connected,
+            "connect_failures": stats.connect_failures,
+            "connect_s": round(connect_s, 1),
+            "duration_s": round(elapsed, 1),
+            "messages": stats.sent - sent0,
+            "messages_per_s": round((stats.sent - sent0) / elapsed, 1),
+            "rtt_p50_ms": round(percentile(stats.rtts_ms, 0.50), 1),
+            "rtt_p99_ms": round(percentile(stats.rtts_ms, 0.99), 1),
+            "call_errors": stats.errors,
+            "server_rss_mb": round(rss / 2**20, 1),
+            "meter_samples_acked": stats.samples_acked,
+            "meter_samples_persisted": persisted,
+        }
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--stations", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=0.2, help="messages per second per station")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds of steady load")
+    p.add_argument("--protocol", choices=["mixed", "ocpp1.6", "ocpp2.0.1"], default="mixed")
+    p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    p.add_argument("--port", type=int, default=8191)
+    return p.parse_args()
+
+
+if __name__ == "__main__":
+    result = asyncio.run(main(parse()))
+    print(json.dumps(result, indent=2))

@@ -1,0 +1,180 @@
+"""`evhub demo`: the server on SQLite, the demo hub, and a compressed day of visitors and residents.
+
+Everything goes through the real interfaces: the hub is registered over REST, the stations speak
+OCPP over WebSockets, drivers declare their needs over REST, and the planner shares 250 kW live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import uvicorn
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from evhub.app import create_app
+from evhub.clock import AcceleratedClock
+from evhub.demo.hub import Hub, register_hub, shopping_centre_layout, sim_stations
+from evhub.settings import Settings
+from evhub.sim import generate_day, run_day
+from evhub.sim.scenario import ScenarioEvent
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass
+class DemoSummary:
+    sessions: int = 0
+    turned_away: int = 0
+    energy_kwh: float = 0.0
+    peak_kw: float = 0.0
+    grid_limit_kw: float = 0.0
+
+
+class Driver:
+    """Tells the planner what each arriving driver wants, as the driver app would."""
+
+    def __init__(self, http: httpx.AsyncClient, summary: DemoSummary) -> None:
+        self.http = http
+        self.summary = summary
+
+    async def __call__(self, event: ScenarioEvent) -> None:
+        if event.kind == "turned_away":
+            self.summary.turned_away += 1
+            return
+        if event.kind != "arrived" or event.transaction_id is None:
+            return
+        self.summary.sessions += 1
+        r = await self.http.get(
+            "/api/v1/transactions", params={"station_id": event.station_id, "state": "active"}
+        )
+        tx = next((t for t in r.json() if t["ocpp_transaction_id"] == event.transaction_id), None)
+        if tx is not None:
+            body = {
+                "energy_kwh": round(event.session.energy_kwh, 1),
+                "departure": event.session.departure.isoformat(),
+            }
+            await self.http.put(f"/api/v1/transactions/{tx['id']}/need", json=body)
+
+
+async def _status(
+    http: httpx.AsyncClient, hub: Hub, clock: AcceleratedClock, summary: DemoSummary
+) -> Table:
+    stations = (await http.get("/api/v1/stations", params={"site_id": hub.site_id})).json()
+    active = (
+        await http.get("/api/v1/transactions", params={"state": "active", "limit": 500})
+    ).json()
+    plan = (await http.get(f"/api/v1/sites/{hub.site_id}/plan")).json()
+    measured = sum((t["power_last_w"] or 0) for t in active) / 1000
+    summary.peak_kw = max(summary.peak_kw, measured)
+    summary.grid_limit_kw = plan["grid_limit_kw"]
+    table = Table(
+        title=f"evhub demo · {clock.now().astimezone(PARIS):%a %H:%M} (Paris)", show_header=False
+    )
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("stations connected", f"{sum(s['online'] for s in stations)} / {len(stations)}")
+    table.add_row("active sessions", str(len(active)))
+    table.add_row("site power (measured)", f"{measured:6.1f} kW of {plan['grid_limit_kw']:.0f} kW")
+    table.add_row("plan", f"{plan['algorithm']} {plan['status']}, {plan['solve_ms']:.0f} ms")
+    table.add_row("sessions so far / turned away", f"{summary.sessions} / {summary.turned_away}")
+    table.add_row("peak so far", f"{summary.peak_kw:6.1f} kW")
+    return table
+
+
+async def drive_hub(
+    base_url: str, clock: AcceleratedClock, start: datetime, hours: float, seed: int,
+    console: Console, ac_points: int = 20, dc_points: int = 4,
+) -> DemoSummary:  # fmt: skip
+    """Register the hub on the server at `base_url`, then play a day of drivers against it."""
+    summary = DemoSummary()
+    ws_base = base_url.replace("http", "ws", 1) + "/ocpp"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        hub = await register_hub(http, layout=shopping_centre_layout(ac_points, dc_points))
+        stations = sim_stations(hub, ws_base, clock)
+        await asyncio.gather(*(st.start() for st in stations))
+        day = start.astimezone(PARIS).date()
+        sessions = generate_day(day, hub.tokens, visitors=100, residents=16, seed=seed, tz=PARIS)
+        until = start + timedelta(hours=hours)
+        day_run = asyncio.create_task(
+            run_day(stations, clock, sessions, Driver(http, summary), until)
+        )
+        try:
+            with Live(console=console, refresh_per_second=2) as screen:
+                while not day_run.done():
+                    screen.update(await _status(http, hub, clock, summary))
+                    await asyncio.wait({day_run}, timeout=1.0)
+            await day_run
+            params: dict[str, str | int] = {"state": "ended", "limit": 5000}
+            ended = (await http.get("/api/v1/transactions", params=params)).json()
+            summary.energy_kwh = sum(t["energy_wh"] for t in ended) / 1000
+        finally:
+            if not day_run.done():
+                day_run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await day_run
+            await asyncio.gather(*(st.stop() for st in stations), return_exceptions=True)
+    return summary
+
+
+def _morning(days_ahead: int = 0) -> datetime:
+    day = datetime.now(PARIS).date() + timedelta(days=days_ahead)
+    return datetime.combine(day, time(8), tzinfo=PARIS).astimezone(UTC)
+
+
+async def run_demo(
+    settings: Settings, speed: float = 144.0, hours: float = 24.0, seed: int = 7,
+    console: Console | None = None,
+) -> DemoSummary:  # fmt: skip
+    """The server (on the settings' database) and the hub, on one accelerated clock."""
+    console = console or Console()
+    start = _morning()
+    clock = AcceleratedClock(start, speed)
+    config = uvicorn.Config(
+        create_app(settings, clock),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_ping_interval=None,
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise RuntimeError("the server stopped during start-up")
+            await asyncio.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base = f"http://{settings.host}:{port}"
+        console.print(f"status page: {base}/   API docs: {base}/docs")
+        return await drive_hub(base, clock, start, hours, seed, console)
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def run_sim(
+    base_url: str, speed: float, hours: float, ac_points: int, dc_points: int, seed: int
+) -> DemoSummary:
+    """Drive a running server. At a speed above 1 the stations' clocks run ahead of the
+    server's: fine for load and protocol checks, not for judging the planner."""
+    start = datetime.now(UTC)
+    clock = AcceleratedClock(start, speed)
+    return await drive_hub(base_url.rstrip("/"), clock, start, hours, seed, Console(),
+                           ac_points, dc_points)  # fmt: skip
+
+
+def fresh_demo_database(var_dir: Path) -> str:
+    """A new SQLite file for each demo run, so the day starts from an empty hub."""
+    path = var_dir / "demo.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{path}"

@@ -1,0 +1,23 @@
+"""The demo (the main job) runs end to end: server, hub over REST, stations over OCPP, planner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from evhub.demo.run import fresh_demo_database, run_demo
+from evhub.settings import Settings
+
+
+async def test_demo_runs_a_morning_of_the_hub(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=fresh_demo_database(tmp_path), var_dir=tmp_path, port=0, plan_interval_s=300.0
+    )
+    console = Console(file=(tmp_path / "screen.txt").open("w"), width=100)
+    summary = await run_demo(settings, speed=600.0, hours=1.75, seed=3, console=console)
+    console.file.close()
+    assert summary.sessions >= 2
+    assert summary.energy_kwh > 1.0
+    assert 0 < summary.peak_kw <= 250.0
+    assert "stations connected" in (tmp_path / "screen.txt").read_text()
