@@ -20,17 +20,28 @@ HOUR = 60.0
 
 
 def car(
-    session_id: str, energy_kwh: float, arrival: int, departure: int, max_kw: float = 11.0,
-    min_power_kw: float = 0.0, v2g_max_discharge_kw: float = 0.0,
+    session_id: str,
+    energy_kwh: float,
+    arrival: int,
+    departure: int,
+    max_kw: float = 11.0,
+    min_power_kw: float = 0.0,
+    v2g_max_discharge_kw: float = 0.0,
 ) -> SessionDemand:
     return SessionDemand(
-        session_id, energy_kwh, arrival, departure, max_kw,
-        min_power_kw=min_power_kw, v2g_max_discharge_kw=v2g_max_discharge_kw,
+        session_id,
+        energy_kwh,
+        arrival,
+        departure,
+        max_kw,
+        min_power_kw=min_power_kw,
+        v2g_max_discharge_kw=v2g_max_discharge_kw,
     )
 
 
-def request(*sessions: SessionDemand, capacity_kw: float, horizon: int = 4,
-            **extra: object) -> PlanRequest:
+def request(
+    *sessions: SessionDemand, capacity_kw: float, horizon: int = 4, **extra: object
+) -> PlanRequest:
     site = SiteLimits(capacity_kw=capacity_kw, **extra)  # type: ignore[arg-type]
     return PlanRequest(0, HOUR, horizon, sessions, site)
 
@@ -80,8 +91,14 @@ def test_the_peak_is_flattened_above_the_floor_only() -> None:
 
 def test_the_vehicle_leaving_first_is_served_first() -> None:
     # Only one can charge at a time; both can be met only if "soon" goes first.
-    result = plan(request(car("soon", 10, 0, 1, max_kw=10), car("late", 10, 0, 4, max_kw=10),
-                          capacity_kw=10, peak_floor_kw=10.0))
+    result = plan(
+        request(
+            car("soon", 10, 0, 1, max_kw=10),
+            car("late", 10, 0, 4, max_kw=10),
+            capacity_kw=10,
+            peak_floor_kw=10.0,
+        )
+    )
 
     np.testing.assert_allclose(result.power_kw[:, 0], [10, 0], atol=1e-5)
     np.testing.assert_allclose(result.unmet_energy_kwh, [0, 0], atol=1e-5)
@@ -91,8 +108,9 @@ def test_power_freed_by_a_tapering_car_goes_to_the_others_on_replan() -> None:
     # "a" leaves after the first hour and takes about half of it; then its battery tapers to 1 kW.
     others = [car("b", 40, 0, 4), car("c", 40, 0, 4)]
     before = plan(request(car("a", 11, 0, 1), *others, capacity_kw=21, peak_floor_kw=21.0))
-    after = plan(request(car("a", 11, 0, 1, max_kw=1.0), *others, capacity_kw=21,
-                         peak_floor_kw=21.0))
+    after = plan(
+        request(car("a", 11, 0, 1, max_kw=1.0), *others, capacity_kw=21, peak_floor_kw=21.0)
+    )
 
     assert before.power_kw[0, 0] > 9.0
     assert after.power_kw[0, 0] == pytest.approx(1.0, abs=1e-5)
@@ -102,16 +120,24 @@ def test_power_freed_by_a_tapering_car_goes_to_the_others_on_replan() -> None:
 
 def test_a_circuit_limit_holds_inside_the_site_limit() -> None:
     feeder = Circuit("feeder-1", 5.0, frozenset({"a", "b"}))
-    result = plan(request(car("a", 10, 0, 4), car("b", 10, 0, 4), car("c", 10, 0, 4),
-                          capacity_kw=30, circuits=(feeder,)))
+    result = plan(
+        request(
+            car("a", 10, 0, 4),
+            car("b", 10, 0, 4),
+            car("c", 10, 0, 4),
+            capacity_kw=30,
+            circuits=(feeder,),
+        )
+    )
 
     assert result.power_kw[:2].sum(axis=0).max() <= 5 + POWER_EPSILON_KW
     np.testing.assert_allclose(result.unmet_energy_kwh, [0, 0, 0], atol=1e-4)
 
 
 def test_a_lowered_capacity_slot_is_respected() -> None:
-    result = plan(request(car("a", 30, 0, 4), capacity_kw=11,
-                          capacity_override_kw=(float("nan"), 2.0)))
+    result = plan(
+        request(car("a", 30, 0, 4), capacity_kw=11, capacity_override_kw=(float("nan"), 2.0))
+    )
 
     # 11 + 2 + 11 + 11 = 35 kWh available for a need of 30.
     assert result.site_power_kw()[1] <= 2 + POWER_EPSILON_KW
@@ -135,8 +161,9 @@ def test_vehicle_to_grid_discharges_in_the_dear_slot_and_ends_no_emptier() -> No
 
 
 def test_a_stay_beyond_the_horizon_is_still_charged_when_capacity_is_free() -> None:
-    result = plan(request(car("long", 20, 0, 40, max_kw=5), capacity_kw=20, horizon=4,
-                          peak_floor_kw=20.0))
+    result = plan(
+        request(car("long", 20, 0, 40, max_kw=5), capacity_kw=20, horizon=4, peak_floor_kw=20.0)
+    )
 
     np.testing.assert_allclose(result.power_kw[0], [5, 5, 5, 5], atol=1e-5)
 

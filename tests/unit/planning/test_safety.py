@@ -29,14 +29,16 @@ def requests(draw: st.DrawFn) -> PlanRequest:
     for i in range(n):
         arrival = draw(st.integers(-4, HORIZON - 1))
         departure = draw(st.integers(arrival + 1, HORIZON + 6))
-        sessions.append(SessionDemand(
-            session_id=f"s{i}",
-            energy_kwh=draw(st.floats(0, 60)),
-            arrival_slot=arrival,
-            departure_slot=departure,
-            max_power_kw=draw(st.sampled_from([0.0, 3.7, 6.656, 11.0, 22.0])),
-            min_power_kw=draw(st.sampled_from([0.0, 0.0, 1.4])),
-        ))
+        sessions.append(
+            SessionDemand(
+                session_id=f"s{i}",
+                energy_kwh=draw(st.floats(0, 60)),
+                arrival_slot=arrival,
+                departure_slot=departure,
+                max_power_kw=draw(st.sampled_from([0.0, 3.7, 6.656, 11.0, 22.0])),
+                min_power_kw=draw(st.sampled_from([0.0, 0.0, 1.4])),
+            )
+        )
     capacity = draw(st.floats(0, 80))
     overrides = tuple(draw(st.lists(st.floats(0, 80) | st.just(float("nan")), max_size=HORIZON)))
     circuits: tuple[Circuit, ...] = ()
