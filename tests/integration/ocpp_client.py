@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -63,9 +63,21 @@ async def connect(
         yield RawStation(ws, station_id)
 
 
-async def answer_next(station: RawStation, payload: dict[str, Any]) -> list[Any]:
-    """Wait for the CSMS's next Call, answer it with `payload`, and return the Call."""
-    frame = station.incoming.pop(0) if station.incoming else json.loads(await station.ws.recv())
-    assert frame[0] == 2, frame
-    await station.ws.send(json.dumps([3, frame[1], payload]))
-    return frame  # type: ignore[no-any-return]
+async def answer_until(
+    station: RawStation,
+    action: str,
+    payload: dict[str, Any],
+    match: Callable[[dict[str, Any]], bool] = lambda _: True,
+) -> list[Any]:
+    """Answer the CSMS's calls until `action` comes (with a payload that `match`es), with
+    `payload`; the others (such as the planner's charging profiles, which may come first) get
+    a plain Accepted. Return the Call."""
+    while True:
+        frame = station.incoming.pop(0) if station.incoming else json.loads(await station.ws.recv())
+        assert frame[0] == 2, frame
+        wanted = frame[2] == action and match(frame[3])
+        await station.ws.send(
+            json.dumps([3, frame[1], payload if wanted else {"status": "Accepted"}])
+        )
+        if wanted:
+            return frame  # type: ignore[no-any-return]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.integration.live_server import LiveServer, run_server
-from tests.integration.ocpp_client import answer_next, connect
+from tests.integration.ocpp_client import answer_until, connect
 
 
 async def _setup(server: LiveServer) -> None:
@@ -17,14 +18,21 @@ async def _setup(server: LiveServer) -> None:
 
 
 async def _operate(
-    server: LiveServer, protocol: str, method: str, path: str, body: Any, reply: dict[str, Any]
+    server: LiveServer,
+    protocol: str,
+    method: str,
+    path: str,
+    body: Any,
+    reply: dict[str, Any],
+    action: str,
+    match: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Send the REST request, answer the station's side, return (Call frame, REST response)."""
     async with connect(server.ws_base, "CP-R", protocol) as st:
         request = asyncio.ensure_future(
             server.http.request(method, f"/api/v1/stations/CP-R/{path}", json=body)
         )
-        frame = await answer_next(st, reply)
+        frame = await answer_until(st, action, reply, match)
         response = await request
     assert response.status_code == 200, response.text
     return frame, response.json()
@@ -99,7 +107,7 @@ async def test_operation_reaches_station(
 ) -> None:
     await _setup(server)
     reply = {"status": "Accepted"} if action not in ("UnlockConnector",) else {"status": "Unlocked"}
-    frame, out = await _operate(server, protocol, method, path, body, reply)
+    frame, out = await _operate(server, protocol, method, path, body, reply, action)
     assert frame[2] == action
     assert frame[3] == payload
     assert out["status"] == reply["status"]
@@ -114,6 +122,7 @@ async def test_v201_remote_start_carries_a_remote_start_id(server: LiveServer) -
         "remote-start",
         {"evse_id": 1, "id_token": "APP"},
         {"status": "Accepted"},
+        "RequestStartTransaction",
     )
     assert frame[2] == "RequestStartTransaction"
     assert (
@@ -140,6 +149,7 @@ async def test_v201_set_variables_reports_per_variable_status(server: LiveServer
         "configuration",
         {"key": "OCPPCommCtrlr.HeartbeatInterval", "value": "60"},
         reply,
+        "SetVariables",
     )
     assert frame[3]["setVariableData"][0]["component"] == {"name": "OCPPCommCtrlr"}
     assert out["status"] == "Rejected"
@@ -148,7 +158,7 @@ async def test_v201_set_variables_reports_per_variable_status(server: LiveServer
 async def test_station_rejection_is_returned(server: LiveServer) -> None:
     await _setup(server)
     _, out = await _operate(
-        server, "ocpp1.6", "POST", "reset", {"hard": False}, {"status": "Rejected"}
+        server, "ocpp1.6", "POST", "reset", {"hard": False}, {"status": "Rejected"}, "Reset"
     )
     assert out["status"] == "Rejected"
 
@@ -176,6 +186,12 @@ async def test_charging_limit_in_amperes_for_ac(server: LiveServer) -> None:
         "charging-limit",
         {"evse_id": 1, "limit_kw": 11.04},
         {"status": "Accepted"},
+        "SetChargingProfile",
+        # not the planner's own TxDefault allowance, which may come first
+        lambda p: (
+            p["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+            == 16.0
+        ),
     )
     profile = frame[3]["csChargingProfiles"]
     assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
@@ -194,7 +210,7 @@ async def test_bulk_reset_reports_per_station(server: LiveServer) -> None:
                 json={"filter": {"site_id": site}, "operation": "reset", "params": {"hard": True}},
             )
         )
-        await answer_next(st, {"status": "Accepted"})
+        await answer_until(st, "Reset", {"status": "Accepted"})
         response = await request
     results = {r["station_id"]: r["status"] for r in response.json()["results"]}
     assert results == {"CP-A": "Accepted", "CP-B": "Offline"}
@@ -203,7 +219,13 @@ async def test_bulk_reset_reports_per_station(server: LiveServer) -> None:
 async def test_log_upload_is_stored(server: LiveServer) -> None:
     await _setup(server)
     frame, out = await _operate(
-        server, "ocpp2.0.1", "POST", "logs", None, {"status": "Accepted", "filename": "x.log"}
+        server,
+        "ocpp2.0.1",
+        "POST",
+        "logs",
+        None,
+        {"status": "Accepted", "filename": "x.log"},
+        "GetLog",
     )
     location = frame[3]["log"]["remoteLocation"]
     assert location == out["detail"]["location"]

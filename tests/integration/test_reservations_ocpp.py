@@ -5,7 +5,6 @@ Authorize refused outside the access window."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.integration.live_server import LiveServer
-from tests.integration.ocpp_client import RawStation, connect
+from tests.integration.ocpp_client import RawStation, answer_until, connect
 from tests.integration.reservations_hub import (
     NOW,
     START,
@@ -58,23 +57,12 @@ async def _booking(server: LiveServer, booking_id: int) -> dict[str, Any]:
     return dict((await server.http.get(f"/api/v1/bookings/{booking_id}")).json())
 
 
-async def _answer_until(st: RawStation, action: str, reply: dict[str, Any]) -> list[Any]:
-    """Answer the CSMS's calls until `action` comes (others, such as charging profiles from
-    the planner, get a plain Accepted); return that Call."""
-    while True:
-        frame = st.incoming.pop(0) if st.incoming else json.loads(await st.ws.recv())
-        assert frame[0] == 2, frame
-        await st.ws.send(json.dumps([3, frame[1], reply if frame[2] == action else ACCEPTED]))
-        if frame[2] == action:
-            return frame
-
-
 async def _answering(
     st: RawStation, work: Awaitable[object], action: str, reply: dict[str, Any]
 ) -> list[Any]:
     """Run `work` while the station answers the CSMS's calls; return the `action` Call."""
     task = asyncio.ensure_future(work)
-    frame = await _answer_until(st, action, reply)
+    frame = await answer_until(st, action, reply)
     await task
     return frame
 
@@ -139,8 +127,8 @@ async def test_a_station_answering_occupied_sends_the_booking_elsewhere(
     ):
         clock.current = START - 10 * MIN
         work = asyncio.ensure_future(reservation_pass(hub))
-        await _answer_until(v16, "ReserveNow", {"status": "Occupied"})
-        accepted = await _answer_until(v201, "ReserveNow", ACCEPTED)
+        await answer_until(v16, "ReserveNow", {"status": "Occupied"})
+        accepted = await answer_until(v201, "ReserveNow", ACCEPTED)
         await work
     assert (accepted[3]["id"], accepted[3]["evseId"]) == (booking, 1)
     moved = await _booking(hub, booking)
