@@ -35,7 +35,14 @@ ROWS = (
     "2019-05-01 09:00:10-07:00,2019-05-01 09:03:00-07:00,1.0,0.1,CA-3,s3,"
     "2019-05-01 10:00:00-07:00,True\n"
 )
-CALTECH = Path("/work/shared/data/acn/caltech_2019-05-01_2019-08-31.csv.gz")
+# The shared data folder sits beside the repository (../shared/data/acn).
+CALTECH = (
+    Path(__file__).resolve().parents[4]
+    / "shared"
+    / "data"
+    / "acn"
+    / "caltech_2019-05-01_2019-08-31.csv.gz"
+)
 
 
 @pytest.fixture
