@@ -23,6 +23,7 @@ from evhub.demo.run import fresh_demo_database, run_demo, run_sim
 from evhub.errors import DomainError
 from evhub.events import EventBus
 from evhub.planning.replay_cli import planning as planning_replay
+from evhub.remote.cli import op_app
 from evhub.settings import load_settings
 from evhub.uow import UnitOfWork
 
@@ -228,3 +229,4 @@ def sim(
 
 
 bench_app.command("planning")(planning_replay)
+app.add_typer(op_app, name="op")
