@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from evhub.clock import Clock
-from evhub.sim import SimEvse, SimStation
+from evhub.sim import SessionPlan, SimEvse, SimStation
 from evhub.sim.station import OcppVersion
 
 PASSWORD = "demo-station-password"
@@ -26,6 +27,15 @@ class Hub:
     site_id: int
     stations: tuple[StationSpec, ...]
     tokens: tuple[str, ...]
+    driver_of: dict[str, int]  # token uid -> driver id
+
+
+# Residents by night (and the odd early evening), visitors while the centre is open.
+ACCESS_WINDOWS = [
+    {"user_group": "resident", "days": list(range(7)), "start": "16:00", "end": "10:00",
+     "quota": 12},
+    {"user_group": "visitor", "days": list(range(7)), "start": "08:00", "end": "23:30"},
+]  # fmt: skip
 
 
 def shopping_centre_layout(ac_points: int = 20, dc_points: int = 4) -> tuple[StationSpec, ...]:
@@ -50,7 +60,10 @@ async def register_hub(
     grid_limit_kw: float = 250.0,
     layout: tuple[StationSpec, ...] | None = None,
     drivers: int = 40,
+    residents: int = 16,
 ) -> Hub:
+    """The site, its stations, access windows and drivers; the first `residents` drivers are
+    residents (the scenario gives them the first tokens), the others visitors."""
     layout = layout or shopping_centre_layout()
     site = await _post(http, "/api/v1/sites", {
         "name": name, "timezone": "Europe/Paris", "grid_limit_kw": grid_limit_kw, "town": town,
@@ -64,16 +77,45 @@ async def register_hub(
         ]  # fmt: skip
         await _post(http, "/api/v1/stations", {"id": spec.station_id, "site_id": site["id"],
                                                "password": PASSWORD, "evses": evses})  # fmt: skip
-    tokens = []
+    await _put(http, f"/api/v1/sites/{site['id']}/access-windows", ACCESS_WINDOWS)
+    tokens, driver_of = [], {}
     for n in range(drivers):
-        group = "resident" if n % 3 == 0 else "visitor"
+        group = "resident" if n < residents else "visitor"
         driver = await _post(
             http, "/api/v1/drivers", {"name": f"Driver {n + 1}", "user_group": group}
         )
         uid = f"DEMO{n + 1:04d}"
         await _post(http, "/api/v1/tokens", {"uid": uid, "driver_id": driver["id"]})
         tokens.append(uid)
-    return Hub(int(site["id"]), layout, tuple(tokens))
+        driver_of[uid] = int(driver["id"])
+    return Hub(int(site["id"]), layout, tuple(tokens), driver_of)
+
+
+async def book(
+    http: httpx.AsyncClient, hub: Hub, sessions: list[SessionPlan]
+) -> dict[str, tuple[str, int]]:
+    """Book a spot for each of `sessions` as its driver would, from a few minutes before the
+    arrival to the departure; returns session id -> booked (station id, EVSE id). A booking the
+    hub refuses (quota, no spot left) is simply not made: that driver will try their luck."""
+    spots = {}
+    for plan in sessions:
+        body = {
+            "driver_id": hub.driver_of[plan.id_token], "site_id": hub.site_id,
+            "starts_at": (plan.arrival - timedelta(minutes=5)).isoformat(),
+            "ends_at": (plan.departure + timedelta(minutes=5)).isoformat(),
+            "energy_kwh": round(plan.energy_kwh, 1), "departure_at": plan.departure.isoformat(),
+            "current_type": "DC" if plan.dc else "AC", "id_token": plan.id_token,
+        }  # fmt: skip
+        r = await http.post("/api/v1/bookings", json=body)
+        if r.status_code == 201 and r.json().get("station_id"):
+            spots[plan.session_id] = (r.json()["station_id"], int(r.json()["evse_id"]))
+    return spots
+
+
+async def _put(http: httpx.AsyncClient, path: str, body: object) -> None:
+    r = await http.put(path, json=body)
+    if r.status_code >= 400:
+        raise RuntimeError(f"{path}: {r.status_code} {r.text}")
 
 
 async def _post(http: httpx.AsyncClient, path: str, body: dict[str, object]) -> dict[str, Any]:

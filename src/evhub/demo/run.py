@@ -21,7 +21,7 @@ from rich.table import Table
 
 from evhub.app import create_app
 from evhub.clock import AcceleratedClock
-from evhub.demo.hub import Hub, register_hub, shopping_centre_layout, sim_stations
+from evhub.demo.hub import Hub, book, register_hub, shopping_centre_layout, sim_stations
 from evhub.settings import Settings
 from evhub.sim import generate_day, run_day
 from evhub.sim.scenario import ScenarioEvent
@@ -32,6 +32,7 @@ PARIS = ZoneInfo("Europe/Paris")
 @dataclass
 class DemoSummary:
     sessions: int = 0
+    bookings: int = 0
     turned_away: int = 0
     energy_kwh: float = 0.0
     peak_kw: float = 0.0
@@ -85,6 +86,7 @@ async def _status(
     table.add_row("site power (measured)", f"{measured:6.1f} kW of {plan['grid_limit_kw']:.0f} kW")
     table.add_row("plan", f"{plan['algorithm']} {plan['status']}, {plan['solve_ms']:.0f} ms")
     table.add_row("sessions so far / turned away", f"{summary.sessions} / {summary.turned_away}")
+    table.add_row("spots booked", str(summary.bookings))
     table.add_row("peak so far", f"{summary.peak_kw:6.1f} kW")
     return table
 
@@ -102,9 +104,13 @@ async def drive_hub(
         await asyncio.gather(*(st.start() for st in stations))
         day = start.astimezone(PARIS).date()
         sessions = generate_day(day, hub.tokens, visitors=100, residents=16, seed=seed, tz=PARIS)
+        # Residents book their night; one visitor in four books a spot for the afternoon.
+        booking = [s for n, s in enumerate(sessions) if s.kind == "resident" or n % 4 == 0]
+        booked = await book(http, hub, booking)
+        summary.bookings = len(booked)
         until = start + timedelta(hours=hours)
         day_run = asyncio.create_task(
-            run_day(stations, clock, sessions, Driver(http, summary), until)
+            run_day(stations, clock, sessions, Driver(http, summary), until, booked)
         )
         try:
             with Live(console=console, refresh_per_second=2) as screen:

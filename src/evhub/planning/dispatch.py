@@ -116,7 +116,7 @@ async def dispatch(
     control: ChargerControl,
     site_plan: SitePlan,
     in_force: dict[EvseKey, InForce],
-    refused: set[EvseKey],
+    refused: dict[EvseKey, datetime],
     reachable: frozenset[EvseKey],
     now: datetime,
 ) -> int:
@@ -131,7 +131,7 @@ async def dispatch(
                 in_force[change.key] = InForce(change.target.kind, change.target.kw, now)
                 accepted += 1
             else:
-                refused.add(change.key)
+                refused[change.key] = now
                 failed = True
         if failed:
             break  # no increase may rely on a decrease that did not happen

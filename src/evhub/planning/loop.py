@@ -22,6 +22,8 @@ log = logging.getLogger("evhub.planning")
 
 # A car's draw is compared with its limit only once the limit has been in force this long.
 SETTLE_S = 120.0
+# An EVSE whose station refused a profile is tried again after this long.
+REFUSED_RETRY_S = 300.0
 TRIGGERS = {"transaction.started", "transaction.ended", "need.declared", "station.connected"}
 
 
@@ -46,7 +48,9 @@ class PlanningLoop:
         )
         self.plans: dict[int, SitePlan] = {}
         self.in_force: dict[EvseKey, InForce] = {}
-        self.refused: set[EvseKey] = set()
+        # EVSEs whose station refused a profile or could not be reached, and when: they keep
+        # their allowance (uncontrolled) until a retry is due or their session changes.
+        self.refused: dict[EvseKey, datetime] = {}
         self.peaks: dict[int, tuple[date, float]] = {}
         self._site_of: dict[str, int] = {}
         self._dirty: set[int] = set()
@@ -74,6 +78,8 @@ class PlanningLoop:
                 station_id = str(event.data["station_id"])
                 if event.kind == "station.connected":
                     self._forget_station(station_id)
+                elif "evse_id" in event.data:  # a new or ended session: try that EVSE again
+                    self.refused.pop((station_id, int(event.data["evse_id"])), None)
                 site_id = await self._site(station_id)
                 if site_id is not None:
                     self.request(site_id)
@@ -82,7 +88,7 @@ class PlanningLoop:
         """A (re)connected station may have lost its profiles: tell it everything again."""
         for key in [k for k in self.in_force if k[0] == station_id]:
             del self.in_force[key]
-        self.refused = {k for k in self.refused if k[0] != station_id}
+        self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
 
     async def _site(self, station_id: str) -> int | None:
         if station_id not in self._site_of:
@@ -154,7 +160,7 @@ class PlanningLoop:
             connected = frozenset(
                 (sid, evse)
                 for sid, evse in await self._evse_keys(s, site_id)
-                if self.control.is_connected(sid) and (sid, evse) not in self.refused
+                if self.control.is_connected(sid) and not self._refused(sid, evse, now)
             )
             snapshot = await snapshot_site(s, site_id, now, connected)
         previous = self._settled_limits(snapshot, now)
@@ -166,6 +172,10 @@ class PlanningLoop:
             )
         )  # fmt: skip
         return site_plan, connected, now
+
+    def _refused(self, station_id: str, evse_id: int, now: datetime) -> bool:
+        at = self.refused.get((station_id, evse_id))
+        return at is not None and now - at < timedelta(seconds=REFUSED_RETRY_S)
 
     def _peak_today(self, site_id: int, now: datetime) -> float:
         day, peak = self.peaks.get(site_id, (now.date(), 0.0))

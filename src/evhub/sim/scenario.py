@@ -11,7 +11,7 @@ import heapq
 import inspect
 import math
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
@@ -171,10 +171,12 @@ async def run_day(
     sessions: Sequence[SessionPlan],
     on_event: EventHandler | None = None,
     until: datetime | None = None,
+    booked: Mapping[str, tuple[str, int]] | None = None,
 ) -> list[ScenarioEvent]:
     """Plug each session in at its arrival and unplug it at its departure, on `clock` time.
 
-    Cars still parked at `until` are unplugged then. Returns every event, in order.
+    A session with a booking (`booked`: session id -> station id, EVSE id) parks on the booked
+    EVSE when it can. Cars still parked at `until` are unplugged then. Returns every event.
     """
     queue: list[tuple[datetime, int, str, SessionPlan]] = [
         (s.arrival, n, "arrive", s) for n, s in enumerate(sessions)
@@ -194,7 +196,8 @@ async def run_day(
         if wait_s > 0:
             await clock.sleep(wait_s)
         if action == "arrive":
-            event = await _arrive(stations, session, parked, clock.now())
+            spot = (booked or {}).get(session.session_id)
+            event = await _arrive(stations, session, parked, clock.now(), spot)
             if event.kind == "arrived":
                 counter += 1
                 heapq.heappush(queue, (session.departure, counter, "depart", session))
@@ -208,11 +211,27 @@ async def run_day(
     return events
 
 
+def _booked_spot(
+    stations: Sequence[SimStation], booked: tuple[str, int] | None, taken: set[tuple[str, int]]
+) -> _Spot | None:
+    """The EVSE the driver booked, if it is there and nobody else is parked on it."""
+    if booked is None or booked in taken:
+        return None
+    station = next((st for st in stations if st.station_id == booked[0]), None)
+    if station is None or booked[1] not in station.evses or station.evse(booked[1]).ev is not None:
+        return None
+    return station, booked[1]
+
+
 async def _arrive(
-    stations: Sequence[SimStation], session: SessionPlan, parked: dict[str, _Spot], now: datetime
+    stations: Sequence[SimStation],
+    session: SessionPlan,
+    parked: dict[str, _Spot],
+    now: datetime,
+    booked: tuple[str, int] | None = None,
 ) -> ScenarioEvent:
     taken = {(st.station_id, evse_id) for st, evse_id in parked.values()}
-    spot = _free_spot(stations, session.dc, taken)
+    spot = _booked_spot(stations, booked, taken) or _free_spot(stations, session.dc, taken)
     if spot is None:
         return ScenarioEvent("turned_away", now, session)
     station, evse_id = spot

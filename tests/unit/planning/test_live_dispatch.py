@@ -76,10 +76,10 @@ async def test_decreases_go_out_before_increases() -> None:
 async def test_refused_decrease_blocks_increases_and_marks_evse() -> None:
     a, b = running(1, AC1, 10, 2), running(2, DC1, 10, 2)
     in_force = {AC1.key: InForce("tx:1", 20.0, NOW), DC1.key: InForce("tx:2", 10.0, NOW)}
-    control, refused = FakeControl(refuse={"A"}), set()
+    control, refused = FakeControl(refuse={"A"}), {}
     plan = site_plan({1: (a, 5.0), 2: (b, 25.0)}, {})
     await dispatch(control, plan, in_force, refused, frozenset({AC1.key, DC1.key}), NOW)  # type: ignore[arg-type]
-    assert refused == {AC1.key}
+    assert refused == {AC1.key: NOW}
     assert [sid for sid, _ in control.sent] == ["A"]  # the increase on D never went out
     assert in_force[DC1.key].kw == 10.0
 
