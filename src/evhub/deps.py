@@ -33,7 +33,9 @@ def _gateway(request: Request) -> GatewayContext:
     return gateway
 
 
-SessionDep = Annotated[AsyncSession, Depends(_session)]
+# scope="function": the transaction commits before the response leaves, so that a client
+# never sees a 2xx for a write that then fails to commit, nor reads before it is visible.
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 GatewayDep = Annotated[GatewayContext, Depends(_gateway)]
 ControlDep = Annotated[ChargerControl, Depends(_control)]
