@@ -6,6 +6,7 @@ Planning, reservations and maintenance call these methods; the OCPP gateway impl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -36,10 +37,10 @@ class ChargingLimit:
     duration_s: int | None = None
 
     def value_in_unit(self, kw: float) -> float:
-        """The limit in the schedule's unit; amperes per phase for "A" (one decimal, §7.13)."""
-        if self.unit == "A":
-            return round(kw * 1000.0 / (self.phases * self.voltage_v), 1)
-        return round(kw * 1000.0, 1)
+        """The limit in the schedule's unit; amperes per phase for "A". One decimal (§7.13),
+        rounded down: rounding up on every EVSE could add up past the site's limit."""
+        value = kw * 1000.0 / (self.phases * self.voltage_v) if self.unit == "A" else kw * 1000.0
+        return math.floor(value * 10 + 1e-9) / 10
 
 
 @dataclass(frozen=True)

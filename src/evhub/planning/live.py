@@ -81,6 +81,12 @@ class SiteSnapshot:
     running: tuple[Running, ...]
     controllable: frozenset[EvseKey]
     upcoming: tuple[Upcoming, ...] = ()
+    # The limit each EVSE was last told, where known: an unreachable station keeps it.
+    known_kw: Mapping[EvseKey, float] = field(default_factory=dict)
+
+    @property
+    def station_ids(self) -> frozenset[str]:
+        return frozenset(e.station_id for e in self.evses)
 
 
 @dataclass(frozen=True)
@@ -210,13 +216,19 @@ def plan_site(
 
     `peak_floor_kw` is the peak the site has already drawn today: flattening below it gains
     nothing and only delays energy that a car leaving early would then miss."""
+    # Every EVSE keeps its allowance at all times (a car that leaves drops its EVSE back to
+    # TxDefault, whatever its own limit was); the planner shares what is left, on top.
     allowances = {e.key: allowance_kw(snapshot, e) for e in snapshot.evses}
     busy = {r.evse.key for r in snapshot.running}
     planned = [r for r in snapshot.running if r.evse.key in snapshot.controllable]
-    uncontrolled = {r.evse.key: allowances[r.evse.key] for r in snapshot.running
-                    if r.evse.key not in snapshot.controllable}  # fmt: skip
+    uncontrolled = {
+        r.evse.key: max(allowances[r.evse.key], snapshot.known_kw.get(r.evse.key, 0.0))
+        for r in snapshot.running
+        if r.evse.key not in snapshot.controllable
+    }
     idle = {k: v for k, v in allowances.items() if k not in busy}
-    capacity = max(0.0, snapshot.grid_limit_kw - sum(idle.values()) - sum(uncontrolled.values()))
+    held_above_allowance = sum(kw - allowances[k] for k, kw in uncontrolled.items())
+    capacity = max(0.0, snapshot.grid_limit_kw - sum(allowances.values()) - held_above_allowance)
     # Slots count from now: the first one is whole, and a car counts only the slots it will
     # be there for entirely (a departure inside a slot does not get that slot).
     slot_s = slot_minutes * 60.0
@@ -230,7 +242,9 @@ def plan_site(
             energy_kwh=r.need.remaining_kwh,
             arrival_slot=0,
             departure_slot=slots_until(r.need.departure_at, DEPARTURE_MARGIN_SLOTS),
-            max_power_kw=car_max_kw(r, previous_limits.get(r.tx_pk)),
+            max_power_kw=max(
+                0.0, car_max_kw(r, previous_limits.get(r.tx_pk)) - allowances[r.evse.key]
+            ),
             need_source=r.need.source,
         )
         for r in planned
@@ -241,7 +255,7 @@ def plan_site(
             energy_kwh=u.energy_kwh,
             arrival_slot=slots_until(u.arrival_at) if u.arrival_at > snapshot.now else 0,
             departure_slot=slots_until(u.departure_at, DEPARTURE_MARGIN_SLOTS),
-            max_power_kw=u.evse.max_power_kw,
+            max_power_kw=max(0.0, u.evse.max_power_kw - allowances[u.evse.key]),
             need_source="reservation",
         )
         for u in snapshot.upcoming
@@ -253,8 +267,9 @@ def plan_site(
     result = _solve(request, time_limit_s)
     rows = [tuple(float(round(p, 3)) for p in row) for row in result.power_kw]
     allocations = tuple(
-        Allocation(r, s.max_power_kw, row)
+        Allocation(r, s.max_power_kw + a, tuple(round(a + p, 3) for p in row))
         for r, s, row in zip(planned, sessions[: len(planned)], rows[: len(planned)], strict=True)
+        for a in (allowances[r.evse.key],)
     )
     reserved = tuple(
         (s.session_id, row)

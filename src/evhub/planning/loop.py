@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import anyio
@@ -85,9 +86,10 @@ class PlanningLoop:
                     self.request(site_id)
 
     def _forget_station(self, station_id: str) -> None:
-        """A (re)connected station may have lost its profiles: tell it everything again."""
+        """A (re)connected station may or may not have kept its profiles: tell it everything
+        again, counting the old limits as still in force until then (lowered first)."""
         for key in [k for k in self.in_force if k[0] == station_id]:
-            del self.in_force[key]
+            self.in_force[key] = replace(self.in_force[key], kind="unknown")
         self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
 
     async def _site(self, station_id: str) -> int | None:
@@ -163,6 +165,8 @@ class PlanningLoop:
                 if self.control.is_connected(sid) and not self._refused(sid, evse, now)
             )
             snapshot = await snapshot_site(s, site_id, now, connected)
+        known = {k: v.kw for k, v in self.in_force.items() if k[0] in snapshot.station_ids}
+        snapshot = replace(snapshot, known_kw=known)
         previous = self._settled_limits(snapshot, now)
         floor = self._peak_today(site_id, now)
         site_plan = await anyio.to_thread.run_sync(
