@@ -17,6 +17,7 @@ from evhub.accounts import service as accounts
 from evhub.app import create_app
 from evhub.assets import service as assets
 from evhub.assets.credentials import generate_password
+from evhub.auth.cli import register as register_auth_commands
 from evhub.clock import SystemClock
 from evhub.db import create_engine, migrate, session_factory
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
@@ -218,10 +219,13 @@ def sim(
     ac_points: Annotated[int, typer.Option(help="22 kW AC points (two per station)")] = 20,
     dc_points: Annotated[int, typer.Option(help="150 kW DC points")] = 4,
     seed: int = 7,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="EVHUB_API_KEY", help="an admin API key of the server")
+    ] = None,
 ) -> None:
     """Register a hub on a running server and drive it with simulated stations and cars."""
     _configure_logging("warning")
-    summary = asyncio.run(run_sim(server, speed, hours, ac_points, dc_points, seed))
+    summary = asyncio.run(run_sim(server, speed, hours, ac_points, dc_points, seed, api_key))
     console.print(
         f"{summary.sessions} sessions ({summary.turned_away} turned away), "
         f"{summary.energy_kwh:.0f} kWh delivered"
@@ -229,4 +233,5 @@ def sim(
 
 
 bench_app.command("planning")(planning_replay)
+register_auth_commands(app, _run_in_uow, console)
 app.add_typer(op_app, name="op")

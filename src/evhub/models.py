@@ -2,6 +2,7 @@
 
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
+from evhub.auth.models import ApiKey, User
 from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.db import Base
 from evhub.maintenance.models import Ticket
@@ -12,6 +13,7 @@ metadata = Base.metadata
 
 __all__ = [
     "AccessWindow",
+    "ApiKey",
     "Booking",
     "ChargingNeed",
     "Connector",
@@ -27,5 +29,6 @@ __all__ = [
     "Token",
     "Transaction",
     "TransactionEvent",
+    "User",
     "metadata",
 ]

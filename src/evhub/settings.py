@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     ocpp_response_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     var_dir: Path = Path("./var")
+    # Authentication: the key that signs console sessions and upload URLs (generated once
+    # under var_dir when unset; give every node the same one), and the session lifetime.
+    secret_key: str | None = Field(default=None, min_length=32)
+    session_max_age_h: float = Field(default=12.0, gt=0)
+    bootstrap_admin_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="An admin API key ensured at start-up (first deployment, demo, tests).",
+    )
     # Security profile 1 (Basic auth over ws). Profile 2 (wss) is terminated by uvicorn's TLS.
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None

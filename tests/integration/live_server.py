@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
+import secrets
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +22,47 @@ from evhub.clock import Clock
 from evhub.settings import Settings
 
 PASSWORD = "station-password-0001"
+USER_PASSWORD = "console-password-1"
 
 
 @dataclass
 class LiveServer:
+    """The server, and `http`: a client holding the admin key the server was started with."""
+
     app: FastAPI
     port: int
     http: httpx.AsyncClient
+    _clients: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def ws_base(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ocpp"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def client(self, role: str | None) -> httpx.AsyncClient:
+        """A client with a new API key of `role` (no credentials at all for None)."""
+        headers = {}
+        if role is not None:
+            r = await self.http.post("/api/v1/api-keys", json={"name": role, "role": role})
+            assert r.status_code == 201, r.text
+            headers = {"Authorization": f"Bearer {r.json()['key']}"}
+        client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
+        return await self._clients.enter_async_context(client)
+
+    async def console(self, role: str = "operator") -> tuple[httpx.AsyncClient, str]:
+        """A browser-like client signed in to the console as a new user of `role`, with the
+        session's CSRF token."""
+        name = f"{role}-{secrets.token_hex(3)}"
+        body = {"name": name, "password": USER_PASSWORD, "role": role}
+        r = await self.http.post("/api/v1/users", json=body)
+        assert r.status_code == 201, r.text
+        client = await self._clients.enter_async_context(
+            httpx.AsyncClient(base_url=self.base_url, timeout=30)
+        )
+        return client, await login(client, name, USER_PASSWORD)
 
     async def add_site(self, grid_limit_kw: float = 250.0, **extra: Any) -> int:
         body = {"name": "Test hub", "timezone": "Europe/Paris", "grid_limit_kw": grid_limit_kw}
@@ -49,6 +81,21 @@ class LiveServer:
         assert r.status_code == 201, r.text
 
 
+async def login(client: httpx.AsyncClient, name: str, password: str) -> str:
+    """Sign in through the login form; returns the session's CSRF token."""
+    form = await client.get("/login")
+    csrf = _csrf_field(form.text)
+    r = await client.post("/login", data={"csrf": csrf, "name": name, "password": password})
+    assert r.status_code == 303, r.text
+    return _csrf_field((await client.get("/")).text)
+
+
+def _csrf_field(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
 def basic_auth(station_id: str, password: str = PASSWORD) -> dict[str, str]:
     raw = base64.b64encode(f"{station_id}:{password}".encode()).decode()
     return {"Authorization": f"Basic {raw}"}
@@ -59,6 +106,7 @@ async def run_server(
     database_url: str, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[LiveServer]:
     settings.setdefault("var_dir", Path(tempfile.mkdtemp(prefix="evhub-test-")))
+    admin_key = settings.setdefault("bootstrap_admin_key", "evh_" + secrets.token_urlsafe(32))
     app = create_app(Settings(database_url=database_url, **settings), clock=clock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None, lifespan="on"
@@ -71,8 +119,13 @@ async def run_server(
                 task.result()
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            yield LiveServer(app, port, http)
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
+        ) as http:
+            live = LiveServer(app, port, http)
+            async with live._clients:
+                yield live
     finally:
         server.should_exit = True
         await task

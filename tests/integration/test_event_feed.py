@@ -131,7 +131,8 @@ async def test_stream_ends_promptly_when_the_server_shuts_down(database_url: str
     async with httpx.AsyncClient() as client:
         async with run_server(database_url) as server:
             url = f"http://127.0.0.1:{server.port}/api/v1/events"
-            response = await client.send(client.build_request("GET", url), stream=True)
+            request = client.build_request("GET", url, headers=server.http.headers)
+            response = await client.send(request, stream=True)
             stream = await subscribed(response)
             stopping = time.monotonic()
         # The server stopped with the stream still open on this side.

@@ -13,23 +13,28 @@ from evhub.accounts.schemas import (
     TokenOut,
     TokenPatch,
 )
+from evhub.auth.deps import ADMIN, VIEWER
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import InvalidInput
 
 router = APIRouter(tags=["accounts"])
 
 
-@router.post("/drivers", status_code=status.HTTP_201_CREATED, response_model=DriverOut)
+@router.post(
+    "/drivers", status_code=status.HTTP_201_CREATED, response_model=DriverOut, dependencies=[ADMIN]
+)
 async def create_driver(body: DriverIn, session: SessionDep, clock: ClockDep) -> object:
     return await service.create_driver(session, body.name, body.email, body.user_group, clock.now())
 
 
-@router.get("/drivers/{driver_id}", response_model=DriverOut)
+@router.get("/drivers/{driver_id}", response_model=DriverOut, dependencies=[VIEWER])
 async def get_driver(driver_id: int, session: SessionDep) -> object:
     return await service.get_driver(session, driver_id)
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+@router.post(
+    "/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut, dependencies=[ADMIN]
+)
 async def create_token(body: TokenIn, session: SessionDep, clock: ClockDep) -> object:
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         raise InvalidInput("expires_at needs a time zone offset")
@@ -39,17 +44,17 @@ async def create_token(body: TokenIn, session: SessionDep, clock: ClockDep) -> o
     )  # fmt: skip
 
 
-@router.get("/tokens", response_model=list[TokenOut])
+@router.get("/tokens", response_model=list[TokenOut], dependencies=[VIEWER])
 async def list_tokens(session: SessionDep, limit: int = 500, offset: int = 0) -> object:
     return await service.list_tokens(session, min(limit, 5000), offset)
 
 
-@router.patch("/tokens/{uid}", response_model=TokenOut)
+@router.patch("/tokens/{uid}", response_model=TokenOut, dependencies=[ADMIN])
 async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object:
     return await service.update_token_status(session, uid, body.status)
 
 
-@router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut)
+@router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut, dependencies=[VIEWER])
 async def check_token(
     uid: str, session: SessionDep, clock: ClockDep, station_id: str | None = None
 ) -> object:

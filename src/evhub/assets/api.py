@@ -17,12 +17,15 @@ from evhub.assets.schemas import (
     StationPatch,
     StatusRecordOut,
 )
+from evhub.auth.deps import ADMIN, VIEWER
 from evhub.deps import ClockDep, SessionDep
 
 router = APIRouter(tags=["assets"])
 
 
-@router.post("/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
+@router.post(
+    "/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut, dependencies=[ADMIN]
+)
 async def create_site(body: SiteIn, session: SessionDep, clock: ClockDep) -> object:
     fields = body.model_dump(exclude={"name", "timezone", "grid_limit_kw"})
     return await service.create_site(
@@ -30,22 +33,27 @@ async def create_site(body: SiteIn, session: SessionDep, clock: ClockDep) -> obj
     )
 
 
-@router.get("/sites", response_model=list[SiteOut])
+@router.get("/sites", response_model=list[SiteOut], dependencies=[VIEWER])
 async def list_sites(session: SessionDep) -> object:
     return await service.list_sites(session)
 
 
-@router.get("/sites/{site_id}", response_model=SiteOut)
+@router.get("/sites/{site_id}", response_model=SiteOut, dependencies=[VIEWER])
 async def get_site(site_id: int, session: SessionDep) -> object:
     return await service.get_site(session, site_id)
 
 
-@router.patch("/sites/{site_id}", response_model=SiteOut)
+@router.patch("/sites/{site_id}", response_model=SiteOut, dependencies=[ADMIN])
 async def patch_site(site_id: int, body: SitePatch, session: SessionDep) -> object:
     return await service.update_site(session, site_id, **body.model_dump(exclude_unset=True))
 
 
-@router.post("/stations", status_code=status.HTTP_201_CREATED, response_model=StationCreated)
+@router.post(
+    "/stations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StationCreated,
+    dependencies=[ADMIN],
+)
 async def create_station(body: StationIn, session: SessionDep, clock: ClockDep) -> object:
     generated = generate_password() if body.password is None else None
     station = await service.create_station(
@@ -63,23 +71,25 @@ async def create_station(body: StationIn, session: SessionDep, clock: ClockDep) 
     return out
 
 
-@router.get("/stations", response_model=list[StationOut])
+@router.get("/stations", response_model=list[StationOut], dependencies=[VIEWER])
 async def list_stations(session: SessionDep, site_id: int | None = None) -> object:
     return await service.list_stations(session, site_id)
 
 
-@router.get("/stations/{station_id}", response_model=StationOut)
+@router.get("/stations/{station_id}", response_model=StationOut, dependencies=[VIEWER])
 async def get_station(station_id: str, session: SessionDep) -> object:
     return await service.get_station(session, station_id)
 
 
-@router.patch("/stations/{station_id}", response_model=StationOut)
+@router.patch("/stations/{station_id}", response_model=StationOut, dependencies=[ADMIN])
 async def patch_station(station_id: str, body: StationPatch, session: SessionDep) -> object:
     await service.set_commissioned(session, station_id, body.commissioned)
     return await service.get_station(session, station_id)
 
 
-@router.get("/stations/{station_id}/events", response_model=list[StationEventOut])
+@router.get(
+    "/stations/{station_id}/events", response_model=list[StationEventOut], dependencies=[VIEWER]
+)
 async def station_events(
     station_id: str, session: SessionDep, kind: str | None = None, limit: int = 100
 ) -> object:
@@ -87,7 +97,11 @@ async def station_events(
     return await service.list_station_events(session, station_id, kind, min(limit, 1000))
 
 
-@router.get("/stations/{station_id}/status-history", response_model=list[StatusRecordOut])
+@router.get(
+    "/stations/{station_id}/status-history",
+    response_model=list[StatusRecordOut],
+    dependencies=[VIEWER],
+)
 async def station_status_history(station_id: str, session: SessionDep, limit: int = 200) -> object:
     await service.get_station(session, station_id)
     return await service.status_history(session, station_id, min(limit, 5000))

@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from evhub.app import create_app
+from evhub.auth.passwords import generate_api_key, generate_password
 from evhub.clock import AcceleratedClock
 from evhub.demo.hub import Hub, book, register_hub, shopping_centre_layout, sim_stations
 from evhub.settings import Settings
@@ -27,6 +28,7 @@ from evhub.sim import generate_day, run_day
 from evhub.sim.scenario import ScenarioEvent
 
 PARIS = ZoneInfo("Europe/Paris")
+DEMO_USER = "demo"
 
 
 @dataclass
@@ -93,12 +95,14 @@ async def _status(
 
 async def drive_hub(
     base_url: str, clock: AcceleratedClock, start: datetime, hours: float, seed: int,
-    console: Console, ac_points: int = 20, dc_points: int = 4,
+    console: Console, ac_points: int = 20, dc_points: int = 4, api_key: str | None = None,
 ) -> DemoSummary:  # fmt: skip
-    """Register the hub on the server at `base_url`, then play a day of drivers against it."""
+    """Register the hub on the server at `base_url` (with an admin API key), then play a day
+    of drivers against it."""
     summary = DemoSummary()
     ws_base = base_url.replace("http", "ws", 1) + "/ocpp"
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=headers) as http:
         hub = await register_hub(http, layout=shopping_centre_layout(ac_points, dc_points))
         stations = sim_stations(hub, ws_base, clock)
         await asyncio.gather(*(st.start() for st in stations))
@@ -143,6 +147,9 @@ async def run_demo(
     console = console or Console()
     start = _morning()
     clock = AcceleratedClock(start, speed)
+    # The demo registers its hub as an admin would: with a key made for this run.
+    api_key = settings.bootstrap_admin_key or generate_api_key()
+    settings = settings.model_copy(update={"bootstrap_admin_key": api_key})
     config = uvicorn.Config(
         create_app(settings, clock),
         host=settings.host,
@@ -160,22 +167,42 @@ async def run_demo(
             await asyncio.sleep(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
         base = f"http://{settings.host}:{port}"
-        console.print(f"status page: {base}/   API docs: {base}/docs")
-        return await drive_hub(base, clock, start, hours, seed, console)
+        password = await _console_user(base, api_key)
+        console.print(
+            f"console: {base}/  (user [bold]{DEMO_USER}[/bold], password [bold]{password}[/bold])"
+            f"   API docs: {base}/docs   admin API key: {api_key}"
+        )
+        return await drive_hub(base, clock, start, hours, seed, console, api_key=api_key)
     finally:
         server.should_exit = True
         await serving
 
 
+async def _console_user(base_url: str, api_key: str) -> str:
+    """A console login for whoever watches the demo; returns its new password."""
+    password = generate_password()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers) as http:
+        body = {"name": DEMO_USER, "password": password, "role": "admin"}
+        r = await http.post("/api/v1/users", json=body)
+        if r.status_code == 409:  # the demo's database is fresh, but a given one may not be
+            users = (await http.get("/api/v1/users")).json()
+            user_id = next(u["id"] for u in users if u["name"] == DEMO_USER)
+            r = await http.patch(f"/api/v1/users/{user_id}", json={"password": password})
+        r.raise_for_status()
+    return password
+
+
 async def run_sim(
-    base_url: str, speed: float, hours: float, ac_points: int, dc_points: int, seed: int
-) -> DemoSummary:
+    base_url: str, speed: float, hours: float, ac_points: int, dc_points: int, seed: int,
+    api_key: str | None = None,
+) -> DemoSummary:  # fmt: skip
     """Drive a running server. At a speed above 1 the stations' clocks run ahead of the
     server's: fine for load and protocol checks, not for judging the planner."""
     start = datetime.now(UTC)
     clock = AcceleratedClock(start, speed)
     return await drive_hub(base_url.rstrip("/"), clock, start, hours, seed, Console(),
-                           ac_points, dc_points)  # fmt: skip
+                           ac_points, dc_points, api_key)  # fmt: skip
 
 
 def fresh_demo_database(var_dir: Path) -> str:

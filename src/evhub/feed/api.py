@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from evhub.auth.deps import VIEWER
 from evhub.events import Event, EventBus
 
 router = APIRouter(tags=["feed"])
@@ -34,6 +35,7 @@ POLL_S = 0.25  # how often an idle stream looks for a shutdown
     "/events",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
+    dependencies=[VIEWER],
 )
 async def events(request: Request, kinds: str | None = None) -> StreamingResponse:
     """Live events: status changes, tickets, transactions, station facts."""

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from evhub.auth.deps import OPERATOR, VIEWER
 from evhub.deps import ClockDep, SessionDep
 from evhub.maintenance import service
 from evhub.maintenance.models import TicketCause, TicketState
@@ -16,7 +17,7 @@ from evhub.maintenance.uptime import availability_report
 router = APIRouter(tags=["maintenance"])
 
 
-@router.get("/tickets", response_model=list[TicketOut])
+@router.get("/tickets", response_model=list[TicketOut], dependencies=[VIEWER])
 async def list_tickets(
     session: SessionDep,
     state: TicketState | None = None,
@@ -29,12 +30,12 @@ async def list_tickets(
     return await service.list_tickets(session, state, station_id, site_id, cause, limit, offset)
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+@router.get("/tickets/{ticket_id}", response_model=TicketOut, dependencies=[VIEWER])
 async def get_ticket(ticket_id: int, session: SessionDep) -> object:
     return await service.get_ticket(session, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/close", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/close", response_model=TicketOut, dependencies=[OPERATOR])
 async def close_ticket(
     ticket_id: int, body: TicketClose, session: SessionDep, clock: ClockDep
 ) -> object:
@@ -43,7 +44,7 @@ async def close_ticket(
     )
 
 
-@router.get("/availability", response_model=AvailabilityOut)
+@router.get("/availability", response_model=AvailabilityOut, dependencies=[VIEWER])
 async def availability(
     session: SessionDep,
     clock: ClockDep,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from evhub.auth.deps import OPERATOR, VIEWER
 from evhub.charging import service as charging
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import InvalidInput
@@ -45,7 +46,7 @@ def _per_slot(rows: tuple[tuple[str, tuple[float, ...]], ...]) -> list[float]:
     return [round(sum(row[k] for _, row in rows if k < len(row)), 3) for k in range(horizon)]
 
 
-@router.get("/sites/{site_id}/plan", response_model=SitePlanOut)
+@router.get("/sites/{site_id}/plan", response_model=SitePlanOut, dependencies=[VIEWER])
 async def site_plan(site_id: int, request: Request) -> SitePlanOut:
     """The site's current plan (computed now if there is none yet) and its measured load."""
     loop: PlanningLoop = request.app.state.planner
@@ -53,7 +54,7 @@ async def site_plan(site_id: int, request: Request) -> SitePlanOut:
     return plan_out(current)
 
 
-@router.put("/transactions/{transaction_id}/need", response_model=NeedOut)
+@router.put("/transactions/{transaction_id}/need", response_model=NeedOut, dependencies=[OPERATOR])
 async def declare_need(
     transaction_id: int, body: NeedIn, session: SessionDep, clock: ClockDep
 ) -> NeedOut:

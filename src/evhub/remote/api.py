@@ -8,9 +8,11 @@ import anyio
 from fastapi import APIRouter, Request
 
 from evhub.assets import service as assets
+from evhub.auth.deps import ADMIN, OPERATOR
+from evhub.auth.signing import check_upload_token, upload_token
 from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
 from evhub.deps import ClockDep, ControlDep, SessionDep
-from evhub.errors import InvalidInput
+from evhub.errors import InvalidInput, NotFound
 from evhub.remote import service
 from evhub.remote.schemas import (
     AvailabilityIn,
@@ -34,12 +36,14 @@ def _out(station_id: str, result: CommandResult) -> CommandOut:
     return CommandOut(station_id=station_id, status=result.status, detail=result.detail)
 
 
-@router.post("/stations/{station_id}/reset", response_model=CommandOut)
+@router.post("/stations/{station_id}/reset", response_model=CommandOut, dependencies=[OPERATOR])
 async def reset(station_id: str, body: ResetIn, control: ControlDep) -> CommandOut:
     return _out(station_id, await control.reset(station_id, body.hard))
 
 
-@router.post("/stations/{station_id}/remote-start", response_model=CommandOut)
+@router.post(
+    "/stations/{station_id}/remote-start", response_model=CommandOut, dependencies=[OPERATOR]
+)
 async def remote_start(station_id: str, body: RemoteStartIn, control: ControlDep) -> CommandOut:
     result = await control.remote_start(
         station_id, body.evse_id, body.id_token, service.new_request_id()
@@ -47,7 +51,9 @@ async def remote_start(station_id: str, body: RemoteStartIn, control: ControlDep
     return _out(station_id, result)
 
 
-@router.post("/stations/{station_id}/remote-stop", response_model=CommandOut)
+@router.post(
+    "/stations/{station_id}/remote-stop", response_model=CommandOut, dependencies=[OPERATOR]
+)
 async def remote_stop(
     station_id: str, body: RemoteStopIn, session: SessionDep, control: ControlDep
 ) -> CommandOut:
@@ -55,7 +61,9 @@ async def remote_stop(
     return _out(station_id, result)
 
 
-@router.post("/stations/{station_id}/availability", response_model=CommandOut)
+@router.post(
+    "/stations/{station_id}/availability", response_model=CommandOut, dependencies=[OPERATOR]
+)
 async def availability(station_id: str, body: AvailabilityIn, control: ControlDep) -> CommandOut:
     result = await control.change_availability(
         station_id, body.evse_id, body.connector_id, body.operative
@@ -63,36 +71,40 @@ async def availability(station_id: str, body: AvailabilityIn, control: ControlDe
     return _out(station_id, result)
 
 
-@router.post("/stations/{station_id}/unlock", response_model=CommandOut)
+@router.post("/stations/{station_id}/unlock", response_model=CommandOut, dependencies=[OPERATOR])
 async def unlock(station_id: str, body: UnlockIn, control: ControlDep) -> CommandOut:
     result = await control.unlock_connector(station_id, body.evse_id, body.connector_id)
     return _out(station_id, result)
 
 
-@router.post("/stations/{station_id}/trigger", response_model=CommandOut)
+@router.post("/stations/{station_id}/trigger", response_model=CommandOut, dependencies=[OPERATOR])
 async def trigger(station_id: str, body: TriggerIn, control: ControlDep) -> CommandOut:
     return _out(station_id, await control.trigger_message(station_id, body.message, body.evse_id))
 
 
-@router.get("/stations/{station_id}/configuration", response_model=CommandOut)
+@router.get(
+    "/stations/{station_id}/configuration", response_model=CommandOut, dependencies=[OPERATOR]
+)
 async def get_configuration(station_id: str, control: ControlDep, keys: str = "") -> CommandOut:
     wanted = [k for k in keys.split(",") if k]
     return _out(station_id, await control.get_config(station_id, wanted))
 
 
-@router.put("/stations/{station_id}/configuration", response_model=CommandOut)
+@router.put("/stations/{station_id}/configuration", response_model=CommandOut, dependencies=[ADMIN])
 async def set_configuration(
     station_id: str, body: ConfigurationIn, control: ControlDep
 ) -> CommandOut:
     return _out(station_id, await control.set_config(station_id, body.key, body.value))
 
 
-@router.post("/stations/{station_id}/clear-cache", response_model=CommandOut)
+@router.post(
+    "/stations/{station_id}/clear-cache", response_model=CommandOut, dependencies=[OPERATOR]
+)
 async def clear_cache(station_id: str, control: ControlDep) -> CommandOut:
     return _out(station_id, await control.clear_cache(station_id))
 
 
-@router.post("/stations/{station_id}/firmware", response_model=CommandOut)
+@router.post("/stations/{station_id}/firmware", response_model=CommandOut, dependencies=[ADMIN])
 async def update_firmware(
     station_id: str, body: FirmwareIn, control: ControlDep, clock: ClockDep
 ) -> CommandOut:
@@ -105,19 +117,24 @@ async def update_firmware(
     )
 
 
-@router.post("/stations/{station_id}/logs", response_model=CommandOut)
+@router.post("/stations/{station_id}/logs", response_model=CommandOut, dependencies=[OPERATOR])
 async def upload_logs(station_id: str, request: Request, control: ControlDep) -> CommandOut:
     """Ask the station to upload its logs to evhub's own upload endpoint."""
     request_id = service.new_request_id()
+    token = upload_token(request.app.state.secret, station_id, request_id)
     location = str(
-        request.url_for("receive_upload_root", station_id=station_id, request_id=request_id)
+        request.url_for(
+            "receive_upload_root", station_id=station_id, request_id=request_id, token=token
+        )
     )
     result = await control.upload_logs(station_id, location, request_id)
     detail = result.detail | {"request_id": request_id, "location": location}
     return _out(station_id, CommandResult(result.status, detail))
 
 
-@router.post("/stations/{station_id}/charging-limit", response_model=CommandOut)
+@router.post(
+    "/stations/{station_id}/charging-limit", response_model=CommandOut, dependencies=[OPERATOR]
+)
 async def charging_limit(
     station_id: str,
     body: ChargingLimitIn,
@@ -141,7 +158,7 @@ async def charging_limit(
     return _out(station_id, await control.set_charging_limit(station_id, limit))
 
 
-@router.post("/operations/bulk", response_model=BulkOut)
+@router.post("/operations/bulk", response_model=BulkOut, dependencies=[ADMIN])
 async def bulk(body: BulkIn, session: SessionDep, control: ControlDep, clock: ClockDep) -> BulkOut:
     f = body.filter
     ids = await service.matching_stations(session, f.site_id, f.vendor, f.model, f.station_ids)
@@ -169,19 +186,26 @@ def _bulk_operation(name: str, params: dict[str, Any], control: Any, now: Any) -
     )
 
 
+# Stations cannot hold API keys: the upload URL itself carries an HMAC of the station and the
+# request id, so only the URL handed to that station for that request is accepted.
 @router.put(
-    "/uploads/{station_id}/{request_id}/", name="receive_upload_root", include_in_schema=False
+    "/uploads/{station_id}/{request_id}/{token}/",
+    name="receive_upload_root",
+    include_in_schema=False,
 )
-@router.put("/uploads/{station_id}/{request_id}/{filename}")
+@router.put("/uploads/{station_id}/{request_id}/{token}/{filename}")
 async def receive_upload(
     station_id: str,
     request_id: int,
+    token: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     filename: str = "upload.log",
 ) -> dict[str, object]:
     """Where stations upload diagnostics and logs (GetDiagnostics / GetLog location)."""
+    if not check_upload_token(request.app.state.secret, station_id, request_id, token):
+        raise NotFound("no such upload location")
     path = service.upload_path(request.app.state.settings.var_dir, station_id, request_id, filename)
     await assets.get_station(session, station_id)
     size = 0

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
 from evhub.deps import ControlDep, GatewayDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.ocpp.context import GatewayContext
@@ -59,7 +60,9 @@ async def _one(gateway: GatewayContext, booking: Booking) -> BookingOut:
         return (await _out(session, [booking]))[0]
 
 
-@router.get("/sites/{site_id}/bookable-evses", response_model=list[FreeEvseOut])
+@router.get(
+    "/sites/{site_id}/bookable-evses", response_model=list[FreeEvseOut], dependencies=[VIEWER]
+)
 async def search(
     site_id: int,
     starts_at: AwareDatetime,
@@ -79,6 +82,7 @@ async def search(
     status_code=status.HTTP_201_CREATED,
     response_model=BookingOut,
     responses={409: {"description": "The EVSE is taken for the slot (see `conflicting`)."}},
+    dependencies=[OPERATOR],
 )
 async def book(body: BookingIn, gateway: GatewayDep, policy: PolicyDep) -> object:
     slot = Slot(body.site_id, body.starts_at, body.ends_at, body.current_type, body.min_power_kw)
@@ -91,7 +95,7 @@ async def book(body: BookingIn, gateway: GatewayDep, policy: PolicyDep) -> objec
         return (await _out(session, [booking]))[0]
 
 
-@router.get("/bookings", response_model=list[BookingOut])
+@router.get("/bookings", response_model=list[BookingOut], dependencies=[VIEWER])
 async def list_bookings(
     session: SessionDep,
     driver_id: int | None = None,
@@ -105,12 +109,12 @@ async def list_bookings(
     return await _out(session, bookings)
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingOut)
+@router.get("/bookings/{booking_id}", response_model=BookingOut, dependencies=[VIEWER])
 async def get_booking(booking_id: int, session: SessionDep) -> object:
     return (await _out(session, [await service.get_booking(session, booking_id)]))[0]
 
 
-@router.patch("/bookings/{booking_id}", response_model=BookingOut)
+@router.patch("/bookings/{booking_id}", response_model=BookingOut, dependencies=[OPERATOR])
 async def modify(
     booking_id: int, body: BookingPatch, gateway: GatewayDep, policy: PolicyDep
 ) -> object:
@@ -120,7 +124,7 @@ async def modify(
         return (await _out(session, [booking]))[0]
 
 
-@router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
+@router.post("/bookings/{booking_id}/cancel", response_model=BookingOut, dependencies=[OPERATOR])
 async def cancel(
     booking_id: int,
     body: CancelIn,
@@ -135,7 +139,7 @@ async def cancel(
     return await _one(gateway, booking)
 
 
-@router.post("/bookings/{booking_id}/override", response_model=BookingOut)
+@router.post("/bookings/{booking_id}/override", response_model=BookingOut, dependencies=[OPERATOR])
 async def override(
     booking_id: int,
     body: OverrideIn,
@@ -158,7 +162,7 @@ async def override(
     return await _one(gateway, booking)
 
 
-@router.get("/sites/{site_id}/calendar", response_model=CalendarOut)
+@router.get("/sites/{site_id}/calendar", response_model=CalendarOut, dependencies=[VIEWER])
 async def calendar(
     site_id: int,
     session: SessionDep,
@@ -209,13 +213,17 @@ def _window_out(row: AccessWindow) -> AccessWindowOut:
     )
 
 
-@router.get("/sites/{site_id}/access-windows", response_model=list[AccessWindowOut])
+@router.get(
+    "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[VIEWER]
+)
 async def list_windows(site_id: int, session: SessionDep) -> object:
     await access.site_of(session, site_id)
     return [_window_out(w) for w in await access.list_windows(session, site_id)]
 
 
-@router.put("/sites/{site_id}/access-windows", response_model=list[AccessWindowOut])
+@router.put(
+    "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[ADMIN]
+)
 async def put_windows(site_id: int, body: list[AccessWindowIn], gateway: GatewayDep) -> object:
     """Replace the site's windows. A user group with no window is not restricted here; one
     with windows charges and books only inside them (site local time, DST-aware)."""
@@ -234,13 +242,13 @@ def _window_spec(body: AccessWindowIn) -> WindowSpec:
     return WindowSpec(body.user_group, frozenset(body.days), start, end or 1440, body.quota)
 
 
-@router.get("/sites/{site_id}/holidays", response_model=list[HolidayOut])
+@router.get("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[VIEWER])
 async def list_holidays(site_id: int, session: SessionDep) -> object:
     await access.site_of(session, site_id)
     return await access.list_holidays(session, site_id)
 
 
-@router.put("/sites/{site_id}/holidays", response_model=list[HolidayOut])
+@router.put("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[ADMIN])
 async def put_holidays(site_id: int, body: list[HolidayIn], gateway: GatewayDep) -> object:
     """Replace the site's holidays: local dates whose windows follow another weekday's."""
     specs = [HolidaySpec(h.day, h.treat_as, h.name) for h in body]
