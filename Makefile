@@ -3,15 +3,25 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+VENDOR := src/evhub/web/static/vendor
+WEB_STAMP := $(VENDOR)/.installed-stamp
 
-.PHONY: install demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
+.PHONY: install web-assets demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The console's front-end libraries: pinned in package-lock.json, copied into $(VENDOR).
+$(WEB_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent vendor
+	touch $(WEB_STAMP)
+
+web-assets: $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)
 
 demo: install  ## migrate the SQLite database under ./var and run the demo hub
 	$(BIN)/evhub db upgrade
@@ -39,4 +49,4 @@ bench-planning: install
 	$(BIN)/evhub bench planning --sessions ../shared/data/acn/caltech_2019-05-01_2019-08-31.csv.gz --capacity-kw 50 --json
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache node_modules $(VENDOR)

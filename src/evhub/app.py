@@ -8,12 +8,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from ocpp import messages as ocpp_messages
 
 from evhub import __version__
 from evhub.accounts.api import router as accounts_router
 from evhub.assets import service as assets
 from evhub.assets.api import router as assets_router
+from evhub.auth import service as auth
+from evhub.auth.api import router as auth_router
+from evhub.auth.roles import Role
+from evhub.auth.signing import server_secret
 from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock, SystemClock
@@ -37,6 +42,7 @@ from evhub.reservations.scheduler import ReservationScheduler
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
+from evhub.web.console import WEB_DIR, LoginRequired, login_required
 from evhub.web.pages import router as pages_router
 
 log = logging.getLogger("evhub.app")
@@ -64,6 +70,12 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         )
         app.state.gateway = gateway
         app.state.settings = settings
+        app.state.secret = server_secret(settings)
+        if settings.bootstrap_admin_key:
+            async with uow() as session:
+                await auth.ensure_api_key(
+                    session, settings.bootstrap_admin_key, "bootstrap", Role.ADMIN, clock.now()
+                )
         app.state.control = OcppChargerControl(gateway.registry)
         app.state.bus = bus
         async with gateway.uow() as session:
@@ -104,13 +116,17 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     api.include_router(remote_router)
     api.include_router(reservations_router)
     api.include_router(planning_router)
+    api.include_router(auth_router)
     app.include_router(api)
     app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, **exc.detail}, status_code=exc.status_code)
+
+    app.add_exception_handler(LoginRequired, login_required)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, object]:

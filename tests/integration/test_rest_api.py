@@ -92,5 +92,11 @@ async def test_unknown_resources_are_404(server: LiveServer) -> None:
 async def test_status_page_lists_stations(server: LiveServer) -> None:
     site = await server.add_site()
     await server.add_station("CP-PAGE", site, evses=[{"evse_id": 1}])
-    page = await server.http.get("/")
-    assert page.status_code == 200 and "CP-PAGE" in page.text and "Test hub" in page.text
+    anonymous = await server.client(None)
+    r = await anonymous.get("/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    browser, _ = await server.console("viewer")
+    page = await browser.get("/")
+    assert page.status_code == 200 and "Test hub" in page.text
+    page = await browser.get(f"/sites/{site}")
+    assert page.status_code == 200 and "CP-PAGE" in page.text
