@@ -55,6 +55,11 @@ async def test_limits_never_exceed_site_and_needs_are_met(database_url: str) -> 
             (stations[0], 1, 3.0, 20), (stations[0], 2, 3.0, 30),
             (stations[1], 1, 4.0, 40), (stations[1], 2, 4.0, 40),
         ]  # fmt: skip
+        # A station that just connected applies its rating until the planner's TxDefault
+        # allowance reaches it: the site is watched from then on, as a commissioned site is.
+        async with asyncio.timeout(10):
+            while any(st.current_limit_kw(e) >= 22.0 for st in stations for e in (1, 2)):
+                await asyncio.sleep(0.02)
         peak = 0.0
         watching = True
 
