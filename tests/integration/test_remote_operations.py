@@ -113,6 +113,59 @@ async def test_operation_reaches_station(
     assert out["status"] == reply["status"]
 
 
+@pytest.mark.parametrize(
+    ("protocol", "action", "reply", "field"),
+    [
+        ("ocpp1.6", "GetLocalListVersion", {"listVersion": 7}, "list_version"),
+        ("ocpp2.0.1", "GetLocalListVersion", {"versionNumber": 7}, "version_number"),
+    ],
+)
+async def test_local_list_version_is_read(
+    server: LiveServer, protocol: str, action: str, reply: dict[str, Any], field: str
+) -> None:
+    await _setup(server)
+    frame, out = await _operate(server, protocol, "GET", "local-list/version", None, reply, action)
+    assert out["status"] == "Accepted" and out["detail"][field] == 7
+
+
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
+async def test_local_list_carries_every_token_with_its_status(
+    server: LiveServer, protocol: str
+) -> None:
+    await _setup(server)
+    await server.add_token("CARD-1")
+    await server.add_token("CARD-2", status="Blocked")
+    frame, out = await _operate(
+        server, protocol, "POST", "local-list", None, {"status": "Accepted"}, "SendLocalList"
+    )
+    entries = frame[3]["localAuthorizationList"]
+    assert frame[3]["updateType"] == "Full" and out["detail"]["entries"] == 2
+    if protocol == "ocpp1.6":
+        pairs = {(e["idTag"], e["idTagInfo"]["status"]) for e in entries}
+    else:
+        pairs = {(e["idToken"]["idToken"], e["idTokenInfo"]["status"]) for e in entries}
+    assert pairs == {("CARD-1", "Accepted"), ("CARD-2", "Blocked")}
+
+
+async def test_v201_base_report_is_requested_and_stored(server: LiveServer) -> None:
+    await _setup(server)
+    async with connect(server.ws_base, "CP-R", "ocpp2.0.1") as st:
+        request = asyncio.ensure_future(server.http.post("/api/v1/stations/CP-R/report"))
+        frame = await answer_until(st, "GetBaseReport", {"status": "Accepted"})
+        out = (await request).json()
+        assert frame[3] == {"requestId": out["detail"]["request_id"], "reportBase": "FullInventory"}
+        report = {
+            "requestId": out["detail"]["request_id"], "generatedAt": "2026-11-23T10:00:00Z",
+            "seqNo": 0, "tbc": False,
+            "reportData": [{"component": {"name": "EVSE", "evse": {"id": 1}},
+                            "variable": {"name": "Power"},
+                            "variableAttribute": [{"value": "22000"}]}],
+        }  # fmt: skip
+        assert await st.result("NotifyReport", report) == {}
+    [ev] = (await server.http.get("/api/v1/stations/CP-R/events", params={"kind": "report"})).json()
+    assert ev["request_id"] == out["detail"]["request_id"] and "22000" in ev["detail"]
+
+
 async def test_v201_remote_start_carries_a_remote_start_id(server: LiveServer) -> None:
     await _setup(server)
     frame, out = await _operate(

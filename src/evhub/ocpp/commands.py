@@ -136,3 +136,14 @@ class OcppChargerControl:
 
     async def upload_logs(self, station_id: str, location: str, request_id: int) -> CommandResult:
         return await self._do(station_id, "upload_logs", location, request_id)
+
+    async def send_local_list(
+        self, station_id: str, version: int, entries: list[tuple[str, str]], full: bool
+    ) -> CommandResult:
+        return await self._do(station_id, "send_local_list", version, entries, full)
+
+    async def get_local_list_version(self, station_id: str) -> CommandResult:
+        return await self._do(station_id, "get_local_list_version")
+
+    async def get_base_report(self, station_id: str, request_id: int) -> CommandResult:
+        return await self._do(station_id, "get_base_report", request_id)

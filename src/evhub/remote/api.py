@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 
+from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR
 from evhub.auth.signing import check_upload_token, upload_token
@@ -218,3 +219,35 @@ async def receive_upload(
             await out.write(chunk)
     await service.record_upload(session, station_id, request_id, path, size, clock.now())
     return {"stored": path.name, "bytes": size}
+
+
+@router.post(
+    "/stations/{station_id}/local-list", response_model=CommandOut, dependencies=[OPERATOR]
+)
+async def send_local_list(
+    station_id: str, session: SessionDep, control: ControlDep, clock: ClockDep
+) -> CommandOut:
+    """Send the whole token list (status of every token) for offline authorisation."""
+    tokens = await accounts.list_tokens(session, limit=100_000)
+    version = int(clock.now().timestamp())
+    entries = [(t.uid, t.status) for t in tokens]
+    result = await control.send_local_list(station_id, version, entries, full=True)
+    detail = result.detail | {"version": version, "entries": len(entries)}
+    return _out(station_id, CommandResult(result.status, detail))
+
+
+@router.get(
+    "/stations/{station_id}/local-list/version", response_model=CommandOut, dependencies=[OPERATOR]
+)
+async def local_list_version(station_id: str, control: ControlDep) -> CommandOut:
+    return _out(station_id, await control.get_local_list_version(station_id))
+
+
+@router.post("/stations/{station_id}/report", response_model=CommandOut, dependencies=[OPERATOR])
+async def base_report(station_id: str, control: ControlDep) -> CommandOut:
+    """2.0.1 full inventory (NotifyReport, stored as station events); 1.6: its configuration."""
+    request_id = service.new_request_id()
+    result = await control.get_base_report(station_id, request_id)
+    return _out(
+        station_id, CommandResult(result.status, result.detail | {"request_id": request_id})
+    )

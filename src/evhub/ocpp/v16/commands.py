@@ -92,3 +92,23 @@ def update_firmware(location: str, retrieve_at: datetime, request_id: int) -> ca
 
 def upload_logs(location: str, request_id: int) -> call.GetDiagnostics:
     return call.GetDiagnostics(location=location)
+
+
+def send_local_list(version: int, entries: list[tuple[str, str]], full: bool) -> call.SendLocalList:
+    """SendLocalList (§5.15): (id tag, status) pairs, the whole list or a difference."""
+    return call.SendLocalList(
+        list_version=version,
+        update_type="Full" if full else "Differential",
+        local_authorization_list=[
+            {"id_tag": uid, "id_tag_info": {"status": status}} for uid, status in entries
+        ],
+    )
+
+
+def get_local_list_version() -> call.GetLocalListVersion:
+    return call.GetLocalListVersion()
+
+
+def get_base_report(request_id: int) -> call.GetConfiguration:
+    """1.6 has no device model report: the closest is the whole configuration."""
+    return call.GetConfiguration()

@@ -119,3 +119,24 @@ def upload_logs(location: str, request_id: int) -> call.GetLog:
     return call.GetLog(
         log={"remote_location": location}, log_type="DiagnosticsLog", request_id=request_id
     )
+
+
+def send_local_list(version: int, entries: list[tuple[str, str]], full: bool) -> call.SendLocalList:
+    """SendLocalList (D01): (id token, status) pairs, the whole list or a difference."""
+    return call.SendLocalList(
+        version_number=version,
+        update_type="Full" if full else "Differential",
+        local_authorization_list=[
+            {"id_token": {"id_token": uid, "type": "ISO14443"}, "id_token_info": {"status": status}}
+            for uid, status in entries
+        ],
+    )
+
+
+def get_local_list_version() -> call.GetLocalListVersion:
+    return call.GetLocalListVersion()
+
+
+def get_base_report(request_id: int) -> call.GetBaseReport:
+    """GetBaseReport (B07): the station answers with NotifyReport messages, stored as events."""
+    return call.GetBaseReport(request_id=request_id, report_base="FullInventory")
