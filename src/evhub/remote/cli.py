@@ -199,3 +199,15 @@ async def _bulk(
 
 def _typed(params: dict[str, str]) -> dict[str, Any]:
     return {k: {"true": True, "false": False}.get(v.lower(), v) for k, v in params.items()}
+
+
+@op_app.command("local-list")
+def local_list(station: str, server: Server = DEFAULT_SERVER, api_key: ApiKey = "") -> None:
+    """Send the whole token list to the station for offline authorisation."""
+    _one(server, api_key, "POST", f"/stations/{station}/local-list")
+
+
+@op_app.command()
+def report(station: str, server: Server = DEFAULT_SERVER, api_key: ApiKey = "") -> None:
+    """Ask for the station's full report (2.0.1 inventory; 1.6 configuration)."""
+    _one(server, api_key, "POST", f"/stations/{station}/report")
