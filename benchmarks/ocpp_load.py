@@ -58,39 +58,42 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def provision(url: str, stations: int) -> None:
-    """Site, stations and a token straight into the database (one shared password hash)."""
+async def provision(url: str, stations: int, per_site: int) -> None:
+    """Sites of `per_site` stations, and a token, straight into the database (one shared
+    password hash). Real hubs have tens of points: so many sites, each planned on its own."""
     engine = create_engine(url)
     password_hash = hash_password(PASSWORD)
     now = datetime.now(UTC)
     async with engine.begin() as conn:
-        site = await conn.execute(
-            insert(Site).values(
-                name="Load",
-                timezone="UTC",
-                grid_limit_kw=1e6,
-                address="",
-                town="",
-                country="FR",
-                currency="EUR",
-                created_at=now,
+        site_ids = []
+        for n in range(-(-stations // per_site)):
+            site = await conn.execute(
+                insert(Site).values(
+                    name=f"Load {n}",
+                    timezone="UTC",
+                    grid_limit_kw=per_site * 11.0,
+                    address="",
+                    town="",
+                    country="FR",
+                    currency="EUR",
+                    created_at=now,
+                )
             )
-        )
-        site_id = site.inserted_primary_key[0]
+            site_ids.append(site.inserted_primary_key[0])
         ids = [f"LOAD-{i:05d}" for i in range(stations)]
         await conn.execute(
             insert(Station),
             [
                 {
                     "id": sid,
-                    "site_id": site_id,
+                    "site_id": site_ids[i // per_site],
                     "password_hash": password_hash,
                     "commissioned": True,
                     "registration_status": "Unknown",
                     "online": False,
                     "created_at": now,
                 }
-                for sid in ids
+                for i, sid in enumerate(ids)
             ],
         )
         await conn.execute(
@@ -312,7 +315,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="evhub-load-"))
     url = args.database_url or f"sqlite+aiosqlite:///{workdir}/load.sqlite3"
     await migrate_async(url)
-    await provision(url, args.stations)
+    await provision(url, args.stations, args.per_site)
     evhub = shutil.which("evhub") or str(Path(sys.executable).parent / "evhub")
     env = os.environ | {
         "EVHUB_DATABASE_URL": url,
@@ -390,6 +393,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--protocol", choices=["mixed", "ocpp1.6", "ocpp2.0.1"], default="mixed")
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--port", type=int, default=8191)
+    p.add_argument("--per-site", type=int, default=24, help="stations per site (hub)")
     return p.parse_args()
 
 
