@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from evhub.assets.models import Site, Station
+from evhub.assets import service as assets
+from evhub.assets.models import Station
 from evhub.charging.models import Transaction
-from evhub.errors import NotFound
 from evhub.planning.demand import Need, needs_of
 from evhub.planning.heuristics import plan_with_heuristic
 from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
@@ -134,9 +134,7 @@ async def snapshot_site(
     now: datetime,
     controllable: frozenset[EvseKey],
 ) -> SiteSnapshot:
-    site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"site {site_id} not found")
+    site = await assets.get_site(session, site_id)
     stations = (
         await session.execute(
             select(Station).where(Station.site_id == site_id).options(selectinload(Station.evses))

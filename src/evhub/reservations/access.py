@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts.models import Driver, Token
+from evhub.assets import service as assets
 from evhub.assets.models import Site, Station
 from evhub.charging.models import Transaction
 from evhub.charging.state import TransactionState
@@ -85,7 +86,7 @@ async def replace_windows(
     session: AsyncSession, site_id: int, specs: list[WindowSpec], now: datetime
 ) -> list[AccessWindow]:
     """Set a site's windows (all groups at once: the list is the whole rule book)."""
-    await site_of(session, site_id)
+    await assets.get_site(session, site_id)
     for spec in specs:
         try:
             WeeklyWindow(spec.days, spec.start_minute, spec.end_minute, spec.quota)
@@ -119,7 +120,7 @@ async def list_holidays(session: AsyncSession, site_id: int) -> list[SiteHoliday
 async def replace_holidays(
     session: AsyncSession, site_id: int, specs: list[HolidaySpec]
 ) -> list[SiteHoliday]:
-    await site_of(session, site_id)
+    await assets.get_site(session, site_id)
     if len({s.day for s in specs}) != len(specs):
         raise InvalidInput("a date is listed twice")
     if any(not 0 <= s.treat_as <= 6 for s in specs):
@@ -146,7 +147,7 @@ async def refusal_at_station(
     station = await session.get(Station, station_id)
     if station is None:
         raise NotFound(f"station {station_id!r} not found")
-    site = await site_of(session, station.site_id)
+    site = await assets.get_site(session, station.site_id)
     group = await user_group_of(session, token.driver_id)
     windows = await group_windows(session, site.id, group)
     if not windows or await _holds_booking(session, site.id, token.driver_id, now):
@@ -283,10 +284,3 @@ async def _points_in_use(
         )
     )
     return int(charging or 0) + int(booked or 0)
-
-
-async def site_of(session: AsyncSession, site_id: int) -> Site:
-    site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"site {site_id} not found")
-    return site

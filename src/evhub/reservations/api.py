@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
 from evhub.deps import ControlDep, GatewayDep, SessionDep
 from evhub.errors import InvalidInput
@@ -72,7 +73,7 @@ async def search(
     min_power_kw: float | None = None,
 ) -> object:
     """EVSEs of the site free for the whole slot, connected stations first."""
-    await access.site_of(session, site_id)
+    await assets.get_site(session, site_id)
     slot = Slot(site_id, starts_at, ends_at, current_type, min_power_kw)
     return await service.search_free_evses(session, slot)
 
@@ -172,7 +173,7 @@ async def calendar(
     include_cancelled: bool = False,
 ) -> object:
     """A site's bookings per EVSE for a local day (`day`) or a range (`starts_at`, `ends_at`)."""
-    site = await access.site_of(session, site_id)
+    site = await assets.get_site(session, site_id)
     if day is not None:
         starts_at, ends_at = local_day(ZoneInfo(site.timezone), day)
     if starts_at is None or ends_at is None or ends_at <= starts_at:
@@ -217,7 +218,7 @@ def _window_out(row: AccessWindow) -> AccessWindowOut:
     "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[VIEWER]
 )
 async def list_windows(site_id: int, session: SessionDep) -> object:
-    await access.site_of(session, site_id)
+    await assets.get_site(session, site_id)
     return [_window_out(w) for w in await access.list_windows(session, site_id)]
 
 
@@ -244,7 +245,7 @@ def _window_spec(body: AccessWindowIn) -> WindowSpec:
 
 @router.get("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[VIEWER])
 async def list_holidays(site_id: int, session: SessionDep) -> object:
-    await access.site_of(session, site_id)
+    await assets.get_site(session, site_id)
     return await access.list_holidays(session, site_id)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import service as accounts
 from evhub.accounts.models import Driver, Token
+from evhub.assets import service as assets
 from evhub.assets.models import Connector, Evse, Station
 from evhub.errors import InvalidInput, NotFound
 from evhub.events import emit
@@ -118,7 +119,7 @@ async def book(
     _check_request(request, now, policy)
     driver = await accounts.get_driver(session, request.driver_id)
     token = await _booking_token(session, driver, request.id_token)
-    site = await access.site_of(session, slot.site_id)
+    site = await assets.get_site(session, slot.site_id)
     await access.check_slot(session, site, driver.user_group, slot.starts_at, slot.ends_at)
     await _check_driver_free(session, driver.id, slot.starts_at, slot.ends_at, None)
     if request.station_id is not None:
@@ -207,7 +208,7 @@ async def modify(
     departure = change.departure_at or (ends if change.ends_at else booking.departure_at)
     _check_slot_times(starts, ends, departure, now, policy)
     if (starts, ends) != (booking.starts_at, booking.ends_at):
-        site = await access.site_of(session, booking.site_id)
+        site = await assets.get_site(session, booking.site_id)
         await access.check_slot(session, site, booking.user_group, starts, ends, booking.id)
         await _check_driver_free(session, booking.driver_id, starts, ends, booking.id)
     changes: dict[str, object] = {
