@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 from evhub.db import migrate
 
 PG_URL = os.environ.get("EVHUB_TEST_DATABASE_URL")
-TEMPLATE_DB = "evhub_test_template"
+# Per run, so that several runs can share one PostgreSQL server.
+TEMPLATE_DB = f"evhub_test_template_{os.getpid()}"
 
 
 def _pg_dsn(url: str, database: str) -> str:
