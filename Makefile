@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR := src/evhub/web/static/vendor
 WEB_STAMP := $(VENDOR)/.installed-stamp
 
-.PHONY: install web-assets demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
+.PHONY: install browser web-assets demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test-suite: install  ## the tests alone (set EVHUB_TEST_DATABASE_URL for PostgreSQL)
+# The browser tests drive Debian's Chromium: installed here when the user may, else the command.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "The browser tests need Debian's Chromium: sudo apt-get install -y chromium" >&2; \
+	    exit 1; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test-suite: install browser  ## the tests alone (set EVHUB_TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest -q
 
 test: lint typecheck test-suite  ## lint, types and the whole suite (SQLite)
