@@ -19,6 +19,9 @@ from evhub.auth import service as auth
 from evhub.auth.api import router as auth_router
 from evhub.auth.roles import Role
 from evhub.auth.signing import server_secret
+from evhub.carsharing.api import router as carsharing_router
+from evhub.carsharing.gbfs_api import router as gbfs_router
+from evhub.carsharing.wiring import start_carsharing
 from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock, SystemClock
@@ -86,6 +89,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
                 _start_maintenance(supervisor, settings, gateway, bus)
                 _start_reservations(app, supervisor, settings, gateway)
+                start_carsharing(app, supervisor, settings, gateway)
                 planner = PlanningLoop(
                     uow,
                     app.state.control,
@@ -117,8 +121,10 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     api.include_router(reservations_router)
     api.include_router(planning_router)
     api.include_router(auth_router)
+    api.include_router(carsharing_router)
     app.include_router(api)
     app.include_router(pages_router)
+    app.include_router(gbfs_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
 

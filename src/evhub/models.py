@@ -3,6 +3,15 @@
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
 from evhub.auth.models import ApiKey, User
+from evhub.carsharing.models import (
+    CarBooking,
+    CarBookingFee,
+    CarsharingMember,
+    ConditionReport,
+    FleetVehicle,
+    ReportPhoto,
+    Trip,
+)
 from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.db import Base
 from evhub.maintenance.models import Ticket
@@ -15,11 +24,17 @@ __all__ = [
     "AccessWindow",
     "ApiKey",
     "Booking",
+    "CarBooking",
+    "CarBookingFee",
+    "CarsharingMember",
     "ChargingNeed",
+    "ConditionReport",
     "Connector",
     "Driver",
     "Evse",
+    "FleetVehicle",
     "MeterValue",
+    "ReportPhoto",
     "Site",
     "SiteHoliday",
     "Station",
@@ -29,6 +44,7 @@ __all__ = [
     "Token",
     "Transaction",
     "TransactionEvent",
+    "Trip",
     "User",
     "metadata",
 ]

@@ -5,6 +5,7 @@ The default database is SQLite under ./var so that a fresh checkout runs with no
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
@@ -69,6 +70,45 @@ class Settings(BaseSettings):
     reservation_period_s: float = Field(
         default=30.0, gt=0, description="Wall-clock period of the reservation scheduler."
     )
+    # Public base URL of this server, for the absolute links of public feeds (GBFS).
+    public_url: str | None = Field(default=None, description="Default http://127.0.0.1:{port}.")
+    # Car-sharing: booking durations, grace periods, late return fee, quotas, GBFS identity.
+    carsharing_min_booking_min: float = Field(default=30.0, gt=0)
+    carsharing_max_booking_h: float = Field(default=72.0, gt=0)
+    carsharing_early_start_min: float = Field(
+        default=10.0, ge=0, description="A trip may start this long before its booking."
+    )
+    carsharing_no_show_grace_min: float = Field(
+        default=15.0, ge=0, description="A booking not started this long after it starts."
+    )
+    carsharing_return_grace_min: float = Field(
+        default=10.0, ge=0, description="Returned later than this after the end: a late fee."
+    )
+    carsharing_late_fee_base: Decimal = Field(default=Decimal("15.00"), ge=0)
+    carsharing_late_fee_per_min: Decimal = Field(default=Decimal("0.50"), ge=0)
+    carsharing_late_fee_cap: Decimal = Field(default=Decimal("150.00"), ge=0)
+    carsharing_currency: str = Field(default="EUR", min_length=3, max_length=3)
+    carsharing_quota_bookings: int = Field(
+        default=12, ge=1, description="Bookings a driver may start per quota period."
+    )
+    carsharing_quota_period: str = Field(default="week", pattern="^(day|week|month)$")
+    carsharing_low_soc_pct: float = Field(
+        default=40.0, ge=0, le=100, description="An electric car returned below this charges."
+    )
+    carsharing_hub_radius_m: float = Field(default=300.0, gt=0)
+    carsharing_photo_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    carsharing_photos_per_report: int = Field(default=8, ge=1)
+    carsharing_period_s: float = Field(
+        default=30.0, gt=0, description="Wall-clock period of the car-sharing scheduler."
+    )
+    carsharing_price_per_hour: Decimal = Field(default=Decimal("9.00"), ge=0)
+    carsharing_price_per_km: Decimal = Field(default=Decimal("0.25"), ge=0)
+    gbfs_system_id: str = "evhub"
+    gbfs_system_name: str = "evhub car-sharing"
+    gbfs_timezone: str = "Europe/Paris"
+    gbfs_language: str = "en"
+    gbfs_contact_email: str = "opendata@example.org"
+    gbfs_ttl_s: int = Field(default=60, ge=0)
 
 
 def load_settings() -> Settings:

@@ -1,0 +1,281 @@
+"""REST routes: the fleet (admin writes, viewer reads), members, search, bookings, maintenance
+blocks, condition reports with photos, and trips. A driver acts through an operator key on
+their behalf, as for charging bookings."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
+from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
+from evhub.carsharing import bookings, fleet, members, reports, trips
+from evhub.carsharing.bookings import CarRequest, CarSearch
+from evhub.carsharing.control import VehicleControl
+from evhub.carsharing.fleet import VehicleSpec
+from evhub.carsharing.models import CarBooking, Trip
+from evhub.carsharing.policy import CarsharingPolicy
+from evhub.carsharing.reports import Photo, ReportIn
+from evhub.carsharing.schemas import (
+    BlockIn,
+    CancelIn,
+    CarBookingIn,
+    CarBookingOut,
+    FeeOut,
+    MemberIn,
+    MemberOut,
+    PhotoOut,
+    ReportOut,
+    TripOut,
+    VehicleIn,
+    VehicleOut,
+    VehiclePatch,
+)
+from evhub.carsharing.state import CarBookingState, Propulsion
+from evhub.deps import GatewayDep, SessionDep
+from evhub.errors import InvalidInput
+
+router = APIRouter(tags=["carsharing"])
+
+
+def _policy(request: Request) -> CarsharingPolicy:
+    policy: CarsharingPolicy = request.app.state.carsharing_policy
+    return policy
+
+
+def _control(request: Request) -> VehicleControl:
+    control: VehicleControl = request.app.state.vehicle_control
+    return control
+
+
+def _var_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.var_dir)
+
+
+PolicyDep = Annotated[CarsharingPolicy, Depends(_policy)]
+VehicleControlDep = Annotated[VehicleControl, Depends(_control)]
+VarDirDep = Annotated[Path, Depends(_var_dir)]
+
+
+@router.post(
+    "/fleet/vehicles",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VehicleOut,
+    dependencies=[ADMIN],
+)
+async def create_vehicle(body: VehicleIn, gateway: GatewayDep) -> object:
+    fields = body.model_dump()
+    fields["documents"] = [d.model_dump(mode="json") for d in body.documents]
+    async with gateway.uow() as session:
+        return await fleet.create_vehicle(session, VehicleSpec(**fields), gateway.clock.now())
+
+
+@router.get("/fleet/vehicles", response_model=list[VehicleOut], dependencies=[VIEWER])
+async def list_vehicles(
+    session: SessionDep, site_id: int | None = None, state: str | None = None
+) -> object:
+    return await fleet.list_vehicles(session, site_id, state)
+
+
+@router.get("/fleet/vehicles/{vehicle_id}", response_model=VehicleOut, dependencies=[VIEWER])
+async def get_vehicle(vehicle_id: int, session: SessionDep) -> object:
+    return await fleet.get_vehicle(session, vehicle_id)
+
+
+@router.patch("/fleet/vehicles/{vehicle_id}", response_model=VehicleOut, dependencies=[ADMIN])
+async def patch_vehicle(vehicle_id: int, body: VehiclePatch, gateway: GatewayDep) -> object:
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    if "next_inspection_on" in changes and body.next_inspection_on is not None:
+        changes["next_inspection_on"] = body.next_inspection_on
+    async with gateway.uow() as session:
+        return await fleet.update_vehicle(session, vehicle_id, changes, gateway.clock.now())
+
+
+@router.post(
+    "/fleet/vehicles/{vehicle_id}/blocks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CarBookingOut,
+    dependencies=[ADMIN],
+)
+async def block_vehicle(vehicle_id: int, body: BlockIn, gateway: GatewayDep) -> object:
+    """A maintenance block: no booking may overlap it."""
+    async with gateway.uow() as session:
+        return await bookings.block(
+            session, vehicle_id, body.starts_at, body.ends_at, body.note, gateway.clock.now()
+        )
+
+
+@router.put("/carsharing/members", response_model=MemberOut, dependencies=[ADMIN])
+async def put_member(body: MemberIn, gateway: GatewayDep) -> object:
+    """A driver's licence on file: the right to car-share."""
+    async with gateway.uow() as session:
+        return await members.register(
+            session, body.driver_id, body.licence_number, body.licence_expires_on,
+            gateway.clock.now(),
+        )  # fmt: skip
+
+
+@router.get("/carsharing/members/{driver_id}", response_model=MemberOut, dependencies=[VIEWER])
+async def get_member(driver_id: int, session: SessionDep) -> object:
+    return await members.get_member(session, driver_id)
+
+
+@router.get(
+    "/carsharing/available-vehicles", response_model=list[VehicleOut], dependencies=[VIEWER]
+)
+async def search(
+    site_id: int,
+    ends_at: AwareDatetime,
+    session: SessionDep,
+    gateway: GatewayDep,
+    starts_at: AwareDatetime | None = None,
+    propulsion: Propulsion | None = None,
+    min_seats: int | None = None,
+) -> object:
+    """Cars of a hub free for the window (from now when `starts_at` is left out)."""
+    now = gateway.clock.now()
+    query = CarSearch(site_id, starts_at or now, ends_at, propulsion, min_seats)
+    return await bookings.search(session, query, now)
+
+
+@router.post(
+    "/carsharing/bookings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CarBookingOut,
+    responses={409: {"description": "The car is taken, blocked or off the fleet."}},
+    dependencies=[OPERATOR],
+)
+async def book(body: CarBookingIn, gateway: GatewayDep, policy: PolicyDep) -> object:
+    request = CarRequest(body.driver_id, body.vehicle_id, body.ends_at, body.starts_at)
+    async with gateway.uow() as session:
+        booking = await bookings.book(session, request, gateway.clock.now(), policy)
+        return await _booking_out(session, booking)
+
+
+@router.get("/carsharing/bookings", response_model=list[CarBookingOut], dependencies=[VIEWER])
+async def list_bookings(
+    session: SessionDep,
+    vehicle_id: int | None = None,
+    driver_id: int | None = None,
+    state: CarBookingState | None = None,
+    limit: int = 500,
+) -> object:
+    rows = await bookings.list_bookings(
+        session, vehicle_id, driver_id, [state] if state else [], min(limit, 5000)
+    )
+    return [await _booking_out(session, b) for b in rows]
+
+
+@router.get(
+    "/carsharing/bookings/{booking_id}", response_model=CarBookingOut, dependencies=[VIEWER]
+)
+async def get_booking(booking_id: int, session: SessionDep) -> object:
+    return await _booking_out(session, await bookings.get_booking(session, booking_id))
+
+
+@router.post(
+    "/carsharing/bookings/{booking_id}/cancel",
+    response_model=CarBookingOut,
+    dependencies=[OPERATOR],
+)
+async def cancel(booking_id: int, body: CancelIn, gateway: GatewayDep) -> object:
+    async with gateway.uow() as session:
+        booking = await bookings.cancel(
+            session, booking_id, gateway.clock.now(), "driver", body.note
+        )
+        return await _booking_out(session, booking)
+
+
+@router.post(
+    "/carsharing/bookings/{booking_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportOut,
+    dependencies=[OPERATOR],
+)
+async def report(
+    booking_id: int,
+    gateway: GatewayDep,
+    policy: PolicyDep,
+    var_dir: VarDirDep,
+    phase: Annotated[str, Form()],
+    damage: Annotated[str, Form()],
+    cleanliness: Annotated[int, Form()],
+    note: Annotated[str, Form()] = "",
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> object:
+    """A damage and cleanliness report with photos (multipart), before or after the trip."""
+    files = [await _read_photo(f, policy.photo_max_bytes) for f in photos or []]
+    reports.check_photos(files, policy)
+    stored = await asyncio.to_thread(reports.store_photos, var_dir, files)
+    async with gateway.uow() as session:
+        row = await reports.add_report(
+            session, booking_id, ReportIn(phase, damage, cleanliness, note), stored,
+            gateway.clock.now(),
+        )  # fmt: skip
+        out = ReportOut.model_validate(row)
+        out.photos = [
+            PhotoOut.model_validate(p) for p in await reports.photos_of(session, [row.id])
+        ]
+        return out
+
+
+@router.post(
+    "/carsharing/bookings/{booking_id}/start", response_model=TripOut, dependencies=[OPERATOR]
+)
+async def start_trip(
+    booking_id: int, gateway: GatewayDep, policy: PolicyDep, control: VehicleControlDep
+) -> object:
+    """Unlock the car and start the trip (a report comes first)."""
+    trip = await trips.start_trip(gateway.uow, control, gateway.clock, policy, booking_id)
+    async with gateway.uow() as session:
+        return await _trip_out(session, trip)
+
+
+@router.post(
+    "/carsharing/bookings/{booking_id}/end", response_model=TripOut, dependencies=[OPERATOR]
+)
+async def end_trip(
+    booking_id: int, gateway: GatewayDep, policy: PolicyDep, control: VehicleControlDep
+) -> object:
+    """Lock the car at its hub and end the trip; a late return adds its fee line."""
+    trip = await trips.end_trip(gateway.uow, control, gateway.clock, policy, booking_id)
+    async with gateway.uow() as session:
+        return await _trip_out(session, trip)
+
+
+@router.get("/carsharing/bookings/{booking_id}/trip", response_model=TripOut, dependencies=[VIEWER])
+async def get_trip(booking_id: int, session: SessionDep) -> object:
+    return await _trip_out(session, await trips.get_trip(session, booking_id))
+
+
+async def _read_photo(upload: UploadFile, max_bytes: int) -> Photo:
+    """Read at most one byte past the cap, so that a huge upload is refused early."""
+    content = await upload.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise InvalidInput(f"photo {upload.filename!r} is over {max_bytes} bytes")
+    return Photo(content, upload.content_type or "", upload.filename or "")
+
+
+async def _booking_out(session: AsyncSession, booking: CarBooking) -> CarBookingOut:
+    out = CarBookingOut.model_validate(booking)
+    out.fees = [FeeOut.model_validate(f) for f in await trips.fees_of(session, booking.id)]
+    return out
+
+
+async def _trip_out(session: AsyncSession, trip: Trip) -> TripOut:
+    out = TripOut.model_validate(trip)
+    if trip.end_odometer_km is not None:
+        out.distance_km = round(trip.end_odometer_km - trip.start_odometer_km, 3)
+    out.booking = await _booking_out(session, await bookings.get_booking(session, trip.booking_id))
+    rows = await reports.reports_of(session, trip.booking_id)
+    photos: dict[int, list[Any]] = {}
+    for p in await reports.photos_of(session, [r.id for r in rows]):
+        photos.setdefault(p.report_id, []).append(PhotoOut.model_validate(p))
+    out.reports = [ReportOut.model_validate(r) for r in rows]
+    for r in out.reports:
+        r.photos = photos.get(r.id, [])
+    return out

@@ -1,0 +1,50 @@
+"""The late return fee: a one-off amount plus a rate per minute late, capped.
+
+Pure functions over Decimal amounts with their currency; the booking stores the result as fee
+lines, which invoicing takes later.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class LateFeeRule:
+    grace: timedelta  # a return within this after the booking's end costs nothing
+    base: Decimal  # once late, this one-off amount...
+    per_minute: Decimal  # ...plus this for each minute begun after the booking's end
+    cap: Decimal  # never more than this in all
+    currency: str
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    kind: str
+    description: str
+    quantity: int
+    amount: Decimal
+    currency: str
+
+
+def minutes_late(ends_at: datetime, returned_at: datetime) -> int:
+    """Minutes begun after the booking's end (0 when on time)."""
+    seconds = (returned_at - ends_at).total_seconds()
+    return max(0, math.ceil(seconds / 60))
+
+
+def late_return_fee(rule: LateFeeRule, ends_at: datetime, returned_at: datetime) -> FeeLine | None:
+    """The fee line for a car returned at `returned_at`, or None within the grace period.
+    Past the grace, every minute after the end counts (the grace is a tolerance, not a
+    free allowance)."""
+    if returned_at <= ends_at + rule.grace:
+        return None
+    late = minutes_late(ends_at, returned_at)
+    amount = min(rule.base + rule.per_minute * late, rule.cap).quantize(CENT, ROUND_HALF_UP)
+    capped = " (capped)" if amount == rule.cap.quantize(CENT, ROUND_HALF_UP) else ""
+    return FeeLine("late_return", f"late return, {late} min{capped}", late, amount, rule.currency)

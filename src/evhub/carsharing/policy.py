@@ -1,0 +1,51 @@
+"""The rules of car bookings and returns, read once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from evhub.carsharing.fees import LateFeeRule
+from evhub.settings import Settings
+
+
+@dataclass(frozen=True)
+class CarsharingPolicy:
+    min_booking: timedelta = timedelta(minutes=30)
+    max_booking: timedelta = timedelta(hours=72)
+    early_start: timedelta = timedelta(minutes=10)
+    no_show_grace: timedelta = timedelta(minutes=15)
+    late_fee: LateFeeRule = LateFeeRule(
+        timedelta(minutes=10), Decimal("15.00"), Decimal("0.50"), Decimal("150.00"), "EUR"
+    )
+    quota_bookings: int = 12
+    quota_period: str = "week"
+    low_soc_pct: float = 40.0
+    hub_radius_m: float = 300.0
+    photo_max_bytes: int = 5 * 1024 * 1024
+    photos_per_report: int = 8
+    period_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CarsharingPolicy:
+        return cls(
+            min_booking=timedelta(minutes=settings.carsharing_min_booking_min),
+            max_booking=timedelta(hours=settings.carsharing_max_booking_h),
+            early_start=timedelta(minutes=settings.carsharing_early_start_min),
+            no_show_grace=timedelta(minutes=settings.carsharing_no_show_grace_min),
+            late_fee=LateFeeRule(
+                timedelta(minutes=settings.carsharing_return_grace_min),
+                settings.carsharing_late_fee_base,
+                settings.carsharing_late_fee_per_min,
+                settings.carsharing_late_fee_cap,
+                settings.carsharing_currency.upper(),
+            ),
+            quota_bookings=settings.carsharing_quota_bookings,
+            quota_period=settings.carsharing_quota_period,
+            low_soc_pct=settings.carsharing_low_soc_pct,
+            hub_radius_m=settings.carsharing_hub_radius_m,
+            photo_max_bytes=settings.carsharing_photo_max_bytes,
+            photos_per_report=settings.carsharing_photos_per_report,
+            period_s=settings.carsharing_period_s,
+        )

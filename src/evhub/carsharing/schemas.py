@@ -1,0 +1,176 @@
+"""Pydantic shapes of the car-sharing API (snake_case, like the rest of /api/v1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from evhub.carsharing.state import Propulsion, VehicleState
+
+
+class DocumentIn(BaseModel):
+    kind: str = Field(min_length=1, max_length=32)  # registration, insurance, ...
+    reference: str = Field(default="", max_length=100)
+    valid_until: date | None = None
+
+
+class VehicleIn(BaseModel):
+    plate: str = Field(min_length=2, max_length=16)
+    make: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=64)
+    propulsion: Propulsion
+    battery_kwh: float | None = Field(default=None, gt=0)
+    tank_l: float | None = Field(default=None, gt=0)
+    range_km: float = Field(gt=0)
+    seats: int = Field(ge=1, le=9)
+    home_site_id: int
+    next_inspection_on: date | None = None
+    documents: list[DocumentIn] = []
+
+
+class VehiclePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plate: str | None = Field(default=None, min_length=2, max_length=16)
+    make: str | None = Field(default=None, min_length=1, max_length=64)
+    model: str | None = Field(default=None, min_length=1, max_length=64)
+    battery_kwh: float | None = Field(default=None, gt=0)
+    tank_l: float | None = Field(default=None, gt=0)
+    range_km: float | None = Field(default=None, gt=0)
+    seats: int | None = Field(default=None, ge=1, le=9)
+    home_site_id: int | None = None
+    next_inspection_on: date | None = None
+    documents: list[DocumentIn] | None = None
+    state: VehicleState | None = None
+
+
+class VehicleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    plate: str
+    make: str
+    model: str
+    propulsion: str
+    battery_kwh: float | None
+    tank_l: float | None
+    range_km: float
+    seats: int
+    home_site_id: int
+    state: str
+    next_inspection_on: date | None
+    documents: list[dict[str, Any]]
+    odometer_km: float
+    soc_pct: float | None
+    fuel_pct: float | None
+    latitude: float | None
+    longitude: float | None
+    reported_at: datetime
+
+
+class MemberIn(BaseModel):
+    driver_id: int
+    licence_number: str = Field(min_length=3, max_length=32)
+    licence_expires_on: date
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    driver_id: int
+    licence_number: str
+    licence_expires_on: date
+    verified_at: datetime | None
+
+
+class CarBookingIn(BaseModel):
+    driver_id: int
+    vehicle_id: int
+    starts_at: AwareDatetime | None = None  # none: immediate use
+    ends_at: AwareDatetime
+
+
+class BlockIn(BaseModel):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    note: str = Field(default="", max_length=255)
+
+
+class CancelIn(BaseModel):
+    note: str = Field(default="", max_length=255)
+
+
+class FeeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    description: str
+    quantity: int
+    amount: Decimal
+    currency: str
+
+
+class CarBookingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    vehicle_id: int
+    driver_id: int | None
+    kind: str
+    state: str
+    starts_at: datetime
+    ends_at: datetime
+    cancelled_at: datetime | None
+    note: str
+    fees: list[FeeOut] = []
+
+
+class PhotoOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sha256: str
+    content_type: str
+    size_bytes: int
+    filename: str
+
+
+class ReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    booking_id: int
+    vehicle_id: int
+    phase: Literal["before", "after"]
+    damage: Literal["none", "minor", "major"]
+    cleanliness: int
+    note: str
+    created_at: datetime
+    photos: list[PhotoOut] = []
+
+
+class TripOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    booking_id: int
+    vehicle_id: int
+    driver_id: int
+    started_at: datetime
+    start_odometer_km: float
+    start_soc_pct: float | None
+    start_fuel_pct: float | None
+    start_latitude: float
+    start_longitude: float
+    ended_at: datetime | None
+    end_odometer_km: float | None
+    end_soc_pct: float | None
+    end_fuel_pct: float | None
+    end_latitude: float | None
+    end_longitude: float | None
+    distance_km: float | None = None
+    booking: CarBookingOut | None = None
+    reports: list[ReportOut] = []
