@@ -318,7 +318,7 @@ def summary(booking: CarBooking) -> dict[str, object]:
         "booking_id": booking.id,
         "vehicle_id": booking.vehicle_id,
         "driver_id": booking.driver_id,
-        "kind": booking.kind,
+        "booking_kind": booking.kind,
         "state": booking.state,
         "starts_at": booking.starts_at.isoformat(),
         "ends_at": booking.ends_at.isoformat(),

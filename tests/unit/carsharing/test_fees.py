@@ -1,0 +1,48 @@
+"""The late return fee in Decimal: grace, one-off amount, rate per minute begun, cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from evhub.carsharing.fees import LateFeeRule, late_return_fee, minutes_late
+
+END = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+RULE = LateFeeRule(timedelta(minutes=10), Decimal("15.00"), Decimal("0.35"), Decimal("60.00"), "EUR")
+
+
+def test_a_return_within_the_grace_period_costs_nothing() -> None:
+    assert late_return_fee(RULE, END, END - timedelta(minutes=5)) is None
+    assert late_return_fee(RULE, END, END + timedelta(minutes=10)) is None
+
+
+def test_past_the_grace_every_minute_after_the_end_counts() -> None:
+    fee = late_return_fee(RULE, END, END + timedelta(minutes=10, seconds=1))
+    assert fee is not None
+    assert fee.quantity == 11  # the eleventh minute has begun
+    assert fee.amount == Decimal("15.00") + 11 * Decimal("0.35")
+    assert str(fee.amount) == "18.85"
+    assert fee.currency == "EUR" and fee.kind == "late_return"
+
+
+def test_the_fee_is_capped() -> None:
+    fee = late_return_fee(RULE, END, END + timedelta(hours=5))
+    assert fee is not None
+    assert fee.quantity == 300
+    assert fee.amount == Decimal("60.00")
+    assert "capped" in fee.description
+
+
+def test_amounts_are_exact_decimals_rounded_to_the_cent() -> None:
+    rule = LateFeeRule(timedelta(0), Decimal("0"), Decimal("0.125"), Decimal("100"), "CHF")
+    fee = late_return_fee(rule, END, END + timedelta(minutes=3))
+    assert fee is not None
+    assert fee.amount == Decimal("0.38")  # 0.375 rounded half up
+    assert fee.amount.as_tuple().exponent == -2
+
+
+def test_minutes_late_counts_minutes_begun() -> None:
+    assert minutes_late(END, END) == 0
+    assert minutes_late(END, END - timedelta(hours=1)) == 0
+    assert minutes_late(END, END + timedelta(seconds=1)) == 1
+    assert minutes_late(END, END + timedelta(minutes=2)) == 2
