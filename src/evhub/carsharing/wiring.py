@@ -10,6 +10,7 @@ from evhub.carsharing.gbfs_api import feed_config
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.scheduler import CarsharingScheduler
 from evhub.carsharing.state import Propulsion
+from evhub.clock import Clock
 from evhub.ocpp.context import GatewayContext
 from evhub.settings import Settings
 from evhub.sim.telematics import CarSpec, SimulatedTelematics
@@ -17,9 +18,8 @@ from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
 
 
-def simulated_telematics(gateway: GatewayContext) -> SimulatedTelematics:
+def simulated_telematics(uow: UnitOfWork, clock: Clock) -> SimulatedTelematics:
     """Simulated units fitted to cars as the fleet records them."""
-    uow: UnitOfWork = gateway.uow
 
     async def spec_for(vehicle_id: int) -> CarSpec:
         async with uow() as session:
@@ -34,7 +34,7 @@ def simulated_telematics(gateway: GatewayContext) -> SimulatedTelematics:
                 longitude=car.longitude or 0.0,
             )
 
-    return SimulatedTelematics(spec_for, gateway.clock)
+    return SimulatedTelematics(spec_for, clock)
 
 
 def start_carsharing(
@@ -42,7 +42,7 @@ def start_carsharing(
 ) -> None:
     policy = CarsharingPolicy.from_settings(settings)
     app.state.carsharing_policy = policy
-    app.state.vehicle_control = simulated_telematics(gateway)
+    app.state.vehicle_control = simulated_telematics(gateway.uow, gateway.clock)
     app.state.gbfs_config = feed_config(settings)
     scheduler = CarsharingScheduler(gateway.uow, gateway.clock, policy)
     app.state.carsharing = scheduler

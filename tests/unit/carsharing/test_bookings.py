@@ -115,9 +115,7 @@ async def test_a_maintenance_block_excludes_bookings(cars: Fleet) -> None:
 
 async def test_a_car_past_its_inspection_date_cannot_be_booked(cars: Fleet) -> None:
     async with cars.uow() as s:
-        await fleet.update_vehicle(
-            s, cars.ev_id, {"next_inspection_on": date(2026, 11, 26)}, NOW
-        )
+        await fleet.update_vehicle(s, cars.ev_id, {"next_inspection_on": date(2026, 11, 26)}, NOW)
     assert cars.ev_id in await found(cars, NOW + H, NOW + 2 * H)
     late = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert cars.ev_id not in await found(cars, late, late + H)
@@ -170,7 +168,9 @@ async def test_the_quota_counts_bookings_per_local_week(cars: Fleet) -> None:
     friday = wednesday + timedelta(days=2, hours=1)
     with pytest.raises(QuotaReached) as caught:
         async with cars.uow() as s:
-            await bookings.book(s, CarRequest(cars.ada, cars.ev_id, friday + H, friday), NOW, policy)
+            await bookings.book(
+                s, CarRequest(cars.ada, cars.ev_id, friday + H, friday), NOW, policy
+            )
     assert caught.value.detail == {"period": "week", "quota": 2}
     monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # next week: counted afresh
     async with cars.uow() as s:
@@ -182,11 +182,20 @@ async def test_the_quota_counts_bookings_per_local_week(cars: Fleet) -> None:
 def test_quota_periods_follow_the_hubs_local_calendar() -> None:
     at = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)  # Sunday of the spring DST change in Paris
     day = period_bounds(at, "day", "Europe/Paris")
-    assert day == (datetime(2026, 3, 28, 23, 0, tzinfo=UTC), datetime(2026, 3, 29, 22, 0, tzinfo=UTC))
+    assert day == (
+        datetime(2026, 3, 28, 23, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 22, 0, tzinfo=UTC),
+    )
     week = period_bounds(at, "week", "Europe/Paris")
-    assert week == (datetime(2026, 3, 22, 23, 0, tzinfo=UTC), datetime(2026, 3, 29, 22, 0, tzinfo=UTC))
+    assert week == (
+        datetime(2026, 3, 22, 23, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 22, 0, tzinfo=UTC),
+    )
     month = period_bounds(datetime(2026, 12, 31, 23, 30, tzinfo=UTC), "month", "Europe/Paris")
-    assert month == (datetime(2026, 12, 31, 23, 0, tzinfo=UTC), datetime(2027, 1, 31, 23, 0, tzinfo=UTC))
+    assert month == (
+        datetime(2026, 12, 31, 23, 0, tzinfo=UTC),
+        datetime(2027, 1, 31, 23, 0, tzinfo=UTC),
+    )
 
 
 async def test_a_booking_not_started_within_the_grace_period_is_a_no_show(cars: Fleet) -> None:

@@ -8,7 +8,9 @@ from decimal import Decimal
 from evhub.carsharing.fees import LateFeeRule, late_return_fee, minutes_late
 
 END = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-RULE = LateFeeRule(timedelta(minutes=10), Decimal("15.00"), Decimal("0.35"), Decimal("60.00"), "EUR")
+RULE = LateFeeRule(
+    timedelta(minutes=10), Decimal("15.00"), Decimal("0.35"), Decimal("60.00"), "EUR"
+)
 
 
 def test_a_return_within_the_grace_period_costs_nothing() -> None:
