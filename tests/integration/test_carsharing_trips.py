@@ -159,3 +159,52 @@ def _drain(queue: asyncio.Queue[Event]) -> dict[str, dict[str, object]]:
         event = queue.get_nowait()
         out[event.kind] = event.data
     return out
+
+
+async def test_photos_are_checked_and_capped(database_url: str, clock: StoppedClock) -> None:
+    settings = {"carsharing_photo_max_bytes": 1024, "carsharing_photos_per_report": 2}
+    async with car_hub(database_url, clock, **settings) as hub:
+        zoe = await hub.add_vehicle(ZOE)
+        booking = (await hub.book(await hub.add_member("ada"), zoe["id"], NOW + H)).json()
+        url = f"/api/v1/carsharing/bookings/{booking['id']}/reports"
+        data = {"phase": "before", "damage": "minor", "cleanliness": "3"}
+        big = [("photos", ("big.png", PNG + b"\x00" * 1024, "image/png"))]
+        fake = [("photos", ("fake.jpg", PNG, "image/jpeg"))]
+        text = [("photos", ("notes.txt", b"hello", "text/plain"))]
+        many = [("photos", (f"{i}.png", PNG, "image/png")) for i in range(3)]
+        for files in (big, fake, text, many):
+            r = await hub.operator.post(url, data=data, files=files)
+            assert r.status_code == 422, r.text
+        huge = [("photos", ("huge.png", PNG + b"\x00" * 100_000, "image/png"))]
+        r = await hub.operator.post(url, data=data, files=huge)
+        assert r.status_code == 413, r.text  # refused from its Content-Length, unread
+        photos = Path(hub.server.app.state.settings.var_dir) / "carsharing" / "photos"
+        assert not photos.exists() or not any(photos.iterdir())
+        r = await hub.operator.post(url, data=data, files=many[:2])
+        assert r.status_code == 201, r.text
+        assert len(list(photos.iterdir())) == 1  # the same photo twice is stored once
+        assert len(r.json()["photos"]) == 2
+
+
+async def test_maintenance_blocks_and_cancellation_over_http(hub: CarHub) -> None:
+    zoe = await hub.add_vehicle(ZOE)
+    ada = await hub.add_member("ada")
+    block = {"starts_at": (NOW + 2 * H).isoformat(), "ends_at": (NOW + 4 * H).isoformat()}
+    r = await hub.server.http.post(f"/api/v1/fleet/vehicles/{zoe['id']}/blocks", json=block)
+    assert r.status_code == 201 and r.json()["kind"] == "maintenance", r.text
+    assert (await hub.book(ada, zoe["id"], NOW + 5 * H, NOW + 3 * H)).status_code == 409
+    search = {"site_id": hub.site_id, "starts_at": block["starts_at"], "ends_at": block["ends_at"]}
+    found = await hub.operator.get("/api/v1/carsharing/available-vehicles", params=search)
+    assert found.json() == []
+
+    r = await hub.book(ada, zoe["id"], NOW + H)
+    assert r.status_code == 201, r.text
+    r = await hub.operator.post(f"/api/v1/carsharing/bookings/{r.json()['id']}/cancel", json={})
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    vehicle = (await hub.server.http.get(f"/api/v1/fleet/vehicles/{zoe['id']}")).json()
+    assert vehicle["state"] == "available"
+    again = await hub.operator.post(f"/api/v1/carsharing/bookings/{r.json()['id']}/cancel", json={})
+    assert again.status_code == 409
+    stranger = await hub.server.http.post("/api/v1/drivers", json={"name": "no licence"})
+    r = await hub.book(stranger.json()["id"], zoe["id"], NOW + H)
+    assert r.status_code == 409 and "licence" in r.json()["detail"]

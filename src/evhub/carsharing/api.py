@@ -8,9 +8,10 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
 
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
 from evhub.carsharing import bookings, fleet, members, reports, trips
@@ -190,37 +191,74 @@ async def cancel(booking_id: int, body: CancelIn, gateway: GatewayDep) -> object
         return await _booking_out(session, booking)
 
 
+REPORT_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["phase", "damage", "cleanliness"],
+                    "properties": {
+                        "phase": {"enum": list(reports.PHASES)},
+                        "damage": {"enum": list(reports.DAMAGE)},
+                        "cleanliness": {"type": "integer", "minimum": 1, "maximum": 5},
+                        "note": {"type": "string"},
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
 @router.post(
     "/carsharing/bookings/{booking_id}/reports",
     status_code=status.HTTP_201_CREATED,
     response_model=ReportOut,
     dependencies=[OPERATOR],
+    openapi_extra=REPORT_FORM,
 )
 async def report(
-    booking_id: int,
-    gateway: GatewayDep,
-    policy: PolicyDep,
-    var_dir: VarDirDep,
-    phase: Annotated[str, Form()],
-    damage: Annotated[str, Form()],
-    cleanliness: Annotated[int, Form()],
-    note: Annotated[str, Form()] = "",
-    photos: Annotated[list[UploadFile] | None, File()] = None,
+    booking_id: int, request: Request, gateway: GatewayDep, policy: PolicyDep, var_dir: VarDirDep
 ) -> object:
-    """A damage and cleanliness report with photos (multipart), before or after the trip."""
-    files = [await _read_photo(f, policy.photo_max_bytes) for f in photos or []]
+    """A damage and cleanliness report with photos (multipart), before or after the trip.
+    The body's size is checked from its Content-Length before anything is read."""
+    limit = policy.photos_per_report * policy.photo_max_bytes + FORM_OVERHEAD_BYTES
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        raise HTTPException(status.HTTP_411_LENGTH_REQUIRED, "a Content-Length is required")
+    if int(length) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a report is at most {limit} bytes")
+    async with request.form(max_files=policy.photos_per_report + 1, max_fields=8) as form:
+        fields = _report_fields(form)
+        uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
+        files = [await _read_photo(f, policy.photo_max_bytes) for f in uploads]
     reports.check_photos(files, policy)
     stored = await asyncio.to_thread(reports.store_photos, var_dir, files)
     async with gateway.uow() as session:
-        row = await reports.add_report(
-            session, booking_id, ReportIn(phase, damage, cleanliness, note), stored,
-            gateway.clock.now(),
-        )  # fmt: skip
+        row = await reports.add_report(session, booking_id, fields, stored, gateway.clock.now())
         out = ReportOut.model_validate(row)
         out.photos = [
             PhotoOut.model_validate(p) for p in await reports.photos_of(session, [row.id])
         ]
         return out
+
+
+def _report_fields(form: FormData) -> ReportIn:
+    values = {k: form.get(k) for k in ("phase", "damage", "cleanliness", "note")}
+    if not all(isinstance(values[k], str) for k in ("phase", "damage", "cleanliness")):
+        raise InvalidInput("phase, damage and cleanliness are required form fields")
+    cleanliness = str(values["cleanliness"])
+    if not cleanliness.isdigit():
+        raise InvalidInput("cleanliness is a number 1 .. 5")
+    note = values["note"] if isinstance(values["note"], str) else ""
+    return ReportIn(str(values["phase"]), str(values["damage"]), int(cleanliness), note)
 
 
 @router.post(
