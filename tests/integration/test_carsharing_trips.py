@@ -54,6 +54,9 @@ async def test_a_driver_books_drives_and_returns_a_car_late(hub: CarHub) -> None
     assert r.status_code == 201, r.text
     assert [p["size_bytes"] for p in r.json()["photos"]] == [len(PNG) + 1] * 2
     var_dir = Path(hub.server.app.state.settings.var_dir)
+    photo_url = f"/api/v1/carsharing/photos/{r.json()['photos'][0]['id']}"
+    served = await (await hub.server.client("viewer")).get(photo_url)
+    assert served.content == PNG + bytes([0]) and served.headers["content-type"] == "image/png"
     for photo in r.json()["photos"]:
         assert (var_dir / "carsharing" / "photos" / f"{photo['sha256']}.png").read_bytes()[
             :8

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
@@ -288,6 +289,13 @@ async def end_trip(
 @router.get("/carsharing/bookings/{booking_id}/trip", response_model=TripOut, dependencies=[VIEWER])
 async def get_trip(booking_id: int, session: SessionDep) -> object:
     return await _trip_out(session, await trips.get_trip(session, booking_id))
+
+
+@router.get("/carsharing/photos/{photo_id}", dependencies=[VIEWER])
+async def get_photo(photo_id: int, session: SessionDep, var_dir: VarDirDep) -> FileResponse:
+    """A report's photo, as it was sent."""
+    photo = await reports.get_photo(session, photo_id)
+    return FileResponse(var_dir / photo.stored_as, media_type=photo.content_type)
 
 
 async def _read_photo(upload: UploadFile, max_bytes: int) -> Photo:

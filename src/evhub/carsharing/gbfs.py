@@ -186,25 +186,27 @@ async def station_status(
 async def vehicle_status(
     session: AsyncSession, config: FeedConfig, now: datetime
 ) -> dict[str, Any]:
+    hubs = {site.id for site in await _hubs(session)}
     vehicles = []
     for car in await _fleet(session):
-        if not _shown(car):
-            continue
+        located = car.latitude is not None and car.longitude is not None
+        if not _shown(car) or not (located or car.home_site_id in hubs):
+            continue  # GBFS: a vehicle has a position, or a station it is at
         entry: dict[str, Any] = {
             "vehicle_id": car.public_id,
             "vehicle_type_id": vehicle_type_id(car),
             "is_reserved": car.state == VehicleState.BOOKED,
             "is_disabled": car.state in OFF_FLEET,
-            "station_id": str(car.home_site_id),
-            "home_station_id": str(car.home_site_id),
             "current_range_meters": round(fleet.current_range_km(car) * 1000.0, 1),
             "last_reported": rfc3339(car.reported_at),
             "pricing_plan_id": PLAN_ID,
         }
+        if car.home_site_id in hubs:  # cars are returned to their hub: they are there
+            entry["station_id"] = entry["home_station_id"] = str(car.home_site_id)
         level = car.soc_pct if car.propulsion == Propulsion.ELECTRIC else car.fuel_pct
         if level is not None:
             entry["current_fuel_percent"] = round(level / 100.0, 4)
-        if car.latitude is not None and car.longitude is not None:
+        if located:
             entry["lat"], entry["lon"] = car.latitude, car.longitude
         vehicles.append(entry)
     return _envelope(config, now, {"vehicles": vehicles})

@@ -22,7 +22,7 @@ from evhub.carsharing.errors import TooEarlyOrLate
 from evhub.carsharing.models import ConditionReport, ReportPhoto
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.state import BookingKind, CarBookingState, VehicleState
-from evhub.errors import InvalidInput
+from evhub.errors import InvalidInput, NotFound
 from evhub.events import emit
 
 # Content types accepted, with the first bytes their files start with.
@@ -161,3 +161,10 @@ async def photos_of(session: AsyncSession, report_ids: list[int]) -> list[Report
         return []
     query = select(ReportPhoto).where(ReportPhoto.report_id.in_(report_ids))
     return list((await session.execute(query.order_by(ReportPhoto.id))).scalars())
+
+
+async def get_photo(session: AsyncSession, photo_id: int) -> ReportPhoto:
+    photo = await session.get(ReportPhoto, photo_id)
+    if photo is None:
+        raise NotFound(f"photo {photo_id} not found")
+    return photo

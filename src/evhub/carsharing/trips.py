@@ -56,7 +56,7 @@ async def start_trip(
         async with uow() as session:
             return await _record_start(session, booking_id, reading, clock.now(), policy)
     except BaseException:
-        await _lock_back(control, vehicle_id)
+        await _lock_back(uow, control, booking_id, vehicle_id)
         raise
 
 
@@ -239,8 +239,16 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
-async def _lock_back(control: VehicleControl, vehicle_id: int) -> None:
+async def _lock_back(
+    uow: UnitOfWork, control: VehicleControl, booking_id: int, vehicle_id: int
+) -> None:
+    """Lock a car unlocked for a trip that was not recorded, unless a concurrent start of the
+    same booking won (its driver is in the car)."""
     try:
+        async with uow() as session:
+            booking = await bookings.get_booking(session, booking_id)
+        if booking.state == CarBookingState.IN_TRIP:
+            return
         await control.lock(vehicle_id)
     except Exception:  # the original error is the one to report
         log.exception("event=lock_back_failed vehicle=%s", vehicle_id)

@@ -3,6 +3,7 @@ lock; readings on the trip; a report before the start; the car's state after its
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,10 +13,12 @@ from evhub.carsharing import bookings, fleet, reports, trips
 from evhub.carsharing.bookings import CarRequest
 from evhub.carsharing.control import TelematicsUnavailable
 from evhub.carsharing.errors import CarDamaged, NotAtHub, TooEarlyOrLate
+from evhub.carsharing.models import Trip
 from evhub.carsharing.reports import ReportIn
 from evhub.carsharing.state import CarBookingState, VehicleState
 from evhub.carsharing.wiring import simulated_telematics
 from evhub.clock import FrozenClock
+from evhub.errors import Conflict
 from evhub.sim.telematics import SimulatedCar, SimulatedTelematics
 from tests.unit.carsharing.conftest import NOW, POLICY, Fleet
 
@@ -186,3 +189,17 @@ def test_a_simulated_car_drives_at_its_rate_until_empty() -> None:
     car.doors_locked = True
     with pytest.raises(RuntimeError):
         car.drive(1.0)
+
+
+async def test_two_starts_of_one_booking_make_one_trip_and_leave_the_car_open(
+    cars: Fleet, unit: SimulatedTelematics, clock: FrozenClock
+) -> None:
+    booking_id = await booked(cars, cars.ev_id)
+    results = await asyncio.gather(
+        *(trips.start_trip(cars.uow, unit, clock, POLICY, booking_id) for _ in range(2)),
+        return_exceptions=True,
+    )
+    started = [r for r in results if isinstance(r, Trip)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(started) == 1 and len(refused) == 1, results
+    assert not (await unit.car(cars.ev_id)).doors_locked  # the winner's driver is inside
