@@ -23,6 +23,8 @@ ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
 # Called by stations, which hold no key: guarded by a signed token in the URL instead.
 STATION_ROUTES = re.compile(r"^/api/v1/uploads/")
 OPEN_PAGES = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+# Public feeds (GBFS, open data) are for anyone, on purpose.
+PUBLIC_FEEDS = re.compile(r"^/(gbfs|open-data)/")
 # Creating or changing the network, its drivers and its credentials is for admins.
 ADMIN_ONLY = {
     ("POST", "/api/v1/sites"), ("PATCH", "/api/v1/sites/{site_id}"),
@@ -70,7 +72,7 @@ def api_rules() -> list[tuple[str, str, Role | None]]:
 def page_rules() -> list[tuple[str, str, Role | None, bool]]:
     out = []
     for method, path, dependant in _endpoints(_app()):
-        if path.startswith("/api/") or (method, path) in OPEN_PAGES:
+        if path.startswith("/api/") or (method, path) in OPEN_PAGES or PUBLIC_FEEDS.match(path):
             continue
         rule = _rule(dependant)
         out.append((method, path, rule.role_for(method) if rule else None,
