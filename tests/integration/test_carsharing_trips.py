@@ -5,6 +5,7 @@ fees, readings and the car's next state. The booking race, on SQLite and Postgre
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -160,6 +161,7 @@ def _drain(queue: asyncio.Queue[Event]) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     while not queue.empty():
         event = queue.get_nowait()
+        json.dumps(event.data)  # facts go to the outbox as JSON
         out[event.kind] = event.data
     return out
 

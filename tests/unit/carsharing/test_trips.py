@@ -4,6 +4,7 @@ lock; readings on the trip; a report before the start; the car's state after its
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -203,3 +204,32 @@ async def test_two_starts_of_one_booking_make_one_trip_and_leave_the_car_open(
     refused = [r for r in results if isinstance(r, Conflict)]
     assert len(started) == 1 and len(refused) == 1, results
     assert not (await unit.car(cars.ev_id)).doors_locked  # the winner's driver is inside
+
+
+async def test_a_car_past_its_inspection_date_is_not_driven(
+    cars: Fleet, unit: SimulatedTelematics, clock: FrozenClock
+) -> None:
+    async with cars.uow() as s:
+        request = CarRequest(cars.ada, cars.ev_id, NOW + 30 * H, NOW + 24 * H)
+        booking = await bookings.book(s, request, NOW, POLICY)
+        await reports.add_report(s, booking.id, ReportIn("before", "none", 5), [], NOW)
+        # The inspection date is moved earlier after the booking was made.
+        await fleet.update_vehicle(s, cars.ev_id, {"next_inspection_on": NOW.date()}, NOW)
+    clock.current = NOW + 24 * H
+    with pytest.raises(TooEarlyOrLate, match="inspection"):
+        await trips.start_trip(cars.uow, unit, clock, POLICY, booking.id)
+    assert (await unit.car(cars.ev_id)).doors_locked
+
+
+async def test_every_fact_of_a_trip_is_json_for_the_outbox(
+    cars: Fleet, unit: SimulatedTelematics, clock: FrozenClock
+) -> None:
+    booking_id = await booked(cars, cars.ev_id)
+    await trips.start_trip(cars.uow, unit, clock, POLICY, booking_id)
+    clock.current = NOW + 4 * H
+    await trips.end_trip(cars.uow, unit, clock, POLICY, booking_id)
+    events = cars.published()
+    assert {"carsharing.booked", "carsharing.trip_started", "carsharing.trip_ended",
+            "carsharing.vehicle_returned"} <= {e.kind for e in events}  # fmt: skip
+    for event in events:
+        assert json.loads(json.dumps(event.data)) == event.data
