@@ -35,12 +35,19 @@ class ChargingLimit:
     voltage_v: float = NOMINAL_VOLTAGE_V
     stack_level: int = 1
     duration_s: int | None = None
+    # After this the station drops the profile and falls back to the next one down (a TxProfile
+    # to its TxDefault): a limit evhub stops renewing ends by itself (1.6 §7.8, 2.0.1 §2.10).
+    valid_to: datetime | None = None
 
     def value_in_unit(self, kw: float) -> float:
         """The limit in the schedule's unit; amperes per phase for "A". One decimal (§7.13),
         rounded down: rounding up on every EVSE could add up past the site's limit."""
         value = kw * 1000.0 / (self.phases * self.voltage_v) if self.unit == "A" else kw * 1000.0
         return math.floor(value * 10 + 1e-9) / 10
+
+    def kw_of(self, value: float) -> float:
+        """The power a schedule value stands for (the inverse of `value_in_unit`)."""
+        return value * (self.phases * self.voltage_v if self.unit == "A" else 1.0) / 1000.0
 
 
 @dataclass(frozen=True)

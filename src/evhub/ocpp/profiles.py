@@ -31,6 +31,11 @@ def schedule(limit: ChargingLimit) -> dict[str, object]:
     return fields
 
 
+def validity(limit: ChargingLimit) -> dict[str, object]:
+    """ChargingProfile.validTo (1.6 §7.8, 2.0.1 §2.10 ChargingProfileType), when set."""
+    return {} if limit.valid_to is None else {"valid_to": format_time(limit.valid_to)}
+
+
 def station_wide(limit: ChargingLimit) -> bool:
     """A station maximum applies to the whole station: connector / EVSE 0."""
     return limit.purpose == ProfilePurpose.STATION_MAX
