@@ -98,6 +98,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                     settings.plan_slot_minutes,
                     settings.plan_interval_s,
                     settings.plan_time_limit_s,
+                    settings.profile_validity_s,
                 )
                 app.state.planner = planner
                 supervisor.start("planning", planner.run)

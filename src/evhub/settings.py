@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     plan_slot_minutes: float = Field(default=5.0, gt=0, le=60)
     plan_interval_s: float = Field(default=60.0, gt=0)
     plan_time_limit_s: float = Field(default=2.0, gt=0)
+    profile_validity_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="A TxProfile ends by itself this long after it was sent unless renewed; "
+        "the station then falls back to its small TxDefault allowance.",
+    )
     # Reservations: booking rules and the scheduler that reserves EVSEs on their stations.
     booking_free_cancellation_min: float = Field(
         default=30.0, ge=0, description="Cancelling later than this before the start costs a fee."

@@ -230,26 +230,33 @@ async def test_silent_station_gets_504(database_url: str) -> None:
         assert r.status_code == 504 and "did not answer" in r.json()["detail"]
 
 
-async def test_charging_limit_in_amperes_for_ac(server: LiveServer) -> None:
+async def test_charging_limit_is_a_cap_the_planner_sends_in_amperes_for_ac(
+    server: LiveServer,
+) -> None:
+    """The site's TxDefault share would be the EVSE's 22 kW: the cap of 6.9 kW bounds it."""
     await _setup(server)
     frame, out = await _operate(
         server,
         "ocpp1.6",
         "POST",
         "charging-limit",
-        {"evse_id": 1, "limit_kw": 11.04},
+        {"evse_id": 1, "limit_kw": 6.9},
         {"status": "Accepted"},
         "SetChargingProfile",
-        # not the planner's own TxDefault allowance, which may come first
+        # not the planner's first TxDefault allowance, sent before the cap
         lambda p: (
             p["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
-            == 16.0
+            == 10.0
         ),
     )
+    assert out["status"] == "Accepted" and out["detail"]["limit_kw"] == 6.9
     profile = frame[3]["csChargingProfiles"]
     assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
-    period = profile["chargingSchedule"]["chargingSchedulePeriod"][0]
-    assert profile["chargingSchedule"]["chargingRateUnit"] == "A" and period["limit"] == 16.0
+    assert profile["chargingSchedule"]["chargingRateUnit"] == "A"
+    r = await server.http.delete("/api/v1/stations/CP-R/charging-limit/1")
+    assert r.status_code == 204
+    r = await server.http.delete("/api/v1/stations/CP-R/charging-limit/1")
+    assert r.status_code == 404
 
 
 async def test_bulk_reset_reports_per_station(server: LiveServer) -> None:

@@ -44,8 +44,9 @@ async def get_site(site_id: int, session: SessionDep) -> object:
 
 
 @router.patch("/sites/{site_id}", response_model=SiteOut, dependencies=[ADMIN])
-async def patch_site(site_id: int, body: SitePatch, session: SessionDep) -> object:
-    return await service.update_site(session, site_id, **body.model_dump(exclude_unset=True))
+async def patch_site(site_id: int, body: SitePatch, session: SessionDep, clock: ClockDep) -> object:
+    fields = body.model_dump(exclude_unset=True)
+    return await service.update_site(session, site_id, clock.now(), **fields)
 
 
 @router.post(

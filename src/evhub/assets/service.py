@@ -67,15 +67,19 @@ async def list_sites(session: AsyncSession) -> list[Site]:
     return list((await session.execute(select(Site).order_by(Site.id))).scalars())
 
 
-async def update_site(session: AsyncSession, site_id: int, **fields: object) -> Site:
+async def update_site(session: AsyncSession, site_id: int, now: datetime, **fields: object) -> Site:
     site = await get_site(session, site_id)
     if "timezone" in fields:
         _check_timezone(str(fields["timezone"]))
     limit = fields.get("grid_limit_kw")
     if isinstance(limit, int | float) and limit <= 0:
         raise InvalidInput("grid_limit_kw must be positive")
+    before = site.grid_limit_kw
     for key, value in fields.items():
         setattr(site, key, value)
+    if limit is not None and limit != before:  # the planner re-plans the site at once
+        emit(session, "site.grid_limit_changed", now, site_id=site_id, grid_limit_kw=limit,
+             previous_kw=before)  # fmt: skip
     return site
 
 

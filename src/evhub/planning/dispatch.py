@@ -1,7 +1,8 @@
 """Turning a site plan into charging profiles, in an order that keeps the site under its limit.
 
 Limits that go down are sent first and must be accepted before any limit goes up; a station
-that refuses or is unreachable keeps its TxDefault allowance, which the next plan accounts for.
+that refuses or is unreachable keeps what it had, which the next plan accounts for. Each batch
+is recorded in `evse_limits` before it is sent and again with the answers (`LimitJournal`).
 """
 
 from __future__ import annotations
@@ -9,31 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from evhub.control import ChargerControl, ChargingLimit, CommandResult, ProfilePurpose
+from evhub.control import ChargerControl, ChargingLimit
 from evhub.errors import StationUnavailable
+from evhub.planning.charging_limit import build_limit, limit_kw
+from evhub.planning.evse_limits import InForce, LimitJournal, Told
 from evhub.planning.live import EvseInfo, EvseKey, SitePlan
 
+__all__ = ["Change", "InForce", "changes", "dispatch", "to_limit"]
+
 log = logging.getLogger("evhub.planning")
-
-CHANGE_THRESHOLD_KW = 0.1
-
-
-@dataclass(frozen=True)
-class InForce:
-    """The limit an EVSE applies as far as evhub knows: TxDefault or one transaction's TxProfile."""
-
-    kind: str  # "default" or "tx:<transaction id>"
-    kw: float
-    since: datetime | None = None  # when the station accepted it
-
-    def same_as(self, other: InForce | None) -> bool:
-        return (
-            other is not None
-            and other.kind == self.kind
-            and abs(other.kw - self.kw) < CHANGE_THRESHOLD_KW
-        )
 
 
 @dataclass(frozen=True)
@@ -48,9 +35,13 @@ class Change:
 
 
 def changes(
-    site_plan: SitePlan, in_force: dict[EvseKey, InForce], reachable: frozenset[EvseKey]
+    site_plan: SitePlan,
+    in_force: dict[EvseKey, InForce],
+    reachable: frozenset[EvseKey],
+    renew_before: datetime | None = None,
 ) -> tuple[list[Change], list[Change]]:
-    """(decreases, increases) needed to go from what is in force to the plan."""
+    """(decreases, increases) needed to go from what is in force to the plan; a limit whose
+    validity ends before `renew_before` is sent again even if unchanged."""
     wanted: list[Change] = []
     for a in site_plan.allocations:
         tx_id = a.running.ocpp_transaction_id
@@ -64,7 +55,7 @@ def changes(
     increases: list[Change] = []
     for change in wanted:
         current = in_force.get(change.key)
-        if change.target.same_as(current):
+        if change.target.same_as(current) and not _expiring(current, renew_before):
             continue
         # A new transaction runs at its EVSE's allowance until its first profile.
         before = (
@@ -74,42 +65,60 @@ def changes(
     return decreases, increases
 
 
-def _evse_of(site_plan: SitePlan, key: EvseKey, known: dict[EvseKey, EvseInfo]) -> EvseInfo:
-    return known.get(key) or EvseInfo(key[0], key[1], "AC", 3, site_plan.idle_allowance_kw[key])
-
-
-def to_limit(change: Change, now: datetime) -> ChargingLimit:
-    evse = change.evse
-    return ChargingLimit(
-        evse_id=evse.evse_id,
-        start=now,
-        periods=[(0, change.target.kw)],
-        purpose=ProfilePurpose.TX if change.transaction_id else ProfilePurpose.TX_DEFAULT,
-        transaction_id=change.transaction_id,
-        unit="A" if evse.current_type == "AC" else "W",
-        phases=evse.phases if evse.current_type == "AC" else 3,
-        stack_level=1 if change.transaction_id else 0,
+def _expiring(current: InForce | None, renew_before: datetime | None) -> bool:
+    return (
+        current is not None
+        and current.valid_until is not None
+        and renew_before is not None
+        and current.valid_until <= renew_before
     )
 
 
+def _evse_of(site_plan: SitePlan, key: EvseKey, known: dict[EvseKey, EvseInfo]) -> EvseInfo:
+    evse = site_plan.evses.get(key) or known.get(key)
+    if evse is None:  # a plan built without its EVSEs (tests): the allowance as rating
+        return EvseInfo(key[0], key[1], "AC", 3, site_plan.idle_allowance_kw[key])
+    return evse
+
+
+def to_limit(change: Change, now: datetime, validity_s: float | None = None) -> ChargingLimit:
+    return build_limit(change.evse, change.target.kw, now, change.transaction_id, validity_s)
+
+
+def _told(change: Change, current: InForce | None, limit: ChargingLimit, now: datetime) -> Told:
+    previous = None if current is None else current.counted_kw(now)
+    return Told(change.evse.station_id, limit, limit_kw(limit), previous)
+
+
 async def send_all(
-    control: ChargerControl, batch: list[Change], now: datetime
-) -> list[tuple[Change, bool]]:
-    async def one(change: Change) -> tuple[Change, bool]:
+    control: ChargerControl, batch: list[tuple[Change, Told]]
+) -> list[tuple[Change, Told, str]]:
+    """Each change with its outcome: "accepted", "refused", or "unknown" (no answer)."""
+
+    async def one(change: Change, told: Told) -> tuple[Change, Told, str]:
         try:
-            result: CommandResult = await control.set_charging_limit(
-                change.evse.station_id, to_limit(change, now)
-            )
+            result = await control.set_charging_limit(change.evse.station_id, told.limit)
         except StationUnavailable as exc:
             log.warning("station=%s evse=%s event=profile_not_sent reason=%s",
                         change.evse.station_id, change.evse.evse_id, exc.message)  # fmt: skip
-            return change, False
+            return change, told, "unknown"
         if not result.accepted:
             log.warning("station=%s evse=%s event=profile_refused status=%s",
                         change.evse.station_id, change.evse.evse_id, result.status)  # fmt: skip
-        return change, result.accepted
+        return change, told, "accepted" if result.accepted else "refused"
 
-    return list(await asyncio.gather(*(one(c) for c in batch)))
+    return list(await asyncio.gather(*(one(c, t) for c, t in batch)))
+
+
+def _fallback(change: Change, current: InForce | None) -> float:
+    """What the EVSE applies once a TxProfile ends: its TxDefault, as far as evhub knows."""
+    if change.transaction_id is None:
+        return change.target.kw
+    if current is None:
+        return change.evse.max_power_kw
+    if current.kind == "default":
+        return current.kw
+    return current.fallback_kw if current.fallback_kw is not None else change.evse.max_power_kw
 
 
 async def dispatch(
@@ -119,20 +128,46 @@ async def dispatch(
     refused: dict[EvseKey, datetime],
     reachable: frozenset[EvseKey],
     now: datetime,
+    journal: LimitJournal | None = None,
+    validity_s: float | None = None,
 ) -> int:
     """Send what changed; returns how many profiles were accepted. Updates `in_force` and
     `refused` (EVSEs whose station refused or could not be reached)."""
-    decreases, increases = changes(site_plan, in_force, reachable)
+    renew = now + timedelta(seconds=validity_s / 2) if validity_s else None
+    decreases, increases = changes(site_plan, in_force, reachable, renew)
     accepted = 0
     for batch in (decreases, increases):
+        if not batch:
+            continue
+        told = [
+            (c, _told(c, in_force.get(c.key), to_limit(c, now, validity_s), now)) for c in batch
+        ]
+        if journal is not None:
+            await journal.intents((t for _, t in told), now)
+        outcomes = await send_all(control, told)
+        if journal is not None:
+            await journal.answers(((t, status) for _, t, status in outcomes), now)
         failed = False
-        for change, ok in await send_all(control, batch, now):
-            if ok:
-                in_force[change.key] = InForce(change.target.kind, change.target.kw, now)
+        for change, t, status in outcomes:
+            current = in_force.get(change.key)
+            if status == "accepted":
+                in_force[change.key] = InForce(
+                    change.target.kind,
+                    t.limit_kw,
+                    now,
+                    t.limit.valid_to,
+                    _fallback(change, current),
+                )
                 accepted += 1
-            else:
-                refused[change.key] = now
-                failed = True
+                continue
+            refused[change.key] = now
+            failed = True
+            if status == "unknown":  # it may have arrived: count the higher of the two
+                before = t.previous_kw if t.previous_kw is not None else change.evse.max_power_kw
+                in_force[change.key] = InForce(
+                    "unknown", max(before, t.limit_kw), None, t.limit.valid_to,
+                    _fallback(change, current),
+                )  # fmt: skip
         if failed:
             break  # no increase may rely on a decrease that did not happen
     return accepted

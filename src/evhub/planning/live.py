@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from evhub.assets import service as assets
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
+from evhub.planning import caps
 from evhub.planning.demand import Need, needs_of
 from evhub.planning.heuristics import plan_with_heuristic
 from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
@@ -43,10 +44,17 @@ class EvseInfo:
     current_type: str
     phases: int
     max_power_kw: float
+    cap_kw: float | None = None  # an operator's cap, in force now
+    allowed_units: str | None = None  # what the station accepts, when it said so
 
     @property
     def key(self) -> EvseKey:
         return (self.station_id, self.evse_id)
+
+    @property
+    def usable_kw(self) -> float:
+        """The most the planner may give this EVSE: its rating, or the operator's cap."""
+        return self.max_power_kw if self.cap_kw is None else min(self.max_power_kw, self.cap_kw)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,8 @@ class SitePlan:
     uncontrolled_kw: Mapping[EvseKey, float] = field(default_factory=dict)
     # Power kept for booked cars not there yet: (session id, kW per slot).
     reserved: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    # Every EVSE of the site, so that a limit is built for what it is (AC or DC, its cap).
+    evses: Mapping[EvseKey, EvseInfo] = field(default_factory=dict)
 
     @property
     def measured_load_kw(self) -> float:
@@ -125,7 +135,7 @@ class SitePlan:
 def allowance_kw(snapshot: SiteSnapshot, evse: EvseInfo) -> float:
     """The TxDefault share of an EVSE: a tenth of the site limit spread over its EVSEs."""
     share = RESERVE_FRACTION * snapshot.grid_limit_kw / max(1, len(snapshot.evses))
-    return round(min(evse.max_power_kw, share), 1)
+    return round(min(evse.usable_kw, share), 1)
 
 
 async def snapshot_site(
@@ -135,14 +145,27 @@ async def snapshot_site(
     controllable: frozenset[EvseKey],
 ) -> SiteSnapshot:
     site = await assets.get_site(session, site_id)
-    stations = (
-        await session.execute(
-            select(Station).where(Station.site_id == site_id).options(selectinload(Station.evses))
-        )
-    ).scalars()
+    stations = list(
+        (
+            await session.execute(
+                select(Station)
+                .where(Station.site_id == site_id)
+                .options(selectinload(Station.evses))
+            )
+        ).scalars()
+    )
+    ids = [st.id for st in stations]
+    capped = await caps.caps_in_force(session, ids, now)
+    units = await caps.rate_units(session, ids)
     evses = {
         (e.station_id, e.evse_id): EvseInfo(
-            e.station_id, e.evse_id, e.current_type, e.phases, e.max_power_kw
+            e.station_id,
+            e.evse_id,
+            e.current_type,
+            e.phases,
+            e.max_power_kw,
+            capped.get((e.station_id, e.evse_id)),
+            units.get(e.station_id),
         )  # fmt: skip
         for st in stations
         for e in st.evses
@@ -193,7 +216,7 @@ async def snapshot_site(
 def car_max_kw(running: Running, previous_limit_kw: float | None) -> float:
     """What the car can take: the EVSE's maximum, unless it drew clearly less than it was
     allowed (a tapering battery), in which case the rest goes to the others (closed loop)."""
-    evse_max = running.evse.max_power_kw
+    evse_max = running.evse.usable_kw
     measured = running.measured_kw
     if measured is None or previous_limit_kw is None:
         return evse_max
@@ -220,7 +243,10 @@ def plan_site(
     busy = {r.evse.key for r in snapshot.running}
     planned = [r for r in snapshot.running if r.evse.key in snapshot.controllable]
     uncontrolled = {
-        r.evse.key: max(allowances[r.evse.key], snapshot.known_kw.get(r.evse.key, 0.0))
+        # Never told anything, the station applies its own rating (OCPP 1.6 §3.13, 2.0.1 K01).
+        r.evse.key: max(
+            allowances[r.evse.key], snapshot.known_kw.get(r.evse.key, r.evse.max_power_kw)
+        )
         for r in snapshot.running
         if r.evse.key not in snapshot.controllable
     }
@@ -253,7 +279,7 @@ def plan_site(
             energy_kwh=u.energy_kwh,
             arrival_slot=slots_until(u.arrival_at) if u.arrival_at > snapshot.now else 0,
             departure_slot=slots_until(u.departure_at, DEPARTURE_MARGIN_SLOTS),
-            max_power_kw=max(0.0, u.evse.max_power_kw - allowances[u.evse.key]),
+            max_power_kw=max(0.0, u.evse.usable_kw - allowances[u.evse.key]),
             need_source="reservation",
         )
         for u in snapshot.upcoming
@@ -276,7 +302,7 @@ def plan_site(
     return SitePlan(
         snapshot.site_id, snapshot.now, snapshot.now, slot_minutes, snapshot.grid_limit_kw,
         capacity, result.algorithm, str(result.status), result.solve_ms, allocations, idle,
-        uncontrolled, reserved,
+        uncontrolled, reserved, {e.key: e for e in snapshot.evses},
     )  # fmt: skip
 
 

@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.assets.models import Evse, Station
 from evhub.clock import Clock
 from evhub.control import ChargerControl
+from evhub.errors import StationUnavailable
 from evhub.events import EventBus
-from evhub.planning.dispatch import InForce, dispatch
+from evhub.planning import caps
+from evhub.planning.dispatch import dispatch
+from evhub.planning.evse_limits import InForce, LimitJournal
 from evhub.planning.live import EvseKey, SitePlan, SiteSnapshot, plan_site, snapshot_site
 from evhub.uow import UnitOfWork
 
@@ -25,7 +28,17 @@ log = logging.getLogger("evhub.planning")
 SETTLE_S = 120.0
 # An EVSE whose station refused a profile is tried again after this long.
 REFUSED_RETRY_S = 300.0
-TRIGGERS = {"transaction.started", "transaction.ended", "need.declared", "station.connected"}
+TRIGGERS = {
+    "transaction.started",
+    "transaction.ended",
+    "need.declared",
+    "station.connected",
+    "evse.capped",
+    "site.grid_limit_changed",
+}
+# A TxProfile is valid this long unless renewed (halfway through, by the timer's plans).
+PROFILE_VALIDITY_S = 900.0
+RATE_UNIT_KEY = "ChargingScheduleAllowedChargingRateUnit"  # OCPP 1.6 §9.4
 
 
 class PlanningLoop:
@@ -40,6 +53,7 @@ class PlanningLoop:
         slot_minutes: float = 5.0,
         interval_s: float = 60.0,
         time_limit_s: float = 2.0,
+        profile_validity_s: float | None = PROFILE_VALIDITY_S,
     ) -> None:
         self.uow, self.control, self.clock, self.bus = uow, control, clock, bus
         self.slot_minutes, self.interval_s, self.time_limit_s = (
@@ -47,6 +61,8 @@ class PlanningLoop:
             interval_s,
             time_limit_s,
         )
+        self.profile_validity_s = profile_validity_s
+        self.journal = LimitJournal(uow)
         self.plans: dict[int, SitePlan] = {}
         self.in_force: dict[EvseKey, InForce] = {}
         # EVSEs whose station refused a profile or could not be reached, and when: they keep
@@ -58,13 +74,25 @@ class PlanningLoop:
         self._wake = asyncio.Event()
         self._to_send: dict[int, tuple[SitePlan, frozenset[EvseKey]]] = {}
         self._send_wake = asyncio.Event()
+        self._units_to_read: asyncio.Queue[str] = asyncio.Queue()
 
     async def run(self) -> None:
+        await self.restore()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._listen())
             group.create_task(self._timer())
             group.create_task(self._work())
             group.create_task(self._dispatcher())
+            group.create_task(self._read_rate_units())
+
+    async def restore(self) -> None:
+        """Rebuild what each EVSE was told from the table and plan every site concerned, so
+        that stations still out of reach count at what they may be applying."""
+        self.in_force = await self.journal.rebuild(self.clock.now())
+        for station_id in {sid for sid, _ in self.in_force}:
+            site_id = await self._site(station_id)
+            if site_id is not None:
+                self.request(site_id)
 
     def request(self, site_id: int) -> None:
         self._dirty.add(site_id)
@@ -74,6 +102,8 @@ class PlanningLoop:
         async with self.bus.subscribe() as queue:
             while True:
                 event = await queue.get()
+                if event.kind in TRIGGERS and "site_id" in event.data:
+                    self.request(int(event.data["site_id"]))
                 if event.kind not in TRIGGERS or "station_id" not in event.data:
                     continue
                 station_id = str(event.data["station_id"])
@@ -91,6 +121,34 @@ class PlanningLoop:
         for key in [k for k in self.in_force if k[0] == station_id]:
             self.in_force[key] = replace(self.in_force[key], kind="unknown")
         self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
+        self._units_to_read.put_nowait(station_id)
+
+    async def _read_rate_units(self) -> None:
+        """Ask each (re)connected 1.6 station which schedule units it accepts (§9.4), apart
+        from the listener so that a slow station delays nobody; never inside a transaction."""
+        while True:
+            station_id = await self._units_to_read.get()
+            async with self.uow() as s:
+                version = await s.scalar(
+                    select(Station.ocpp_version).where(Station.id == station_id)
+                )
+            if version != "1.6":
+                continue
+            try:
+                result = await self.control.get_config(station_id, [RATE_UNIT_KEY])
+            except StationUnavailable:
+                continue
+            keys = result.detail.get("configuration_key") or []
+            units = next((k.get("value") for k in keys if k.get("key") == RATE_UNIT_KEY), None)
+            if not units:
+                continue
+            async with self.uow() as s:
+                await caps.record_rate_units(s, station_id, str(units), self.clock.now())
+            # A profile refused for its unit is tried again at once, in the right one.
+            self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
+            site_id = await self._site(station_id)
+            if site_id is not None:
+                self.request(site_id)
 
     async def _site(self, station_id: str) -> int | None:
         if station_id not in self._site_of:
@@ -148,8 +206,9 @@ class PlanningLoop:
                 site_id, (site_plan, connected) = self._to_send.popitem()
                 now = self.clock.now()
                 sent = await dispatch(
-                    self.control, site_plan, self.in_force, self.refused, connected, now
-                )
+                    self.control, site_plan, self.in_force, self.refused, connected, now,
+                    self.journal, self.profile_validity_s,
+                )  # fmt: skip
                 log.info(
                     "site=%s event=dispatched sessions=%d capacity_kw=%.1f solve_ms=%.1f sent=%d",
                     site_id, len(site_plan.allocations), site_plan.capacity_kw,
@@ -165,7 +224,9 @@ class PlanningLoop:
                 if self.control.is_connected(sid) and not self._refused(sid, evse, now)
             )
             snapshot = await snapshot_site(s, site_id, now, connected)
-        known = {k: v.kw for k, v in self.in_force.items() if k[0] in snapshot.station_ids}
+        known = {
+            k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in snapshot.station_ids
+        }
         snapshot = replace(snapshot, known_kw=known)
         previous = self._settled_limits(snapshot, now)
         floor = self._peak_today(site_id, now)

@@ -1,10 +1,10 @@
-"""What the planner is told about a car's need, and by whom."""
+"""What the planner is told (a car's need, an operator's cap) and what it told the stations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evhub.db import Base, UTCDateTime
@@ -27,3 +27,63 @@ class ChargingNeed(Base):
     battery_kwh: Mapped[float | None] = mapped_column(Float, nullable=True)
     source: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EvseLimit(Base):
+    """What an EVSE was last told, per profile purpose, and whether the station said yes.
+
+    Written before the station is called (`status` "unknown") and again with its answer, so
+    that after a crash the planner still knows what every station may be applying: an EVSE
+    out of reach counts at what it acknowledged, and at the higher of the old and new limits
+    while an increase is unanswered. `previous_kw` is that older limit (None: not known).
+    """
+
+    __tablename__ = "evse_limits"
+    __table_args__ = (
+        CheckConstraint("status IN ('accepted', 'refused', 'unknown')", name="status"),
+        CheckConstraint("unit IN ('W', 'A')", name="unit"),
+        CheckConstraint("purpose IN ('TxProfile', 'TxDefaultProfile')", name="purpose"),
+    )
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(24), primary_key=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    limit_value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(1))
+    limit_kw: Mapped[float] = mapped_column(Float)
+    previous_kw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(8))  # accepted / refused / unknown
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EvseCap(Base):
+    """An operator's cap on one EVSE: every limit sent to it stays at or below `limit_kw`."""
+
+    __tablename__ = "evse_caps"
+    __table_args__ = (CheckConstraint("limit_kw >= 0", name="limit_kw"),)
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    limit_kw: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StationRateUnits(Base):
+    """The schedule units a station accepts (1.6 ChargingScheduleAllowedChargingRateUnit,
+    e.g. "Current,Power"), read once per connection."""
+
+    __tablename__ = "station_rate_units"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    units: Mapped[str] = mapped_column(String(32))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())

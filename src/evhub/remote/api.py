@@ -11,9 +11,10 @@ from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR
 from evhub.auth.signing import check_upload_token, upload_token
-from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
+from evhub.control import CommandResult
 from evhub.deps import ClockDep, ControlDep, SessionDep
 from evhub.errors import InvalidInput, NotFound
+from evhub.planning import caps
 from evhub.remote import service
 from evhub.remote.schemas import (
     AvailabilityIn,
@@ -137,26 +138,24 @@ async def upload_logs(station_id: str, request: Request, control: ControlDep) ->
     "/stations/{station_id}/charging-limit", response_model=CommandOut, dependencies=[OPERATOR]
 )
 async def charging_limit(
-    station_id: str,
-    body: ChargingLimitIn,
-    session: SessionDep,
-    control: ControlDep,
-    clock: ClockDep,
+    station_id: str, body: ChargingLimitIn, session: SessionDep, clock: ClockDep
 ) -> CommandOut:
-    station = await assets.get_station(session, station_id)
-    evse = next((e for e in station.evses if e.evse_id == body.evse_id), None)
-    if evse is None:
-        raise InvalidInput(f"station {station_id!r} has no EVSE {body.evse_id}")
-    limit = ChargingLimit(
-        evse_id=body.evse_id,
-        start=clock.now(),
-        periods=[(0, body.limit_kw)],
-        purpose=ProfilePurpose(body.purpose),
-        unit="A" if evse.current_type == "AC" else "W",
-        phases=evse.phases,
-        stack_level=0,
+    """Cap one EVSE: stored, and applied by the planner as soon as this commits (it re-plans
+    the site on the cap's event), so that no later plan overwrites it."""
+    cap = await caps.set_cap(
+        session, station_id, body.evse_id, body.limit_kw, body.expires_at, clock.now()
     )
-    return _out(station_id, await control.set_charging_limit(station_id, limit))
+    detail = {"evse_id": cap.evse_id, "limit_kw": cap.limit_kw, "expires_at": body.expires_at}
+    return CommandOut(station_id=station_id, status="Accepted", detail=detail)
+
+
+@router.delete(
+    "/stations/{station_id}/charging-limit/{evse_id}", status_code=204, dependencies=[OPERATOR]
+)
+async def clear_charging_limit(
+    station_id: str, evse_id: int, session: SessionDep, clock: ClockDep
+) -> None:
+    await caps.clear_cap(session, station_id, evse_id, clock.now())
 
 
 @router.post("/operations/bulk", response_model=BulkOut, dependencies=[ADMIN])

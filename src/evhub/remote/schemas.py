@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class ResetIn(BaseModel):
@@ -54,9 +54,11 @@ class FirmwareIn(BaseModel):
 
 
 class ChargingLimitIn(BaseModel):
+    """An operator's cap on one EVSE, which every plan respects until it expires."""
+
     evse_id: int = Field(ge=1)
     limit_kw: float = Field(ge=0)
-    purpose: Literal["TxDefaultProfile", "ChargePointMaxProfile"] = "TxDefaultProfile"
+    expires_at: AwareDatetime | None = None
 
 
 class CommandOut(BaseModel):

@@ -9,6 +9,7 @@ import pytest
 
 from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
 from evhub.errors import StationUnavailable
+from evhub.planning.charging_limit import limit_kw
 from evhub.planning.demand import Need
 from evhub.planning.dispatch import InForce, changes, dispatch, to_limit
 from evhub.planning.live import (
@@ -71,7 +72,9 @@ async def test_decreases_go_out_before_increases() -> None:
     sent = await dispatch(control, plan, in_force, set(), frozenset({AC1.key, DC1.key}), NOW)  # type: ignore[arg-type]
     assert sent == 2
     assert [(sid, lim.periods[0][1]) for sid, lim in control.sent] == [("A", 5.0), ("D", 25.0)]
-    assert in_force[AC1.key].kw == 5.0 and in_force[DC1.key].kw == 25.0
+    # What is recorded is what the station was told: 7.2 A on three phases, rounded down.
+    assert in_force[AC1.key].kw == limit_kw(control.sent[0][1]) <= 5.0
+    assert in_force[DC1.key].kw == 25.0
 
 
 async def test_refused_decrease_blocks_increases_and_marks_evse() -> None:
@@ -143,12 +146,21 @@ def test_site_limit_holds_with_allowances_and_an_uncontrolled_station() -> None:
     """Planned limits + idle allowances + what an unreachable station may draw <= the limit."""
     rs = [running(1, AC1, 30, 1), running(2, DC1, 60, 1)]
     snap = snapshot(rs, [AC1, AC2, DC1], {AC1.key, AC2.key}, 50.0)
+    snap = replace(snap, known_kw={DC1.key: allowance_kw(snap, DC1)})  # told its TxDefault
     p = plan_site(snap, {})
     assert [a.running.tx_pk for a in p.allocations] == [1]  # DC1's station is unreachable
     assert p.uncontrolled_kw == {DC1.key: allowance_kw(snap, DC1)}
     assert p.idle_allowance_kw == {AC2.key: allowance_kw(snap, AC2)}
     assert limits_in_force(p) <= 50.0 + 1e-9
     assert p.allocations[0].limit_kw == 22.0  # the one planned car may take its EVSE's maximum
+
+
+def test_an_unreachable_evse_never_told_anything_counts_at_its_rating() -> None:
+    rs = [running(1, AC1, 30, 1), running(2, AC2, 30, 1)]
+    snap = snapshot(rs, [AC1, AC2], {AC1.key}, 30.0)
+    p = plan_site(snap, {})
+    assert p.uncontrolled_kw == {AC2.key: 22.0}
+    assert limits_in_force(p) <= 30.0 + 1e-9
 
 
 def test_needs_shared_when_the_limit_is_tight() -> None:

@@ -1,0 +1,177 @@
+"""What each EVSE was last told, kept in the database so that it outlives the process.
+
+The planner's `in_force` is a cache of this table: rebuilt from it at start-up, written through
+it on every send, in the order intent (unanswered) -> commit -> station call -> answer, and never
+with a station call inside a database transaction (like `reservations/charger.py`).
+
+What an EVSE counts for while evhub cannot tell it anything (OCPP 1.6 §3.13.1, 2.0.1 K01: a
+TxProfile beats the TxDefaultProfile; a station keeps its profiles while offline):
+* an acknowledged limit counts as told, until its validity ends: then its fallback (TxDefault);
+* a refused limit counts as what was in force before it;
+* an unanswered one at the higher of the old and the new limit;
+* nothing known at all: the EVSE's rating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.assets.models import Evse, Station
+from evhub.charging.models import Transaction
+from evhub.control import ChargingLimit, ProfilePurpose
+from evhub.planning.models import EvseLimit
+from evhub.uow import UnitOfWork
+
+EvseKey = tuple[str, int]
+CHANGE_THRESHOLD_KW = 0.1
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The limit an EVSE applies as far as evhub knows: TxDefault or one transaction's TxProfile.
+
+    `kind` is "default", "tx:<transaction id>", or "unknown" (to be told again: counted at
+    `kw` meanwhile). After `valid_until` the station applies `fallback_kw` (its TxDefault)."""
+
+    kind: str
+    kw: float
+    since: datetime | None = None  # when the station accepted it
+    valid_until: datetime | None = None
+    fallback_kw: float | None = None
+
+    def same_as(self, other: InForce | None) -> bool:
+        return (
+            other is not None
+            and other.kind == self.kind
+            and abs(other.kw - self.kw) < CHANGE_THRESHOLD_KW
+        )
+
+    def counted_kw(self, now: datetime) -> float:
+        """What the EVSE may draw at `now` by what it was told."""
+        if self.valid_until is not None and now >= self.valid_until:
+            return self.fallback_kw if self.fallback_kw is not None else self.kw
+        return self.kw
+
+
+@dataclass(frozen=True)
+class Told:
+    """One limit about to be sent, with what it replaces (for counting while unanswered)."""
+
+    station_id: str
+    limit: ChargingLimit
+    limit_kw: float
+    previous_kw: float | None
+
+    @property
+    def key(self) -> EvseKey:
+        return (self.station_id, self.limit.evse_id)
+
+
+class LimitJournal:
+    """Reads and writes `evse_limits`, each write in its own committed unit of work."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    async def intents(self, told: Iterable[Told], now: datetime) -> None:
+        async with self.uow() as session:
+            for t in told:
+                row = await session.get(EvseLimit, (t.station_id, t.limit.evse_id, _purpose(t)))
+                if row is None:
+                    row = EvseLimit(
+                        station_id=t.station_id, evse_id=t.limit.evse_id, purpose=_purpose(t)
+                    )
+                    session.add(row)
+                row.transaction_id = t.limit.transaction_id
+                row.limit_value = t.limit.value_in_unit(t.limit.periods[0][1])
+                row.unit, row.limit_kw, row.previous_kw = t.limit.unit, t.limit_kw, t.previous_kw
+                row.valid_until, row.sent_at = t.limit.valid_to, now
+                row.status, row.answered_at = "unknown", None
+
+    async def answers(self, answered: Iterable[tuple[Told, str]], now: datetime) -> None:
+        """`status` is "accepted", "refused" or "unknown" (no answer came)."""
+        async with self.uow() as session:
+            for t, status in answered:
+                row = await session.get(EvseLimit, (t.station_id, t.limit.evse_id, _purpose(t)))
+                if row is not None:
+                    row.status = status
+                    row.answered_at = None if status == "unknown" else now
+
+    async def rebuild(self, now: datetime) -> dict[EvseKey, InForce]:
+        """The in-force cache after a restart: every entry "unknown" (each station is told
+        again when reachable, decreases first), counted by the rules of this module."""
+        async with self.uow() as session:
+            return await in_force_from_table(session, now)
+
+
+def _purpose(t: Told) -> str:
+    return str(t.limit.purpose)
+
+
+async def in_force_from_table(session: AsyncSession, now: datetime) -> dict[EvseKey, InForce]:
+    rows = list(await session.scalars(select(EvseLimit)))
+    if not rows:
+        return {}
+    ratings = {
+        (sid, evse): kw
+        for sid, evse, kw in await session.execute(
+            select(Evse.station_id, Evse.evse_id, Evse.max_power_kw).join(
+                Station, Station.id == Evse.station_id
+            )
+        )
+    }
+    active = {
+        (sid, evse): tx
+        for sid, evse, tx in await session.execute(
+            select(
+                Transaction.station_id, Transaction.evse_id, Transaction.ocpp_transaction_id
+            ).where(Transaction.state == "active")
+        )
+    }
+    return rebuild_in_force(rows, ratings, active, now)
+
+
+def rebuild_in_force(
+    rows: Iterable[EvseLimit],
+    ratings: Mapping[EvseKey, float],
+    active: Mapping[EvseKey, str],
+    now: datetime,
+) -> dict[EvseKey, InForce]:
+    """Pure: per EVSE, the TxProfile of its running transaction if there is one, else its
+    TxDefault, each counted as described at the top of this module."""
+    by_key: dict[EvseKey, dict[str, EvseLimit]] = {}
+    for row in rows:
+        by_key.setdefault((row.station_id, row.evse_id), {})[row.purpose] = row
+    result: dict[EvseKey, InForce] = {}
+    for key, told in by_key.items():
+        rating = ratings.get(key)
+        if rating is None:
+            continue  # the EVSE is gone
+        default = told.get(str(ProfilePurpose.TX_DEFAULT))
+        default_kw = _counted(default, rating)
+        tx_row = told.get(str(ProfilePurpose.TX))
+        tx_id = active.get(key)
+        if tx_row is not None and tx_id is not None and tx_row.transaction_id == tx_id:
+            kw = _counted(tx_row, default_kw)
+            result[key] = InForce("unknown", kw, None, tx_row.valid_until, default_kw)
+        elif default is not None or tx_id is not None:
+            result[key] = InForce("unknown", default_kw, None, None, default_kw)
+    return result
+
+
+def _counted(row: EvseLimit | None, otherwise_kw: float) -> float:
+    """A row's worth: as told when accepted; what came before it when refused; the higher of
+    the two while unanswered. `otherwise_kw` stands in for "before" when that is unknown."""
+    if row is None:
+        return otherwise_kw
+    before = row.previous_kw if row.previous_kw is not None else otherwise_kw
+    if row.status == "accepted":
+        return row.limit_kw
+    if row.status == "refused":
+        return before
+    return max(row.limit_kw, before)
