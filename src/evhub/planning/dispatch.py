@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from evhub.control import ChargerControl, ChargingLimit
 from evhub.errors import StationUnavailable
-from evhub.planning.charging_limit import build_limit, limit_kw
+from evhub.planning.charging_limit import build_limit, limit_kw, rate_unit
 from evhub.planning.evse_limits import InForce, LimitJournal, Told
 from evhub.planning.live import EvseInfo, EvseKey, SitePlan
 
@@ -55,7 +55,11 @@ def changes(
     increases: list[Change] = []
     for change in wanted:
         current = in_force.get(change.key)
-        if change.target.same_as(current) and not _expiring(current, renew_before):
+        if (
+            change.target.same_as(current)
+            and not _expiring(current, renew_before)
+            and not _other_unit(current, change.evse)
+        ):
             continue
         # A new transaction runs at its EVSE's allowance until its first profile.
         before = (
@@ -72,6 +76,11 @@ def _expiring(current: InForce | None, renew_before: datetime | None) -> bool:
         and renew_before is not None
         and current.valid_until <= renew_before
     )
+
+
+def _other_unit(current: InForce | None, evse: EvseInfo) -> bool:
+    """Told in a unit the station does not take (or no longer the one for this EVSE)."""
+    return current is not None and current.unit is not None and current.unit != rate_unit(evse)
 
 
 def _evse_of(site_plan: SitePlan, key: EvseKey, known: dict[EvseKey, EvseInfo]) -> EvseInfo:
@@ -157,6 +166,7 @@ async def dispatch(
                     now,
                     t.limit.valid_to,
                     _fallback(change, current),
+                    t.limit.unit,
                 )
                 accepted += 1
                 continue
@@ -166,7 +176,7 @@ async def dispatch(
                 before = t.previous_kw if t.previous_kw is not None else change.evse.max_power_kw
                 in_force[change.key] = InForce(
                     "unknown", max(before, t.limit_kw), None, t.limit.valid_to,
-                    _fallback(change, current),
+                    _fallback(change, current), t.limit.unit,
                 )  # fmt: skip
         if failed:
             break  # no increase may rely on a decrease that did not happen

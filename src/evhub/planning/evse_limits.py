@@ -43,6 +43,7 @@ class InForce:
     since: datetime | None = None  # when the station accepted it
     valid_until: datetime | None = None
     fallback_kw: float | None = None
+    unit: str | None = None  # "A" or "W", as it was told
 
     def same_as(self, other: InForce | None) -> bool:
         return (
@@ -158,7 +159,7 @@ def rebuild_in_force(
         tx_id = active.get(key)
         if tx_row is not None and tx_id is not None and tx_row.transaction_id == tx_id:
             kw = _counted(tx_row, default_kw)
-            result[key] = InForce("unknown", kw, None, tx_row.valid_until, default_kw)
+            result[key] = InForce("unknown", kw, None, tx_row.valid_until, default_kw, tx_row.unit)
         elif default is not None or tx_id is not None:
             result[key] = InForce("unknown", default_kw, None, None, default_kw)
     return result

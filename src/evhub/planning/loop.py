@@ -138,13 +138,16 @@ class PlanningLoop:
                 result = await self.control.get_config(station_id, [RATE_UNIT_KEY])
             except StationUnavailable:
                 continue
+            except Exception as exc:  # a malformed reply must not stop the planner
+                log.warning("station=%s event=rate_units_unread error=%r", station_id, exc)
+                continue
             keys = result.detail.get("configuration_key") or []
             units = next((k.get("value") for k in keys if k.get("key") == RATE_UNIT_KEY), None)
             if not units:
                 continue
             async with self.uow() as s:
                 await caps.record_rate_units(s, station_id, str(units), self.clock.now())
-            # A profile refused for its unit is tried again at once, in the right one.
+            # A limit in a unit it does not take is sent again in the right one (dispatch).
             self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
             site_id = await self._site(station_id)
             if site_id is not None:
