@@ -44,13 +44,13 @@ def _tx_profiles(st: SimStation) -> int:
 
 async def _setup(server: ServerProcess) -> list[SimStation]:
     http = server.http
-    site = (await _ok(await http.post("/api/v1/sites", json={
-        "name": "Crash hub", "timezone": "Europe/Paris", "grid_limit_kw": SITE_KW})))["id"]  # fmt: skip
+    body = {"name": "Crash hub", "timezone": "Europe/Paris", "grid_limit_kw": SITE_KW}
+    site = (await _ok(await http.post("/api/v1/sites", json=body)))["id"]
     stations = []
     for n in range(4):
         sid = f"CP-{n}"
-        await _ok(await http.post("/api/v1/stations", json={
-            "id": sid, "site_id": site, "password": PASSWORD, "evses": [{"evse_id": 1}]}))  # fmt: skip
+        station = {"id": sid, "site_id": site, "password": PASSWORD, "evses": [{"evse_id": 1}]}
+        await _ok(await http.post("/api/v1/stations", json=station))
         await _ok(await http.post("/api/v1/tokens", json={"uid": f"TAG{n}", "status": "Accepted"}))
         version = "1.6" if n % 2 else "2.0.1"
         st = SimStation(sid, PASSWORD, version, server.ws_base, [SimEvse(1, max_kw=22.0)],
