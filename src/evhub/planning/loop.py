@@ -77,7 +77,6 @@ class PlanningLoop:
         self._units_to_read: asyncio.Queue[str] = asyncio.Queue()
 
     async def run(self) -> None:
-        await self.restore()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._listen())
             group.create_task(self._timer())
@@ -169,6 +168,7 @@ class PlanningLoop:
                 self.request(site_id)
 
     async def _work(self) -> None:
+        await self.restore()  # before the first plan; events queue up meanwhile
         while True:
             await self._wake.wait()
             self._wake.clear()
