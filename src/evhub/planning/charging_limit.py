@@ -15,7 +15,7 @@ from evhub.planning.live import EvseInfo
 
 
 def rate_unit(evse: EvseInfo) -> str:
-    """ "A" or "W" for this EVSE; a unit the station does not accept is never used."""
+    """Amperes ("A") or watts ("W") for this EVSE; never a unit the station does not take."""
     preferred, other = ("A", "W") if evse.current_type == "AC" else ("W", "A")
     allowed = evse.allowed_units
     if allowed is None:
@@ -35,7 +35,7 @@ def build_limit(
     kw = max(0.0, min(kw, evse.usable_kw))
     unit = rate_unit(evse)
     tx = transaction_id is not None
-    draft = ChargingLimit(
+    return ChargingLimit(
         evse_id=evse.evse_id,
         start=now,
         periods=[(0, kw)],
@@ -46,7 +46,6 @@ def build_limit(
         stack_level=1 if tx else 0,
         valid_to=now + timedelta(seconds=validity_s) if tx and validity_s else None,
     )
-    return draft
 
 
 def limit_kw(limit: ChargingLimit) -> float:

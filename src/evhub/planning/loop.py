@@ -116,7 +116,12 @@ class PlanningLoop:
 
     def _forget_station(self, station_id: str) -> None:
         """A (re)connected station may or may not have kept its profiles: tell it everything
-        again, counting the old limits as still in force until then (lowered first)."""
+        again, counting the old limits as still in force until then (lowered first, across
+        the site). Re-sent rather than read back: a profile with the same id replaces the
+        installed one (1.6 §5.16.2, 2.0.1 K01.FR.05), so re-sending corrects every case in one
+        round trip, whereas reading needs 2.0.1 GetChargingProfiles (K09), answered later by
+        ReportChargingProfiles, or 1.6 GetCompositeSchedule (§5.7), which gives only the
+        combined schedule of one connector and not the profiles that make it."""
         for key in [k for k in self.in_force if k[0] == station_id]:
             self.in_force[key] = replace(self.in_force[key], kind="unknown")
         self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
