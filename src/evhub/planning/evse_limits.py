@@ -80,12 +80,14 @@ class LimitJournal:
         self.uow = uow
 
     async def intents(self, told: Iterable[Told], now: datetime) -> None:
+        told = list(told)
         async with self.uow() as session:
+            rows = await _rows_of(session, told)
             for t in told:
-                row = await session.get(EvseLimit, (t.station_id, t.limit.evse_id, _purpose(t)))
+                row = rows.get(_pk(t))
                 if row is None:
                     row = EvseLimit(
-                        station_id=t.station_id, evse_id=t.limit.evse_id, purpose=_purpose(t)
+                        station_id=t.station_id, evse_id=t.limit.evse_id, purpose=_pk(t)[2]
                     )
                     session.add(row)
                 row.transaction_id = t.limit.transaction_id
@@ -96,9 +98,11 @@ class LimitJournal:
 
     async def answers(self, answered: Iterable[tuple[Told, str]], now: datetime) -> None:
         """`status` is "accepted", "refused" or "unknown" (no answer came)."""
+        answered = list(answered)
         async with self.uow() as session:
+            rows = await _rows_of(session, [t for t, _ in answered])
             for t, status in answered:
-                row = await session.get(EvseLimit, (t.station_id, t.limit.evse_id, _purpose(t)))
+                row = rows.get(_pk(t))
                 if row is not None:
                     row.status = status
                     row.answered_at = None if status == "unknown" else now
@@ -110,8 +114,17 @@ class LimitJournal:
             return await in_force_from_table(session, now)
 
 
-def _purpose(t: Told) -> str:
-    return str(t.limit.purpose)
+def _pk(t: Told) -> tuple[str, int, str]:
+    return (t.station_id, t.limit.evse_id, str(t.limit.purpose))
+
+
+async def _rows_of(
+    session: AsyncSession, told: list[Told]
+) -> dict[tuple[str, int, str], EvseLimit]:
+    """The rows of a batch in one query (a site's stations, then filtered here)."""
+    stations = {t.station_id for t in told}
+    rows = await session.scalars(select(EvseLimit).where(EvseLimit.station_id.in_(stations)))
+    return {(r.station_id, r.evse_id, r.purpose): r for r in rows}
 
 
 async def in_force_from_table(session: AsyncSession, now: datetime) -> dict[EvseKey, InForce]:
