@@ -21,7 +21,7 @@ from tests.integration.server_process import ServerProcess
 
 SITE_KW = 40.0
 ALLOWANCE_KW = 0.1 * SITE_KW / 4  # each EVSE's TxDefault share (planning.live.allowance_kw)
-VALIDITY_S = 12.0
+VALIDITY_S = 20.0  # long enough for the restart to fit inside one validity
 POLL_S = 0.05
 
 
