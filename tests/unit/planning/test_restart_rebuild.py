@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from evhub.assets import service as assets
+from evhub.charging.models import Transaction
 from evhub.control import ChargingLimit, ProfilePurpose
+from evhub.db import create_engine, session_factory
+from evhub.events import EventBus
 from evhub.ocpp.v16.commands import V16Payloads
 from evhub.ocpp.v201.commands import V201Payloads
 from evhub.planning.charging_limit import build_limit, limit_kw
-from evhub.planning.evse_limits import rebuild_in_force
+from evhub.planning.evse_limits import LimitJournal, Told, rebuild_in_force
 from evhub.planning.live import EvseInfo
 from evhub.planning.models import EvseLimit
 from evhub.sim.profiles import EvseContext, evse_limit_kw, profile_from_v16, profile_from_v201
+from evhub.uow import UnitOfWork
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 RATINGS = {("A", 1): 22.0, ("B", 1): 22.0, ("C", 1): 22.0, ("D", 1): 22.0, ("E", 1): 22.0}
@@ -102,3 +107,31 @@ def test_a_station_drops_the_txprofile_at_its_validity() -> None:
     limit = build_limit(EvseInfo("A", 1, "AC", 3, 22.0), 11.0, NOW, "7", validity_s=60)
     before, after = _on_station(limit)
     assert before == limit_kw(limit) and after is None  # then its TxDefault applies
+
+
+async def test_a_new_planner_restores_what_the_last_one_recorded(database_url: str) -> None:
+    """Intent, then answer, through the table; a second journal (a restarted process) reads
+    the same counts back: the accepted decrease, and the unanswered increase at its higher."""
+    engine = create_engine(database_url)
+    uow = UnitOfWork(session_factory(engine), EventBus())
+    async with uow() as s:
+        site = await assets.create_site(s, NOW, "Depot", "Europe/Paris", 40.0)
+        for sid in ("CP-1", "CP-2"):
+            await assets.create_station(s, NOW, sid, site.id, "station-password-0001",
+                                        [assets.EvseSpec(1)])  # fmt: skip
+            s.add(Transaction(station_id=sid, ocpp_transaction_id=f"tx-{sid}", evse_id=1,
+                              started_at=NOW, ocpp_version="2.0.1", created_at=NOW,
+                              updated_at=NOW))  # fmt: skip
+    journal = LimitJournal(uow)
+    evse = {sid: EvseInfo(sid, 1, "AC", 3, 22.0) for sid in ("CP-1", "CP-2")}
+    lowered = build_limit(evse["CP-1"], 8.0, NOW, "tx-CP-1", validity_s=600)
+    raised = build_limit(evse["CP-2"], 18.0, NOW, "tx-CP-2", validity_s=600)
+    told = [Told("CP-1", lowered, limit_kw(lowered), 15.0),
+            Told("CP-2", raised, limit_kw(raised), 10.0)]  # fmt: skip
+    await journal.intents(told, NOW)
+    await journal.answers([(told[0], "accepted"), (told[1], "unknown")], NOW)
+    cache = await LimitJournal(uow).rebuild(NOW + timedelta(minutes=1))
+    await engine.dispose()
+    assert cache[("CP-1", 1)].counted_kw(NOW) == limit_kw(lowered) <= 8.0
+    assert cache[("CP-2", 1)].counted_kw(NOW) == limit_kw(raised)  # the higher of 10 and 18
+    assert cache[("CP-1", 1)].valid_until == NOW + timedelta(minutes=10)
