@@ -1,7 +1,7 @@
 """planning: what each EVSE was told, operator caps, station rate units
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0011
 Create Date: 2026-12-01 19:17:42.126339
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
