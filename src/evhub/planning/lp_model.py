@@ -1,15 +1,22 @@
 """The smart-charging linear programme as arrays: column layout, constraint matrix, bounds.
 
 Variables (one column each, only where a session may charge): `p[i, b]` power of session i in
-block b (a run of slots, see `Layout`); for V2G sessions also `d[i, b]`, the discharge power;
-`u[i]` energy missing at the end of the horizon; `z` the largest missing fraction; `P` the peak.
+block b (a run of slots, see `Layout`); for V2G sessions also `d[i, b]`, the discharge power, and
+`s[i, b]`, the battery's energy at the end of block b relative to now; `u[i]` energy missing at
+the end of the horizon; `z` the largest missing fraction; `P` the peak.
 
-Named constraint groups (`h[i, b]` is the time session i spends plugged in within block b):
+Named constraint groups (`h[i, b]` is the time session i spends plugged in within block b, `eta`
+its efficiency: drawing p puts eta * p in the battery, feeding d takes d / eta out of it):
   peak       sum_i p[i, b] - d[i, b] - P <= 0                  every block (P <= site capacity)
-  capacity   sum_i p[i, b] - d[i, b] <= capacity[b]            blocks with a lowered capacity (and
-                                                               >= -capacity[b] when V2G is in use)
+  capacity   sum_i p[i, b] - d[i, b] <= capacity[b]            blocks with a lowered capacity;
+                                                               with V2G, import sum_i p[i, b] and
+                                                               export sum_i d[i, b] each within
+                                                               capacity[b] in every block
   circuit    sum_{i in c} p[i, b] - d[i, b] <= circuit limit    every circuit and block
-  energy     sum_b h[i, b] * (p[i, b] - d[i, b]) + u[i] = need[i]    so delivered <= need
+  energy     sum_b h[i, b] * (eta p[i, b] - d[i, b] / eta) + u[i] = need[i]   delivered <= need
+  battery    s[i, b] - s[i, b-1] - h[i, b] * (eta p[i, b] - d[i, b] / eta) = 0   V2G sessions;
+             -discharge_room[i] <= s[i, b] <= battery_room[i]  (the floor and the full battery,
+             at every block end, hence at every slot: power is constant within a block)
   fairness   u[i] - need[i] * z <= need[i] - target[i]          target < need only for a stay
                                                                that runs past the horizon
 
@@ -72,6 +79,7 @@ class Layout:
     col_sign: FloatArray  # +1 charge, -1 discharge
     col_first: IntArray  # first slot of each power column (within its session's window)
     col_slots: IntArray  # slots each power column lasts
+    s0: int  # first battery-state column (one per discharge column, same session and block)
     u0: int  # first unmet-energy column
     z: int
     peak: int
@@ -83,6 +91,14 @@ class Layout:
     @property
     def n_power(self) -> int:
         return int(self.col_session.size)
+
+    @property
+    def n_charge(self) -> int:
+        return int((self.col_sign > 0).sum())
+
+    @property
+    def n_state(self) -> int:
+        return self.u0 - self.s0
 
     @property
     def n_cols(self) -> int:
@@ -172,9 +188,10 @@ def layout(request: PlanRequest, max_exact_columns: int | None = EXACT_COLUMN_BU
         col_sign=np.concatenate((np.ones(n_charge), -np.ones(n_discharge))),
         col_first=first,
         col_slots=slots,
-        u0=n_power,
-        z=n_power + n,
-        peak=n_power + n + 1,
+        s0=n_power,
+        u0=n_power + n_discharge,
+        z=n_power + n_discharge + n,
+        peak=n_power + n_discharge + n + 1,
     )
 
 
@@ -206,6 +223,11 @@ def _column_bounds(
     upper = np.full(lay.n_cols, INF)
     lower[: lay.n_power] = np.where(charge, floors[lay.col_session], 0.0)
     upper[: lay.n_power] = np.where(charge, max_kw[lay.col_session], v2g_kw[lay.col_session])
+    discharge_sessions = lay.col_session[lay.n_charge :]
+    room = np.array([s.battery_room_kwh for s in sessions], dtype=np.float64)
+    reserve = np.array([s.discharge_room_kwh for s in sessions], dtype=np.float64)
+    lower[lay.s0 : lay.u0] = np.where(np.isfinite(reserve), -reserve, -INF)[discharge_sessions]
+    upper[lay.s0 : lay.u0] = np.where(np.isfinite(room), room, INF)[discharge_sessions]
     cap_max = float(capacity.max())
     upper[lay.z] = 1.0
     lower[lay.peak] = min(request.site.peak_floor_kw, cap_max)
@@ -244,15 +266,21 @@ def _power_groups(rows: _Rows, request: PlanRequest, lay: Layout, capacity: Floa
         np.full(nb, -INF),
         np.zeros(nb),
     )
-    # capacity: only blocks whose capacity is below the peak's bound (all when V2G may export)
-    cap_blocks = blocks if has_v2g else np.flatnonzero(capacity < capacity.max())
-    if cap_blocks.size:
-        row_of = np.full(nb, -1)
-        row_of[cap_blocks] = np.arange(cap_blocks.size)
-        sel = row_of[lay.col_block] >= 0
-        low = -capacity[cap_blocks] if has_v2g else np.full(cap_blocks.size, -INF)
-        limit = capacity[cap_blocks]
-        rows.group(row_of[lay.col_block[sel]], cols[sel], lay.col_sign[sel], low, limit)
+    if has_v2g:  # import and export each within the capacity, in every block
+        for direction in (1.0, -1.0):
+            sel = lay.col_sign == direction
+            rows.group(
+                lay.col_block[sel], cols[sel], np.ones(int(sel.sum())), np.full(nb, -INF), capacity
+            )
+    else:  # only blocks whose capacity is below the peak's bound
+        cap_blocks = np.flatnonzero(capacity < capacity.max())
+        if cap_blocks.size:
+            row_of = np.full(nb, -1)
+            row_of[cap_blocks] = np.arange(cap_blocks.size)
+            sel = row_of[lay.col_block] >= 0
+            low = np.full(cap_blocks.size, -INF)
+            limit = capacity[cap_blocks]
+            rows.group(row_of[lay.col_block[sel]], cols[sel], lay.col_sign[sel], low, limit)
     for members, limit_kw in circuit_members(request):
         sel = np.isin(lay.col_session, members)
         limit = np.full(nb, limit_kw)
@@ -266,16 +294,18 @@ def build_model(request: PlanRequest, lay: Layout) -> Model:
     capacity = block_capacity_kw(request, lay)
     rows = _Rows()
     _power_groups(rows, request, lay, capacity)
-    # energy: sum h * (p - d) + u = need
+    # energy: sum h * (eta p - d / eta) + u = need
     need = np.array([s.energy_kwh for s in request.sessions], dtype=np.float64)
     sessions = np.arange(n, dtype=np.int64)
+    gain = battery_gain(request, lay)
     rows.group(
         np.concatenate((lay.col_session, sessions)),
         np.concatenate((np.arange(lay.n_power, dtype=np.int64), lay.u0 + sessions)),
-        np.concatenate((dt * lay.col_slots * lay.col_sign, np.ones(n))),
+        np.concatenate((dt * lay.col_slots * gain, np.ones(n))),
         need,
         need,
     )
+    _battery_group(rows, lay, dt * lay.col_slots * gain)
     # fairness: u - need * z <= need - target
     beyond = need - targets(request, need)
     rows.group(
@@ -295,6 +325,35 @@ def build_model(request: PlanRequest, lay: Layout) -> Model:
         np.concatenate(rows.lower),
         np.concatenate(rows.upper),
         matrix,
+    )
+
+
+def battery_gain(request: PlanRequest, lay: Layout) -> FloatArray:
+    """Battery energy per kWh of each power column: eta for a charge, -1 / eta for a discharge."""
+    eta = np.array([s.efficiency for s in request.sessions], dtype=np.float64)[lay.col_session]
+    return np.asarray(np.where(lay.col_sign > 0, eta, -1.0 / eta), dtype=np.float64)
+
+
+def _battery_group(rows: _Rows, lay: Layout, energy: FloatArray) -> None:
+    """s[i, b] - s[i, b-1] - energy of (i, b) = 0 for each V2G session's blocks, in order.
+
+    The discharge columns are sorted by session then block, like the charge columns; state column
+    j belongs to discharge column n_charge + j and to the charge column of the same (i, b).
+    """
+    nd = lay.n_state
+    if nd == 0:
+        return
+    nc = lay.n_charge
+    key = lay.col_session * lay.n_blocks + lay.col_block
+    charge_of = np.searchsorted(key[:nc], key[nc:]).astype(np.int64)
+    states = np.arange(nd, dtype=np.int64)
+    same = np.flatnonzero(lay.col_session[nc + 1 :] == lay.col_session[nc:-1]) + 1
+    rows.group(
+        np.concatenate((states, same, states, states)),
+        np.concatenate((lay.s0 + states, lay.s0 + same - 1, charge_of, nc + states)),
+        np.concatenate((np.ones(nd), -np.ones(same.size), -energy[charge_of], -energy[nc:])),
+        np.zeros(nd),
+        np.zeros(nd),
     )
 
 

@@ -7,6 +7,7 @@ be computed in a worker thread from a snapshot of the site.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -49,6 +50,12 @@ class SessionDemand:
     lowers it where honouring it for the whole stay would exceed the need. `v2g_max_discharge_kw`
     allows discharging (vehicle-to-grid) down to minus that power; the net energy still never
     exceeds the need nor drops below zero.
+
+    Battery side (V2G): `efficiency` is the share of drawn energy that reaches the battery, and
+    feeding f kW to the grid takes f / efficiency from it; `energy_kwh` is then measured in the
+    battery. The battery's energy may rise at most `battery_room_kwh` and fall at most
+    `discharge_room_kwh` (down to its floor) below its present level, at every slot of the stay
+    (infinite: no such bound, only the net energy over the stay stays within [0, need]).
     """
 
     session_id: str
@@ -59,6 +66,9 @@ class SessionDemand:
     min_power_kw: float = 0.0
     need_source: str = "declared"
     v2g_max_discharge_kw: float = 0.0
+    efficiency: float = 1.0
+    battery_room_kwh: float = math.inf
+    discharge_room_kwh: float = math.inf
 
     def __post_init__(self) -> None:
         if not self.session_id:
@@ -67,6 +77,10 @@ class SessionDemand:
             raise ValueError(f"{self.session_id}: energy and powers must be >= 0")
         if self.v2g_max_discharge_kw < 0:
             raise ValueError(f"{self.session_id}: v2g_max_discharge_kw must be >= 0")
+        if not 0 < self.efficiency <= 1:
+            raise ValueError(f"{self.session_id}: efficiency must be in (0, 1]")
+        if self.battery_room_kwh < 0 or self.discharge_room_kwh < 0:
+            raise ValueError(f"{self.session_id}: battery rooms must be >= 0")
         if self.departure_slot < self.arrival_slot:
             raise ValueError(f"{self.session_id}: departure_slot before arrival_slot")
 
@@ -115,7 +129,10 @@ class SiteLimits:
 class PlanRequest:
     """A snapshot of the site: sessions, limits and prices over `horizon_slots` from `start_slot`.
 
-    `price_per_kwh[k]` is the energy price of the k-th slot of the horizon (any currency unit).
+    `price_per_kwh[k]` is the energy price of the k-th slot of the horizon (any currency unit);
+    exported energy earns the same price. `degradation_per_kwh` is the cost of each kWh taken out
+    of a battery (V2G wear), `demand_charge_per_kw` the cost of each kW of site peak above the
+    peak floor, both in the prices' unit.
     """
 
     start_slot: int
@@ -124,8 +141,12 @@ class PlanRequest:
     sessions: tuple[SessionDemand, ...]
     site: SiteLimits
     price_per_kwh: tuple[float, ...] = ()
+    degradation_per_kwh: float = 0.0
+    demand_charge_per_kw: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.degradation_per_kwh < 0 or self.demand_charge_per_kw < 0:
+            raise ValueError("degradation_per_kwh and demand_charge_per_kw must be >= 0")
         if self.horizon_slots < 1:
             raise ValueError("horizon_slots must be >= 1")
         if self.slot_minutes <= 0:

@@ -4,7 +4,9 @@ Objective, lexicographic, by sequential solves on one HiGHS instance: each stage
 previous optimal basis after fixing the previous optimum (within a small tolerance) as a bound:
   1. fairness  minimise z (the largest fraction of a need left unmet)
   2. unmet     minimise sum u (the total energy left unmet)
-  3. cost      minimise sum price * h * (p - d)                 only when prices differ
+  3. cost      minimise sum price * h * (p - d) + wear * h * d / eta + demand charge * P
+               the energy bought (exports earn the same price), the batteries' wear and the
+               peak's demand charge; only when one of them can change with the plan
   4. shape     minimise W * P + sum w[i, b] * h[i, b] * p (+ h * d)
                the peak P (bounded below by the site's peak floor) first, then energy as soon as
                possible, where w[i, b] = (slot - arrival + 1) / stay of session i (earliest within
@@ -34,6 +36,7 @@ from evhub.planning.lp_model import (
     EXACT_COLUMN_BUDGET,
     INF,
     Layout,
+    battery_gain,
     Model,
     build_model,
     layout,
@@ -157,11 +160,22 @@ def stage_costs(request: PlanRequest, lay: Layout) -> dict[str, FloatArray]:
     costs["fairness"][lay.z] = 1.0
     costs["unmet"][lay.u0 : lay.u0 + lay.n_sessions] = 1.0
     prices = np.asarray(request.price_per_kwh[: lay.horizon], dtype=np.float64)
-    if prices.size and np.ptp(prices) > 0:
+    priced = False
+    if prices.size and (np.ptp(prices) > 0 or lay.n_state):
         cumulative = np.concatenate(([0.0], np.cumsum(prices)))
         spent = cumulative[lay.col_first + lay.col_slots] - cumulative[lay.col_first]
         costs["cost"][: lay.n_power] = dt * spent * lay.col_sign
-    else:
+        priced = True
+    if lay.n_state and request.degradation_per_kwh > 0:
+        # each kWh fed to the grid takes 1 / eta kWh out of the battery, each costing the wear
+        taken = -battery_gain(request, lay)[lay.n_charge :]
+        wear = request.degradation_per_kwh * dt * lay.col_slots[lay.n_charge :] * taken
+        costs["cost"][lay.n_charge : lay.n_power] += wear
+        priced = True
+    if request.demand_charge_per_kw > 0:
+        costs["cost"][lay.peak] = request.demand_charge_per_kw
+        priced = True
+    if not priced:
         del costs["cost"]
     costs["peak"][lay.peak] = 1.0
     weight = np.where(lay.col_sign > 0, _earliness(request, lay), 1.0)
@@ -264,7 +278,9 @@ def _finish(
     optima: dict[str, float],
 ) -> Plan:
     need = np.array([s.energy_kwh for s in request.sessions], dtype=np.float64)
-    delivered = power.sum(axis=1) * request.slot_hours
+    eta = np.array([s.efficiency for s in request.sessions], dtype=np.float64)[:, None]
+    stored = np.where(power > 0, power * eta, power / eta)
+    delivered = stored.sum(axis=1) * request.slot_hours
     return Plan(
         session_ids=tuple(s.session_id for s in request.sessions),
         start_slot=request.start_slot,
