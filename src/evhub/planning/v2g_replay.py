@@ -1,6 +1,6 @@
-"""The V2G replay behind `evhub bench v2g`: what a site pays for its cars' energy under each planner.
+"""The V2G replay behind `evhub bench v2g`: what a site pays for its cars' energy, per planner.
 
-Convention (fixed; automated checks rely on it):
+Convention (fixed: automated checks rely on it):
 - 15-minute slots from t0 = local midnight of the first arrival; only sessions arriving within
   the first `days` days; a car charges in slots [floor(arrival), floor(departure)). Sessions are
   assigned to stations as in `evhub bench planning`: the sessions of the first N station ids
