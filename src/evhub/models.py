@@ -16,6 +16,7 @@ from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.db import Base
 from evhub.maintenance.models import Ticket
 from evhub.planning.models import ChargingNeed
+from evhub.prices.models import DayAheadPrice, SiteEnergyCost
 from evhub.reservations.models import AccessWindow, Booking, SiteHoliday
 
 metadata = Base.metadata
@@ -30,12 +31,14 @@ __all__ = [
     "ChargingNeed",
     "ConditionReport",
     "Connector",
+    "DayAheadPrice",
     "Driver",
     "Evse",
     "FleetVehicle",
     "MeterValue",
     "ReportPhoto",
     "Site",
+    "SiteEnergyCost",
     "SiteHoliday",
     "Station",
     "StationEvent",

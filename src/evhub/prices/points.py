@@ -25,7 +25,7 @@ class PricePoint:
     resolution_minutes: int = 60
 
 
-def _utc(text: str, line: int) -> datetime:
+def parse_utc(text: str, line: int) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as error:
@@ -53,7 +53,7 @@ def parse_price_csv(text: str, resolution_minutes: int = 60) -> list[PricePoint]
             raise PriceFormatError(f"line {line}: bad price {row[1]!r}") from error
         if not price.is_finite():
             raise PriceFormatError(f"line {line}: bad price {row[1]!r}")
-        points.append(PricePoint(_utc(row[0], line), price, resolution_minutes))
+        points.append(PricePoint(parse_utc(row[0], line), price, resolution_minutes))
     return points
 
 
