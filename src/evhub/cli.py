@@ -25,6 +25,7 @@ from evhub.errors import DomainError
 from evhub.events import EventBus
 from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
+from evhub.prices.cli import register as register_prices_commands
 from evhub.remote.cli import op_app
 from evhub.settings import load_settings
 from evhub.uow import UnitOfWork
@@ -236,4 +237,5 @@ def sim(
 bench_app.command("planning")(planning_replay)
 bench_app.command("v2g")(v2g_replay)
 register_auth_commands(app, _run_in_uow, console)
+register_prices_commands(app, _run_in_uow, console)
 app.add_typer(op_app, name="op")
