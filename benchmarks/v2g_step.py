@@ -19,7 +19,9 @@ def random_request(rng: np.random.Generator, cars: int) -> PlanRequest:
         sessions.append(
             SessionDemand(
                 session_id=f"c{k}",
-                energy_kwh=float(rng.uniform(0.0, min(20.0, 0.9 * 7.4 * depart / 4))),
+                energy_kwh=float(
+                    rng.uniform(0.0, min(20.0, 0.9 * 7.4 * depart / 4, 60.0 - energy_now))
+                ),
                 arrival_slot=0,
                 departure_slot=depart,
                 max_power_kw=7.4,

@@ -47,6 +47,10 @@ EXACT_COLUMN_BUDGET = 20_000
 coarser blocks of equal length (see `Layout`): with 15-minute slots over 24 h, about 200 vehicles
 keep exact blocks and 1,000 get 1-hour blocks, solved in a few hundred ms instead of seconds."""
 COARSE_BLOCK_MINUTES = (30.0, 60.0, 120.0)
+V2G_COLUMN_BUDGET = 6_000
+"""The same for requests with V2G, counting a charge, a discharge and a battery-state column per
+session and block: about 50 cars keep exact blocks over 24 h of 15-minute slots, 100 get blocks
+of an hour (the prices' own step) after the first hour."""
 """Block lengths tried, shortest first, for a request too large for exact blocks."""
 
 
@@ -59,7 +63,7 @@ class Layout:
     each block one power column per session (its constant power there); averaging any schedule
     over such a block keeps it feasible with the same stage 1-4 values, so the optima are exact.
 
-    Coarse blocks (large requests, no V2G): after the first hour, blocks of equal length regardless
+    Coarse blocks (large requests): after the first hour, blocks of equal length regardless
     of events. A session plugged in for part of a block gets a constant power over that part, and
     the block's rows count it as if drawn over the whole block (with the block's lowest capacity):
     a restriction of the exact LP, so every solution still respects every limit in every slot,
@@ -146,18 +150,21 @@ def _columns(starts: IntArray, horizon: int, lo: IntArray, hi: IntArray) -> tupl
 def _choose_blocks(
     request: PlanRequest, lo: IntArray, hi: IntArray, max_exact_columns: int | None
 ) -> tuple[IntArray, bool]:
-    """Exact blocks when the LP stays within `max_exact_columns` power columns (None: always), or
-    when V2G is in use; else the finest coarse grid within that budget, else the coarsest."""
+    """Exact blocks when the LP stays within `max_exact_columns` power columns (None: always),
+    or within `V2G_COLUMN_BUDGET` columns with V2G (whatever `max_exact_columns`); else the finest coarse grid within that budget, else the
+    coarsest. With V2G the import and export rows are apart, so counting a column over its whole
+    block only restricts them, as without; circuits (net rows both ways) keep exact blocks."""
     exact = _event_blocks(request, lo, hi)
     v2g = any(s.v2g_max_discharge_kw > 0 for s in request.sessions)
     horizon = request.horizon_slots
-    if v2g or max_exact_columns is None:
-        return exact, False
-    if _columns(exact, horizon, lo, hi)[0].size <= max_exact_columns:
+    if max_exact_columns is None or (v2g and request.site.circuits):
+        return exact, False  # a circuit's net rows need exact blocks once V2G may export
+    per_column, budget = (3, V2G_COLUMN_BUDGET) if v2g else (1, max_exact_columns)
+    if _columns(exact, horizon, lo, hi)[0].size * per_column <= budget:
         return exact, False
     for minutes in COARSE_BLOCK_MINUTES:
         starts = _grid_blocks(request, math.ceil(minutes / request.slot_minutes))
-        if _columns(starts, horizon, lo, hi)[0].size <= max_exact_columns:
+        if _columns(starts, horizon, lo, hi)[0].size * per_column <= budget:
             break
     return starts, True
 

@@ -27,6 +27,7 @@ Stages after the first start from the previous stage's basis with dual simplex a
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import highspy
 import numpy as np
@@ -60,6 +61,7 @@ PEAK_WEIGHT_PER_HOUR = 100.0
 _REL_TOLERANCE = 1e-7
 _ABS_TOLERANCE = 1e-7
 _DUAL_SIMPLEX = 1
+_NEED_FITS_KWH = 1e-7
 
 
 class _StageTimeout(Exception):
@@ -130,6 +132,13 @@ class _StagedSolver:
             raise _StageTimeout(f"{name}: {self.highs.modelStatusToString(status)}")
         self.solution = np.array(self.highs.getSolution().col_value, dtype=np.float64)
         return float(self.highs.getInfo().objective_function_value)
+
+    def fix_every_need_met(self) -> None:
+        """Bound z and every unmet energy to 0 (stages 1 and 2 at their known optimum)."""
+        lay = self.lay
+        cols = np.append(np.arange(lay.u0, lay.u0 + lay.n_sessions), lay.z).astype(np.int32)
+        zeros = np.zeros(cols.size)
+        self.highs.changeColsBounds(cols.size, cols, zeros, zeros)
 
     def cap_column(self, col: int, optimum: float) -> None:
         """Bound column `col` above by its optimum plus tolerance."""
@@ -207,24 +216,45 @@ def _solve_stages(
     The unmet stage is skipped when no need is left unmet (the current vertex is optimal for it).
     """
     lay = solver.lay
-    optima["fairness"] = solver.run("fairness", costs["fairness"])
-    solver.cap_column(lay.z, optima["fairness"])
-    if optima["fairness"] <= _ABS_TOLERANCE and not solver.partial_targets:
-        optima["unmet"] = float(costs["unmet"] @ _solution(solver))
+    if not (lay.coarse or solver.partial_targets) and _every_need_fits(request):
+        # stages 1 and 2 are known to be 0: fix them and start with the next stage
+        solver.fix_every_need_met()
+        optima["fairness"] = optima["unmet"] = 0.0
     else:
-        optima["unmet"] = solver.run("unmet", costs["unmet"])
-        solver.cap_sum(costs["unmet"], optima["unmet"])
+        optima["fairness"] = solver.run("fairness", costs["fairness"])
+        solver.cap_column(lay.z, optima["fairness"])
+        if optima["fairness"] <= _ABS_TOLERANCE and not solver.partial_targets:
+            optima["unmet"] = float(costs["unmet"] @ _solution(solver))
+        else:
+            optima["unmet"] = solver.run("unmet", costs["unmet"])
+            solver.cap_sum(costs["unmet"], optima["unmet"])
     if "cost" in costs:
         optima["cost"] = solver.run("cost", costs["cost"])
         solver.cap_sum(costs["cost"], optima["cost"])
     floor = float(solver.col_lower[lay.peak])
-    if site_peak_kw(lay, _solution(solver)) <= floor + _ABS_TOLERANCE:
+    if solver.solution is not None and site_peak_kw(lay, solver.solution) <= floor + _ABS_TOLERANCE:
         solver.cap_column(lay.peak, floor)  # the floor is reached: the peak is optimal already
     weight = PEAK_WEIGHT_PER_HOUR * lay.horizon * request.slot_hours
     solver.run("shape", weight * costs["peak"] + costs["early"])
     x = _solution(solver)
     optima["peak"] = max(floor, site_peak_kw(lay, x))
     optima["early"] = float(costs["early"] @ x)
+
+
+def _every_need_fits(request: PlanRequest) -> bool:
+    """True when least-laxity-first, charging only, meets every need within the horizon.
+
+    Its schedule keeps every limit slot by slot, so averaged over each exact block it is a point
+    of the LP with z = 0 and u = 0: the first two stages' optima are then known without solving
+    them (the costliest solves of a large request). Needs are raised to grid energy (need / eta)
+    for the heuristic, which ignores efficiency; a need above the battery's room cannot be met.
+    """
+    sessions = request.sessions
+    if any(s.energy_kwh > s.battery_room_kwh for s in sessions):
+        return False
+    grid = tuple(replace(s, energy_kwh=s.energy_kwh / s.efficiency) for s in sessions)
+    heuristic = plan_with_heuristic(replace(request, sessions=grid), "llf")
+    return bool((heuristic.unmet_energy_kwh <= _NEED_FITS_KWH).all())
 
 
 def _solution(solver: _StagedSolver) -> FloatArray:
