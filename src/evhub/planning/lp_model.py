@@ -14,6 +14,7 @@ its efficiency: drawing p puts eta * p in the battery, feeding d takes d / eta o
                                                                capacity[b] in every block
   circuit    sum_{i in c} p[i, b] - d[i, b] <= circuit limit    every circuit and block
   energy     sum_b h[i, b] * (eta p[i, b] - d[i, b] / eta) + u[i] = need[i]   delivered <= need
+             (a battery of known room: need[i] - surplus[i] <= ... <= room[i], see SessionDemand)
   battery    s[i, b] - s[i, b-1] - h[i, b] * (eta p[i, b] - d[i, b] / eta) = 0   V2G sessions;
              -discharge_room[i] <= s[i, b] <= battery_room[i]  (the floor and the full battery,
              at every block end, hence at every slot: power is constant within a block)
@@ -305,12 +306,14 @@ def build_model(request: PlanRequest, lay: Layout) -> Model:
     need = np.array([s.energy_kwh for s in request.sessions], dtype=np.float64)
     sessions = np.arange(n, dtype=np.int64)
     gain = battery_gain(request, lay)
+    surplus = np.array([s.surplus_kwh for s in request.sessions], dtype=np.float64)
+    room = np.array([s.battery_room_kwh for s in request.sessions], dtype=np.float64)
     rows.group(
         np.concatenate((lay.col_session, sessions)),
         np.concatenate((np.arange(lay.n_power, dtype=np.int64), lay.u0 + sessions)),
         np.concatenate((dt * lay.col_slots * gain, np.ones(n))),
-        need,
-        need,
+        need - surplus,
+        np.where(np.isfinite(room), np.maximum(room, need), need),
     )
     _battery_group(rows, lay, dt * lay.col_slots * gain)
     # fairness: u - need * z <= need - target

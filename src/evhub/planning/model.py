@@ -56,6 +56,10 @@ class SessionDemand:
     battery. The battery's energy may rise at most `battery_room_kwh` and fall at most
     `discharge_room_kwh` (down to its floor) below its present level, at every slot of the stay
     (infinite: no such bound, only the net energy over the stay stays within [0, need]).
+    With a finite `battery_room_kwh` the battery may also end above its need (up to full: energy
+    bought at a negative price is worth keeping), and `surplus_kwh`, energy already stored above
+    what the car needs at departure, may be given back: the net energy then lies within
+    [need - surplus, room] and only what falls short of `need - surplus` counts as unmet.
     """
 
     session_id: str
@@ -69,6 +73,7 @@ class SessionDemand:
     efficiency: float = 1.0
     battery_room_kwh: float = math.inf
     discharge_room_kwh: float = math.inf
+    surplus_kwh: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.session_id:
@@ -79,7 +84,7 @@ class SessionDemand:
             raise ValueError(f"{self.session_id}: v2g_max_discharge_kw must be >= 0")
         if not 0 < self.efficiency <= 1:
             raise ValueError(f"{self.session_id}: efficiency must be in (0, 1]")
-        if self.battery_room_kwh < 0 or self.discharge_room_kwh < 0:
+        if self.battery_room_kwh < 0 or self.discharge_room_kwh < 0 or self.surplus_kwh < 0:
             raise ValueError(f"{self.session_id}: battery rooms must be >= 0")
         if self.departure_slot < self.arrival_slot:
             raise ValueError(f"{self.session_id}: departure_slot before arrival_slot")

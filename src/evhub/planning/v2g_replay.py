@@ -200,6 +200,7 @@ def _demand(car: V2gCar, config: V2gConfig, energy_kwh: float, v2g: bool, t: int
         efficiency=config.efficiency,
         battery_room_kwh=max(config.battery_kwh - energy_kwh, 0.0),
         discharge_room_kwh=max(energy_kwh - config.min_soc * config.battery_kwh, 0.0),
+        surplus_kwh=max(energy_kwh - car.target_kwh, 0.0),
     )
 
 
