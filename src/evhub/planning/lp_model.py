@@ -152,9 +152,10 @@ def _choose_blocks(
     request: PlanRequest, lo: IntArray, hi: IntArray, max_exact_columns: int | None
 ) -> tuple[IntArray, bool]:
     """Exact blocks when the LP stays within `max_exact_columns` power columns (None: always),
-    or within `V2G_COLUMN_BUDGET` columns with V2G (whatever `max_exact_columns`); else the finest coarse grid within that budget, else the
-    coarsest. With V2G the import and export rows are apart, so counting a column over its whole
-    block only restricts them, as without; circuits (net rows both ways) keep exact blocks."""
+    or within `V2G_COLUMN_BUDGET` columns with V2G (whatever `max_exact_columns`); else the
+    finest coarse grid within that budget, else the coarsest. With V2G the import and export rows
+    are apart, so counting a column over its whole block only restricts them, as without;
+    circuits (net rows both ways) keep exact blocks."""
     exact = _event_blocks(request, lo, hi)
     v2g = any(s.v2g_max_discharge_kw > 0 for s in request.sessions)
     horizon = request.horizon_slots
