@@ -92,3 +92,25 @@ def test_a_demand_charge_lowers_the_peak_at_the_price_of_dearer_energy() -> None
     assert flat.power_kw.max() == pytest.approx(16.0, abs=1e-3)  # cheapest: all in two slots
     assert charged.power_kw.max() == pytest.approx(4.0, abs=1e-3)  # 8 kWh over 2 h
     assert charged.delivered_energy_kwh()[0] == pytest.approx(8.0, abs=1e-5)
+
+
+def test_a_surplus_above_the_need_may_be_sold_and_no_more() -> None:
+    prices = (0.30,) * 4 + (0.10,) * 4
+    held = SessionDemand(
+        "a", 0.0, 0, 8, 8.0, v2g_max_discharge_kw=8.0, battery_room_kwh=5.0,
+        discharge_room_kwh=10.0, surplus_kwh=3.0,
+    )  # fmt: skip
+    result = plan(PlanRequest(0, QUARTER, 8, (held,), SiteLimits(50.0), prices))
+
+    path = battery_path(result.power_kw[0], 1.0, 0.25)
+    # sells down to its floor while dear, buys back while cheap, and ends its surplus lighter
+    assert path.min() == pytest.approx(-8.0, abs=1e-5)  # 4 slots at 8 kW, above the floor (-10)
+    assert path[-1] == pytest.approx(-3.0, abs=1e-5)
+
+
+def test_a_negative_price_fills_the_battery_beyond_its_need_but_not_beyond_full() -> None:
+    prices = (-0.05,) * 4
+    car = v2g_car("a", 1.0, 4, floor_room=0.0, room=3.0)
+    result = plan(PlanRequest(0, QUARTER, 4, (car,), SiteLimits(50.0), prices))
+
+    assert result.delivered_energy_kwh()[0] == pytest.approx(3.0, abs=1e-5)
