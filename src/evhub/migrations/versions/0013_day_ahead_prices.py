@@ -1,7 +1,7 @@
 """prices: day-ahead prices per site or bidding zone; grid fee and demand charge per site
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0007
 Create Date: 2026-12-01 19:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
