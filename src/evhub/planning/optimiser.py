@@ -216,8 +216,10 @@ def _solve_stages(
     The unmet stage is skipped when no need is left unmet (the current vertex is optimal for it).
     """
     lay = solver.lay
-    if not (lay.coarse or solver.partial_targets) and _every_need_fits(request):
-        # stages 1 and 2 are known to be 0: fix them and start with the next stage
+    shortcut = lay.n_state > 0 and not (lay.coarse or solver.partial_targets)
+    if shortcut and _every_need_fits(request):
+        # V2G: stages 1 and 2 are known to be 0: fix them and start with the next stage (kept
+        # to V2G requests, whose first stages cost most; elsewhere the stages' vertices stay)
         solver.fix_every_need_met()
         optima["fairness"] = optima["unmet"] = 0.0
     else:
