@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from ocpp import messages as ocpp_messages
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evhub import __version__
 from evhub.accounts.api import router as accounts_router
@@ -25,10 +27,14 @@ from evhub.carsharing.wiring import start_carsharing
 from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock, SystemClock
-from evhub.db import create_engine, migrate_async, session_factory
+from evhub.control import ChargerControl
+from evhub.db import create_engine, is_sqlite, migrate_async, session_factory
 from evhub.errors import DomainError
-from evhub.events import EventBus
+from evhub.events.log import Doorbell, SqlEventLog
+from evhub.events.pruning import Pruner
+from evhub.events.relay import Relay, RelayTuning
 from evhub.feed.api import router as feed_router
+from evhub.feed.stream import EventFeed
 from evhub.maintenance.api import router as maintenance_router
 from evhub.maintenance.detectors import BootLoopDetector
 from evhub.maintenance.monitor import FaultMonitor
@@ -36,12 +42,14 @@ from evhub.maintenance.watchdog import Watchdog, WatchdogPolicy
 from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.endpoint import ocpp_websocket
+from evhub.ocpp.registry import ConnectionRegistry
 from evhub.planning.api import router as planning_router
 from evhub.planning.loop import PlanningLoop
 from evhub.remote.api import router as remote_router
 from evhub.reservations.api import router as reservations_router
 from evhub.reservations.policy import BookingPolicy
 from evhub.reservations.scheduler import ReservationScheduler
+from evhub.services import Services
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
@@ -62,46 +70,49 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         if migrate:
             await migrate_async(settings.database_url)
         engine = create_engine(settings.database_url)
-        bus = EventBus()
-        uow = UnitOfWork(session_factory(engine), bus)
+        registry = ConnectionRegistry()
+        services = _services(settings, clock, engine, OcppChargerControl(registry))
         gateway = GatewayContext(
-            uow=uow,
+            uow=services.uow,
             clock=clock,
-            meter_writer=MeterWriter(uow),
+            meter_writer=MeterWriter(services.uow),
             heartbeat_interval_s=settings.heartbeat_interval_s,
             response_timeout_s=settings.ocpp_response_timeout_s,
+            registry=registry,
         )
+        app.state.services = services
         app.state.gateway = gateway
         app.state.settings = settings
+        app.state.control = services.control
         app.state.secret = server_secret(settings)
+        app.state.feed = EventFeed(services.events, settings.feed_keepalive_s)
         if settings.bootstrap_admin_key:
-            async with uow() as session:
+            async with services.uow() as session:
                 await auth.ensure_api_key(
                     session, settings.bootstrap_admin_key, "bootstrap", Role.ADMIN, clock.now()
                 )
-        app.state.control = OcppChargerControl(gateway.registry)
-        app.state.bus = bus
-        async with gateway.uow() as session:
+        async with services.uow() as session:
             await assets.mark_all_offline(session)
         try:
             async with Supervisor() as supervisor:
                 app.state.supervisor = supervisor
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
-                _start_maintenance(supervisor, settings, gateway, bus)
-                _start_reservations(app, supervisor, settings, gateway)
+                _add_maintenance(supervisor, services)
+                _start_reservations(app, supervisor, services)
                 start_carsharing(app, supervisor, settings, gateway)
                 planner = PlanningLoop(
-                    uow,
-                    app.state.control,
+                    services.uow,
+                    services.control,
                     clock,
-                    bus,
                     settings.plan_slot_minutes,
                     settings.plan_interval_s,
                     settings.plan_time_limit_s,
                     settings.profile_validity_s,
                 )
                 app.state.planner = planner
+                services.relay.add(planner.consumer())
                 supervisor.start("planning", planner.run)
+                _start_event_log(supervisor, services)
                 yield
         finally:
             await engine.dispose()
@@ -142,23 +153,46 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     return app
 
 
-def _start_maintenance(
-    supervisor: Supervisor, settings: Settings, gateway: GatewayContext, bus: EventBus
-) -> None:
-    """Fault detection: the bus-driven monitor and the timer-driven watchdog."""
+def _services(
+    settings: Settings, clock: Clock, engine: AsyncEngine, control: ChargerControl
+) -> Services:
+    """The shared services, built once per application."""
+    sessions = session_factory(engine)
+    bell = Doorbell()
+    uow = UnitOfWork(sessions, bell)
+    log_ = SqlEventLog(sessions, bell, postgres=not is_sqlite(settings.database_url))
+    tuning = RelayTuning(poll_s=settings.event_poll_s, retry_max_s=settings.event_retry_max_s)
+    relay = Relay(log_, uow, clock, tuning)
+    return Services(settings, clock, uow, log_, relay, control)
+
+
+def _start_event_log(supervisor: Supervisor, services: Services) -> None:
+    """The consumers registered so far, each on its own checkpoint, and the pruner."""
+    settings = services.settings
+    services.relay.start(supervisor)
+    pruner = Pruner(
+        services.uow,
+        lambda: list(services.relay.consumers),
+        timedelta(hours=settings.event_retention_h),
+        timedelta(hours=settings.event_max_retention_h),
+        settings.event_prune_interval_s,
+    )
+    supervisor.start("events.pruner", pruner.run)
+
+
+def _add_maintenance(supervisor: Supervisor, services: Services) -> None:
+    """Fault detection: the monitor consumes the event log, the watchdog runs on a timer."""
+    settings = services.settings
     boot_loops = BootLoopDetector(settings.boot_loop_count, settings.boot_loop_window_s)
-    monitor = FaultMonitor(bus, gateway.uow, gateway.clock, boot_loops)
-    watchdog = Watchdog(gateway.uow, gateway.clock, WatchdogPolicy.from_settings(settings))
-    supervisor.start("maintenance.monitor", monitor.run)
+    services.relay.add(FaultMonitor(services.clock, boot_loops).consumer())
+    watchdog = Watchdog(services.uow, services.clock, WatchdogPolicy.from_settings(settings))
     supervisor.start("maintenance.watchdog", watchdog.run)
 
 
-def _start_reservations(
-    app: FastAPI, supervisor: Supervisor, settings: Settings, gateway: GatewayContext
-) -> None:
+def _start_reservations(app: FastAPI, supervisor: Supervisor, services: Services) -> None:
     """Bookings on chargers: ReserveNow at lead time, no-shows, overstays."""
-    policy = BookingPolicy.from_settings(settings)
-    scheduler = ReservationScheduler(gateway.uow, gateway.clock, app.state.control, policy)
+    policy = BookingPolicy.from_settings(services.settings)
+    scheduler = ReservationScheduler(services.uow, services.clock, services.control, policy)
     app.state.booking_policy = policy
     app.state.reservations = scheduler
     supervisor.start("reservations.scheduler", scheduler.run)

@@ -22,7 +22,6 @@ from evhub.clock import SystemClock
 from evhub.db import create_engine, migrate, session_factory
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
 from evhub.errors import DomainError
-from evhub.events import EventBus
 from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
 from evhub.prices.cli import register as register_prices_commands
@@ -60,7 +59,7 @@ def _run_in_uow(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = create_engine(settings.database_url)
         try:
-            async with UnitOfWork(session_factory(engine), EventBus())() as session:
+            async with UnitOfWork(session_factory(engine))() as session:
                 return await work(session)
         finally:
             await engine.dispose()

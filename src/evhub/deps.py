@@ -1,4 +1,4 @@
-"""FastAPI dependencies as named aliases: the request's unit of work, clock and gateway."""
+"""FastAPI dependencies as named aliases over the services container (`app.state.services`)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.clock import Clock
 from evhub.control import ChargerControl
+from evhub.events.log import EventLog
 from evhub.ocpp.context import GatewayContext
+from evhub.services import Services
+from evhub.uow import UnitOfWork
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.gateway.uow() as session:
+    async with _services(request).uow() as session:
         yield session
 
 
+def _uow(request: Request) -> UnitOfWork:
+    return _services(request).uow
+
+
 def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.gateway.clock
-    return clock
+    return _services(request).clock
 
 
 def _control(request: Request) -> ChargerControl:
-    control: ChargerControl = request.app.state.control
-    return control
+    return _services(request).control
+
+
+def _events(request: Request) -> EventLog:
+    return _services(request).events
 
 
 def _gateway(request: Request) -> GatewayContext:
@@ -33,9 +47,13 @@ def _gateway(request: Request) -> GatewayContext:
     return gateway
 
 
+ServicesDep = Annotated[Services, Depends(_services)]
 # scope="function": the transaction commits before the response leaves, so that a client
 # never sees a 2xx for a write that then fails to commit, nor reads before it is visible.
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+UowDep = Annotated[UnitOfWork, Depends(_uow)]
 ClockDep = Annotated[Clock, Depends(_clock)]
-GatewayDep = Annotated[GatewayContext, Depends(_gateway)]
 ControlDep = Annotated[ChargerControl, Depends(_control)]
+EventLogDep = Annotated[EventLog, Depends(_events)]
+# The gateway's own state (its connection registry): for pages that show connections.
+GatewayDep = Annotated[GatewayContext, Depends(_gateway)]

@@ -14,6 +14,7 @@ from evhub.carsharing.models import (
 )
 from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.db import Base
+from evhub.events.models import ConsumerCheckpoint, OutboxEvent
 from evhub.maintenance.models import Ticket
 from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
@@ -31,11 +32,13 @@ __all__ = [
     "ChargingNeed",
     "ConditionReport",
     "Connector",
+    "ConsumerCheckpoint",
     "DayAheadPrice",
     "Driver",
     "Evse",
     "FleetVehicle",
     "MeterValue",
+    "OutboxEvent",
     "ReportPhoto",
     "Site",
     "SiteEnergyCost",

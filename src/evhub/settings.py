@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     feed_keepalive_s: float = Field(
         default=15.0, gt=0, description="Comment lines keep idle event streams open."
     )
+    # The event log: how long delivered events are kept (for catching up and resuming feeds),
+    # the bound past which they go whatever consumers lag, and the relay's safety-net poll.
+    event_retention_h: float = Field(default=24.0, gt=0)
+    event_max_retention_h: float = Field(
+        default=168.0, gt=0, description="Past this, events are pruned even if undelivered."
+    )
+    event_prune_interval_s: float = Field(default=300.0, gt=0)
+    event_poll_s: float = Field(
+        default=1.0, gt=0, description="How often consumers look for other nodes' events."
+    )
+    event_retry_max_s: float = Field(default=60.0, gt=0)
     # Smart charging: slot length, re-plan timer, and the solver's time budget per plan.
     plan_slot_minutes: float = Field(default=5.0, gt=0, le=60)
     plan_interval_s: float = Field(default=60.0, gt=0)

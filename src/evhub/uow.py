@@ -1,4 +1,9 @@
-"""The unit of work: one database transaction whose events are published after commit."""
+"""The unit of work: one database transaction, with the events emitted in it.
+
+The session's queued events are inserted into the outbox just before the commit, in the same
+transaction: no change without its event, no event without its change. After the commit the
+doorbell wakes this process's readers of the log.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,25 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from evhub.events import Event, EventBus
+from evhub.events.log import Doorbell
+from evhub.events.outbox import discard_pending, write_pending
 
 
 class UnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], bus: EventBus) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], bell: Doorbell | None = None
+    ) -> None:
         self.sessions = sessions
-        self.bus = bus
+        self.bell = bell or Doorbell()
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
-            async with session.begin():
-                yield session
-            events: list[Event] = session.info.pop("events", [])
-        for event in events:
-            self.bus.publish(event)
+            try:
+                async with session.begin():
+                    yield session
+                    written = await write_pending(session)
+            finally:
+                discard_pending(session)
+        if written:
+            self.bell.ring()

@@ -1,4 +1,4 @@
-"""The event feed: bus events as server-sent events, read with a streaming HTTP client."""
+"""The event feed: the event log as server-sent events, read with a streaming HTTP client."""
 
 from __future__ import annotations
 
@@ -117,13 +117,13 @@ async def test_idle_stream_gets_keep_alive_comments(database_url: str) -> None:
 
 
 async def test_client_leaving_ends_its_subscription(server: LiveServer) -> None:
-    bus = server.app.state.bus
-    before = len(bus._subscribers)
+    feed = server.app.state.feed
+    before = feed.streams
     async with server.http.stream("GET", "/api/v1/events") as r:
         await subscribed(r)
-        assert len(bus._subscribers) == before + 1
+        assert feed.streams == before + 1
     async with asyncio.timeout(5):
-        while len(bus._subscribers) != before:
+        while feed.streams != before:
             await asyncio.sleep(0.02)
 
 

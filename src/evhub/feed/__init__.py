@@ -1,1 +1,1 @@
-"""The live event feed: bus events as server-sent events."""
+"""The live event feed: the event log as server-sent events."""

@@ -1,8 +1,11 @@
-"""`GET /api/v1/events`: the event bus as server-sent events (text/event-stream).
+"""`GET /api/v1/events`: the event log as server-sent events (text/event-stream).
 
-Each bus event becomes `event: <kind>` and `data: <json>`; comment lines keep an idle stream
-open through proxies. `kinds=status,ticket.closed` keeps the events of those kinds, a bare
-prefix matching its whole family (`ticket` matches `ticket.opened` and `ticket.closed`).
+Each event becomes `id: <outbox id>`, `event: <kind>` and `data: <json>`; comment lines keep an
+idle stream open through proxies. A stream starts at the latest event, or after the one named
+by the `Last-Event-ID` header (which browsers' EventSource send when they reconnect), so a
+client that comes back misses nothing the log still keeps. `kinds=status,ticket.closed` keeps
+the events of those kinds, a bare prefix matching its whole family (`ticket` matches
+`ticket.opened` and `ticket.closed`).
 
 A stream ends when the client goes away (Starlette cancels it on `http.disconnect`) or when
 the server shuts down. uvicorn waits for open responses to finish before it runs the
@@ -13,22 +16,16 @@ has one) so that a shutdown does not wait on a feed.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from evhub.auth.deps import VIEWER
-from evhub.events import Event, EventBus
+from evhub.feed.stream import EventFeed, parse_kinds
 
 router = APIRouter(tags=["feed"])
-
-POLL_S = 0.25  # how often an idle stream looks for a shutdown
 
 
 @router.get(
@@ -37,52 +34,19 @@ POLL_S = 0.25  # how often an idle stream looks for a shutdown
     responses={200: {"content": {"text/event-stream": {}}}},
     dependencies=[VIEWER],
 )
-async def events(request: Request, kinds: str | None = None) -> StreamingResponse:
+async def events(
+    request: Request,
+    kinds: str | None = None,
+    last_event_id: Annotated[int | None, Header()] = None,
+) -> StreamingResponse:
     """Live events: status changes, tickets, transactions, station facts."""
-    bus: EventBus = request.app.state.bus
-    keepalive_s = float(request.app.state.settings.feed_keepalive_s)
-    stream = sse_stream(bus, parse_kinds(kinds), keepalive_s, _draining_probe(request))
+    feed: EventFeed = request.app.state.feed
+    stream = feed.stream(parse_kinds(kinds), last_event_id, _draining_probe(request))
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-def parse_kinds(kinds: str | None) -> frozenset[str]:
-    return frozenset(k.strip() for k in (kinds or "").split(",") if k.strip())
-
-
-def wanted(kind: str, kinds: frozenset[str]) -> bool:
-    return not kinds or any(kind == k or kind.startswith(k + ".") for k in kinds)
-
-
-def format_event(event: Event) -> str:
-    data = json.dumps({"kind": event.kind, "at": event.at, **event.data}, default=_json_default)
-    return f"event: {event.kind}\ndata: {data}\n\n"
-
-
-async def sse_stream(
-    bus: EventBus,
-    kinds: frozenset[str],
-    keepalive_s: float,
-    draining: Callable[[], bool] = lambda: False,
-) -> AsyncIterator[str]:
-    async with bus.subscribe() as queue:
-        # The first line tells the client it is subscribed: nothing published after it is lost.
-        yield f"retry: 3000\n: subscribed kinds={','.join(sorted(kinds)) or '*'}\n\n"
-        last_sent = time.monotonic()
-        while not draining():
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=min(POLL_S, keepalive_s))
-            except TimeoutError:
-                if time.monotonic() - last_sent >= keepalive_s:
-                    last_sent = time.monotonic()
-                    yield ": keep-alive\n\n"
-                continue
-            if wanted(event.kind, kinds):
-                last_sent = time.monotonic()
-                yield format_event(event)
 
 
 def _draining_probe(request: Request) -> Callable[[], bool]:
@@ -91,9 +55,3 @@ def _draining_probe(request: Request) -> Callable[[], bool]:
     if getattr(cycle, "keep_alive", None) is not True:
         return lambda: False
     return lambda: not cycle.keep_alive
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

@@ -1,18 +1,22 @@
-"""The event side of fault detection: reacts to what the domains publish on the bus.
+"""The event side of fault detection: a consumer of the event log.
 
 Status changes, boots, reconnections, security notifications and transaction ends are turned
-into verdicts by the pure detectors; the verdicts of one event are applied in one unit of work.
-Boot times are kept in memory: after a restart the detector starts afresh, which at worst
-delays the detection of a boot loop by one window.
+into verdicts by the pure detectors, and applied to the tickets in the transaction that moves
+the monitor's checkpoint (a `TransactionalConsumer`): a redelivered event finds its checkpoint
+already past it, so a ticket is opened, counted or closed exactly once per event. Boot times
+are kept in memory: an event seen again in this process (a retried batch) is not counted
+twice, and after a restart the log replays the boots since the checkpoint.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from evhub.clock import Clock
-from evhub.events import Event, EventBus
+from evhub.events import START, Event
+from evhub.events.relay import TransactionalConsumer
 from evhub.maintenance import service
 from evhub.maintenance.detectors import (
     BootLoopDetector,
@@ -23,36 +27,25 @@ from evhub.maintenance.detectors import (
     status_verdicts,
 )
 from evhub.maintenance.models import TicketCause
-from evhub.uow import UnitOfWork
 
-log = logging.getLogger("evhub.maintenance")
+KINDS = frozenset(
+    {"status.changed", "station.event", "station.booted", "station.connected", "transaction.ended"}
+)
 
 
 class FaultMonitor:
-    def __init__(
-        self, bus: EventBus, uow: UnitOfWork, clock: Clock, boot_loops: BootLoopDetector
-    ) -> None:
-        self.bus = bus
-        self.uow = uow
+    def __init__(self, clock: Clock, boot_loops: BootLoopDetector) -> None:
         self.clock = clock
         self.boot_loops = boot_loops
+        self._observed = START  # the last event whose boot was counted in memory
 
-    async def run(self) -> None:
-        async with self.bus.subscribe() as queue:
-            while True:
-                await self._handle(await queue.get())
+    def consumer(self) -> TransactionalConsumer:
+        return TransactionalConsumer("maintenance.monitor", self.handle, KINDS)
 
-    async def _handle(self, event: Event) -> None:
-        """Act on one event; a failure is logged and spares the events after it."""
-        try:
-            verdicts = self.verdicts(event)
-            if not verdicts:
-                return
-            async with self.uow() as session:
-                for verdict in verdicts:
-                    await service.apply(session, verdict, self.clock.now())
-        except Exception:
-            log.exception("event=monitor_failed kind=%s data=%s", event.kind, event.data)
+    async def handle(self, session: AsyncSession, event: Event) -> None:
+        """Apply what one event means to the tickets, in the consumer's transaction."""
+        for verdict in self.verdicts(event):
+            await service.apply(session, verdict, self.clock.now())
 
     def verdicts(self, event: Event) -> list[Verdict]:
         """What an event means for the tickets (updates the in-memory detectors)."""
@@ -74,6 +67,9 @@ class FaultMonitor:
                 finding = security_verdict(station_id, str(data["status"]), at)
                 return [finding] if finding else []
             case "station.booted":
+                if event.id and event.position <= self._observed:
+                    return []  # counted already: its batch was retried
+                self._observed = max(self._observed, event.position)
                 loop = self.boot_loops.observe(station_id, event.at)
                 return [loop] if loop else []
             case "station.connected":

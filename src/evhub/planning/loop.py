@@ -15,7 +15,8 @@ from evhub.assets.models import Evse, Station
 from evhub.clock import Clock
 from evhub.control import ChargerControl
 from evhub.errors import StationUnavailable
-from evhub.events import EventBus
+from evhub.events import Event
+from evhub.events.relay import Consumer
 from evhub.planning import caps
 from evhub.planning.dispatch import dispatch
 from evhub.planning.evse_limits import InForce, LimitJournal
@@ -28,14 +29,16 @@ log = logging.getLogger("evhub.planning")
 SETTLE_S = 120.0
 # An EVSE whose station refused a profile is tried again after this long.
 REFUSED_RETRY_S = 300.0
-TRIGGERS = {
-    "transaction.started",
-    "transaction.ended",
-    "need.declared",
-    "station.connected",
-    "evse.capped",
-    "site.grid_limit_changed",
-}
+TRIGGERS = frozenset(
+    {
+        "transaction.started",
+        "transaction.ended",
+        "need.declared",
+        "station.connected",
+        "evse.capped",
+        "site.grid_limit_changed",
+    }
+)
 # A TxProfile is valid this long unless renewed (halfway through, by the timer's plans).
 PROFILE_VALIDITY_S = 900.0
 RATE_UNIT_KEY = "ChargingScheduleAllowedChargingRateUnit"  # OCPP 1.6 §9.4
@@ -49,13 +52,12 @@ class PlanningLoop:
         uow: UnitOfWork,
         control: ChargerControl,
         clock: Clock,
-        bus: EventBus,
         slot_minutes: float = 5.0,
         interval_s: float = 60.0,
         time_limit_s: float = 2.0,
         profile_validity_s: float | None = PROFILE_VALIDITY_S,
     ) -> None:
-        self.uow, self.control, self.clock, self.bus = uow, control, clock, bus
+        self.uow, self.control, self.clock = uow, control, clock
         self.slot_minutes, self.interval_s, self.time_limit_s = (
             slot_minutes,
             interval_s,
@@ -78,7 +80,6 @@ class PlanningLoop:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._listen())
             group.create_task(self._timer())
             group.create_task(self._work())
             group.create_task(self._dispatcher())
@@ -97,22 +98,24 @@ class PlanningLoop:
         self._dirty.add(site_id)
         self._wake.set()
 
-    async def _listen(self) -> None:
-        async with self.bus.subscribe() as queue:
-            while True:
-                event = await queue.get()
-                if event.kind in TRIGGERS and "site_id" in event.data:
-                    self.request(int(event.data["site_id"]))
-                if event.kind not in TRIGGERS or "station_id" not in event.data:
-                    continue
-                station_id = str(event.data["station_id"])
-                if event.kind == "station.connected":
-                    self._forget_station(station_id)
-                elif "evse_id" in event.data:  # a new or ended session: try that EVSE again
-                    self.refused.pop((station_id, int(event.data["evse_id"])), None)
-                site_id = await self._site(station_id)
-                if site_id is not None:
-                    self.request(site_id)
+    def consumer(self) -> Consumer:
+        """The planner's triggers, from the event log. At least once is enough: an event
+        delivered twice re-plans its site twice, and a plan depends only on the site's state."""
+        return Consumer("planning.triggers", self.on_event, TRIGGERS)
+
+    async def on_event(self, event: Event) -> None:
+        if "site_id" in event.data:
+            self.request(int(event.data["site_id"]))
+        if "station_id" not in event.data:
+            return
+        station_id = str(event.data["station_id"])
+        if event.kind == "station.connected":
+            self._forget_station(station_id)
+        elif "evse_id" in event.data:  # a new or ended session: try that EVSE again
+            self.refused.pop((station_id, int(event.data["evse_id"])), None)
+        site_id = await self._site(station_id)
+        if site_id is not None:
+            self.request(site_id)
 
     def _forget_station(self, station_id: str) -> None:
         """A (re)connected station may or may not have kept its profiles: tell it everything

@@ -1,9 +1,8 @@
 """A hub in Paris with two AC stations and a DC one, a resident and a visitor, on a fresh
-database of each backend; the unit of work and an event bus to read what was published."""
+database of each backend; the unit of work and the event log, to read what was published."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,8 +11,9 @@ import pytest
 
 from evhub.accounts import service as accounts
 from evhub.assets import service as assets
-from evhub.db import create_engine, session_factory
-from evhub.events import Event, EventBus
+from evhub.db import create_engine, is_sqlite, session_factory
+from evhub.events import START, Event, Position
+from evhub.events.log import SqlEventLog
 from evhub.reservations.policy import BookingPolicy
 from evhub.uow import UnitOfWork
 
@@ -25,26 +25,25 @@ POLICY = BookingPolicy()
 @dataclass
 class Hub:
     uow: UnitOfWork
-    events: asyncio.Queue[Event]
+    log: SqlEventLog
     site_id: int
     resident_id: int
     visitor_id: int
+    read: Position = START
 
-    def published(self) -> list[Event]:
+    async def published(self) -> list[Event]:
         """The reservation events published since the last call."""
-        out: list[Event] = []
-        while not self.events.empty():
-            event = self.events.get_nowait()
-            if event.kind.startswith("reservation."):
-                out.append(event)
-        return out
+        events = await self.log.read_after(self.read, 10_000)
+        if events:
+            self.read = events[-1].position
+        return [e for e in events if e.kind.startswith("reservation.")]
 
 
 @pytest.fixture
 async def hub(database_url: str) -> AsyncIterator[Hub]:
     engine = create_engine(database_url)
-    bus = EventBus()
-    uow = UnitOfWork(session_factory(engine), bus)
+    uow = UnitOfWork(session_factory(engine))
+    log = SqlEventLog(uow.sessions, uow.bell, postgres=not is_sqlite(database_url))
     async with uow() as s:
         site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 200.0)
         ac = [assets.EvseSpec(1, "AC", 3, 22.0), assets.EvseSpec(2, "AC", 3, 11.0)]
@@ -58,6 +57,7 @@ async def hub(database_url: str) -> AsyncIterator[Hub]:
         visitor = await accounts.create_driver(s, "Bo", "bo@example.org", "visitor", NOW)
         await accounts.create_token(s, "ADA-1", "ISO14443", "Accepted", NOW, resident.id, "FLAT-3")
         await accounts.create_token(s, "BO-1", "ISO14443", "Accepted", NOW, visitor.id)
-    async with bus.subscribe() as queue:
-        yield Hub(uow, queue, site.id, resident.id, visitor.id)
+    hub = Hub(uow, log, site.id, resident.id, visitor.id)
+    hub.read = await log.head()
+    yield hub
     await engine.dispose()

@@ -60,7 +60,7 @@ async def test_booking_takes_the_smallest_suitable_free_evse(hub: Hub) -> None:
     assert await place_of(hub, fast) == ("CP-D", 1)
     assert ac.state == BookingState.BOOKED
     assert ac.id_token == "BO-1" and ac.departure_at == NOW + 3 * H
-    assert [e.kind for e in hub.published()] == ["reservation.booked"] * 2
+    assert [e.kind for e in await hub.published()] == ["reservation.booked"] * 2
 
 
 async def test_an_overlapping_slot_on_the_same_evse_is_refused_with_the_slot(hub: Hub) -> None:

@@ -88,15 +88,15 @@ async def _get(hub: Hub, booking_id: int) -> Booking:
         return await service.get_booking(s, booking_id)
 
 
-def _kinds(hub: Hub) -> list[str]:
-    return [e.kind for e in hub.published()]
+async def _kinds(hub: Hub) -> list[str]:
+    return [e.kind for e in await hub.published()]
 
 
 async def test_reserve_now_goes_out_at_lead_time(
     hub: Hub, clock: FrozenClock, chargers: FakeChargers, scheduler: ReservationScheduler
 ) -> None:
     booking = await _book(hub)
-    hub.published()
+    await hub.published()
     await scheduler.tick()
     assert chargers.reserved == []
     clock.current = START - 10 * MIN
@@ -107,7 +107,7 @@ async def test_reserve_now_goes_out_at_lead_time(
     ]  # fmt: skip
     reserved = await _get(hub, booking.id)
     assert (reserved.state, reserved.reserved_at) == (BookingState.RESERVED, clock.current)
-    assert _kinds(hub) == ["reservation.reserved"]
+    assert await _kinds(hub) == ["reservation.reserved"]
     await scheduler.tick()  # once only
     assert len(chargers.reserved) == 1
 
@@ -116,14 +116,14 @@ async def test_an_occupied_evse_hands_the_booking_to_another_one(
     hub: Hub, clock: FrozenClock, chargers: FakeChargers, scheduler: ReservationScheduler
 ) -> None:
     booking = await _book(hub)
-    hub.published()
+    await hub.published()
     chargers.answers[("CP-A", 1)] = "Occupied"
     clock.current = START - 10 * MIN
     await scheduler.tick()
     assert [(r["station"], r["evse"]) for r in chargers.reserved] == [("CP-A", 1), ("CP-A", 2)]
     moved = await _get(hub, booking.id)
     assert (moved.state, moved.reassignments) == (BookingState.RESERVED, 1)
-    events = hub.published()
+    events = await hub.published()
     assert [e.kind for e in events] == ["reservation.reassigned", "reservation.reserved"]
     assert events[0].data["refused"] == {"station_id": "CP-A", "evse_id": 1, "answer": "Occupied"}
     assert (events[0].data["station_id"], events[0].data["evse_id"]) == ("CP-A", 2)
@@ -133,7 +133,7 @@ async def test_with_no_evse_left_the_booking_is_unassigned_and_the_driver_told(
     hub: Hub, clock: FrozenClock, chargers: FakeChargers, scheduler: ReservationScheduler
 ) -> None:
     booking = await _book(hub)
-    hub.published()
+    await hub.published()
     chargers.answers.update({("CP-A", 1): "Occupied", ("CP-A", 2): "Faulted"})
     chargers.offline.add("CP-B")
     clock.current = START - 10 * MIN
@@ -142,7 +142,7 @@ async def test_with_no_evse_left_the_booking_is_unassigned_and_the_driver_told(
     assert [(r["station"], r["evse"]) for r in chargers.reserved] == [("CP-A", 1), ("CP-A", 2)]
     failed = await _get(hub, booking.id)
     assert (failed.state, failed.evse_pk) == (BookingState.UNASSIGNED, None)
-    events = hub.published()
+    events = await hub.published()
     assert [e.kind for e in events][-1] == "reservation.failed"
     assert events[-1].data["driver_id"] == hub.resident_id
     clock.current = END
@@ -171,13 +171,13 @@ async def test_a_booking_not_started_after_the_grace_period_is_a_no_show(
     clock.current = START + 14 * MIN
     await scheduler.tick()
     assert (await _get(hub, booking.id)).state == BookingState.RESERVED
-    hub.published()
+    await hub.published()
     clock.current = START + 15 * MIN
     await scheduler.tick()
     gone = await _get(hub, booking.id)
     assert (gone.state, gone.fee_rule) == (BookingState.NO_SHOW, FeeRule.NO_SHOW)
     assert chargers.cancelled == [("CP-A", booking.id)]  # the EVSE is freed
-    assert _kinds(hub) == ["reservation.no_show"]
+    assert await _kinds(hub) == ["reservation.no_show"]
 
 
 async def test_a_1_6_start_with_the_reservation_id_puts_the_booking_in_use(
@@ -240,7 +240,7 @@ async def test_a_car_left_plugged_in_after_its_slot_accrues_idle_minutes(
     clock.current = END - 5 * MIN
     await scheduler.tick()
     assert (await _get(hub, booking.id)).idle_since is None  # the slot is not over
-    hub.published()
+    await hub.published()
     clock.current = END + 5 * MIN
     await scheduler.tick()
     idle = await _get(hub, booking.id)
@@ -249,7 +249,7 @@ async def test_a_car_left_plugged_in_after_its_slot_accrues_idle_minutes(
     await scheduler.tick()
     clock.current = END + 20 * MIN
     await scheduler.tick()
-    events = hub.published()
+    events = await hub.published()
     assert [(e.kind, e.data["idle_minutes"]) for e in events] == [
         ("reservation.overstay", 5),
         ("reservation.overstay", 16),  # a reminder every 15 minutes
@@ -263,7 +263,7 @@ async def test_a_car_left_plugged_in_after_its_slot_accrues_idle_minutes(
     await scheduler.tick()
     done = await _get(hub, booking.id)
     assert (done.state, done.idle_minutes, done.fee_rule) == ("completed", 40, FeeRule.OVERSTAY)
-    assert _kinds(hub) == ["reservation.completed"]
+    assert await _kinds(hub) == ["reservation.completed"]
 
 
 async def test_a_car_still_charging_after_its_slot_is_not_idle(

@@ -1,0 +1,195 @@
+"""Delivers the log to named consumers, each from its own durable checkpoint.
+
+Delivery is at least once: a consumer's checkpoint moves after its handler returned, so a
+crash between the two delivers the event again, and every handler is idempotent. A
+`TransactionalConsumer` handles events in the transaction that moves its checkpoint: its
+database effects happen exactly once. Each consumer runs in its own supervised loop: a handler
+that raises is retried with back-off (the event is never skipped) and holds back only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.clock import Clock
+from evhub.events import checkpoints
+from evhub.events.log import Event, EventLog, Position, wanted
+from evhub.supervisor import Supervisor
+from evhub.uow import UnitOfWork
+
+log = logging.getLogger("evhub.events")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """Handles each event of its kinds at least once (none: every kind)."""
+
+    name: str
+    handle: Callable[[Event], Awaitable[None]]
+    kinds: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class TransactionalConsumer:
+    """Handles events inside the transaction that advances its checkpoint: for consumers that
+    write to the database, whose effects are then exactly once (`handle(session, event)`)."""
+
+    name: str
+    handle: Callable[[AsyncSession, Event], Awaitable[None]]
+    kinds: frozenset[str] = field(default_factory=frozenset)
+
+
+AnyConsumer = Consumer | TransactionalConsumer
+
+
+class CheckpointMoved(Exception):
+    """Another runner of the consumer advanced its checkpoint first."""
+
+
+@dataclass
+class RelayTuning:
+    batch_size: int = 200
+    poll_s: float = 1.0  # safety net: rows committed by another process wake no doorbell here
+    retry_s: float = 0.5
+    retry_max_s: float = 60.0
+
+
+class Relay:
+    def __init__(
+        self, log_: EventLog, uow: UnitOfWork, clock: Clock, tuning: RelayTuning | None = None
+    ) -> None:
+        self.log = log_
+        self.uow = uow
+        self.clock = clock
+        self.tuning = tuning or RelayTuning()
+        self.consumers: dict[str, AnyConsumer] = {}
+        self.positions: dict[str, Position] = {}  # in memory, for status and tests
+        self.failures: dict[str, int] = {}
+
+    def add(self, consumer: AnyConsumer) -> None:
+        if consumer.name in self.consumers:
+            raise ValueError(f"consumer {consumer.name} is registered twice")
+        self.consumers[consumer.name] = consumer
+
+    def start(self, supervisor: Supervisor) -> None:
+        for consumer in self.consumers.values():
+            supervisor.start(f"events.{consumer.name}", partial(self.run, consumer))
+
+    async def run(self, consumer: AnyConsumer) -> None:
+        """One consumer's loop: read after its checkpoint, deliver, advance; forever."""
+        position = await self._checkpoint(consumer.name)
+        while True:
+            batch = await self.log.read_after(
+                position, self.tuning.batch_size, wait_s=self.tuning.poll_s
+            )
+            if not batch:
+                continue
+            if isinstance(consumer, TransactionalConsumer):
+                position = await self._deliver_in_transaction(consumer, position, batch)
+            else:
+                position = await self._deliver(consumer, position, batch)
+            self.positions[consumer.name] = position
+
+    async def _checkpoint(self, name: str) -> Position:
+        async with self.uow() as session:
+            position = await checkpoints.ensure(session, name, self.clock.now())
+        self.positions[name] = position
+        return position
+
+    async def _deliver(
+        self, consumer: Consumer, position: Position, batch: list[Event]
+    ) -> Position:
+        """Handle the batch, then advance once; on a failure, keep what was done and retry."""
+        done = position
+        for event in batch:
+            if wanted(event.kind, consumer.kinds):
+                try:
+                    await consumer.handle(event)
+                except Exception:
+                    done = await self._save(consumer.name, position, done)
+                    position = done
+                    await self._retry(consumer.name, event, partial(consumer.handle, event))
+            done = event.position
+        return await self._save(consumer.name, position, done)
+
+    async def _save(self, name: str, expected: Position, to: Position) -> Position:
+        if to == expected:
+            return to
+        async with self.uow() as session:
+            if await checkpoints.advance(session, name, expected, to, self.clock.now()):
+                return to
+            return await checkpoints.load(session, name)
+
+    async def _deliver_in_transaction(
+        self, consumer: TransactionalConsumer, position: Position, batch: list[Event]
+    ) -> Position:
+        """The whole batch in one transaction; if it fails, event by event, retrying."""
+        mine = [e for e in batch if wanted(e.kind, consumer.kinds)]
+        try:
+            return await self._handle_in_transaction(consumer, position, mine, batch[-1].position)
+        except CheckpointMoved:
+            return await self._reload(consumer.name)
+        except Exception:
+            log.warning("consumer=%s event=batch_failed size=%d", consumer.name, len(mine))
+        for event in mine:
+            attempt = partial(
+                self._handle_in_transaction, consumer, position, [event], event.position
+            )
+            try:
+                position = await self._retry(consumer.name, event, attempt, first_now=True)
+            except CheckpointMoved:
+                return await self._reload(consumer.name)
+        return await self._save(consumer.name, position, batch[-1].position)
+
+    async def _handle_in_transaction(
+        self, consumer: TransactionalConsumer, expected: Position, events: list[Event], to: Position
+    ) -> Position:
+        async with self.uow() as session:
+            for event in events:
+                await consumer.handle(session, event)
+            if not await checkpoints.advance(
+                session, consumer.name, expected, to, self.clock.now()
+            ):
+                raise CheckpointMoved(consumer.name)
+        return to
+
+    async def _reload(self, name: str) -> Position:
+        async with self.uow() as session:
+            return await checkpoints.load(session, name)
+
+    async def _retry(
+        self, name: str, event: Event, attempt: Callable[[], Awaitable[T]], first_now: bool = False
+    ) -> T:
+        """Call `attempt` until it succeeds, backing off; the consumer waits, the others don't."""
+        delay = self.tuning.retry_s
+        if not first_now:
+            self._failed(name, event, delay)
+            await asyncio.sleep(delay)
+        while True:
+            try:
+                result = await attempt()
+            except CheckpointMoved:
+                raise
+            except Exception:
+                delay = min(delay * 2, self.tuning.retry_max_s)
+                self._failed(name, event, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.failures.pop(name, None)
+            return result
+
+    def _failed(self, name: str, event: Event, retry_in_s: float) -> None:
+        self.failures[name] = self.failures.get(name, 0) + 1
+        log.exception(
+            "consumer=%s event=handler_failed event_id=%d kind=%s attempts=%d retry_in_s=%.1f",
+            name, event.id, event.kind, self.failures[name], retry_in_s,
+        )  # fmt: skip

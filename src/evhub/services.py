@@ -1,0 +1,27 @@
+"""The services container: what the application's parts share, built once in `app.py`.
+
+Domains receive what they need of it through FastAPI dependencies (`evhub.deps`) or as
+constructor arguments of their loops; nothing reaches into the OCPP gateway's context, which
+serves the gateway only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evhub.clock import Clock
+from evhub.control import ChargerControl
+from evhub.events.log import EventLog
+from evhub.events.relay import Relay
+from evhub.settings import Settings
+from evhub.uow import UnitOfWork
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    uow: UnitOfWork
+    events: EventLog
+    relay: Relay
+    control: ChargerControl
