@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.clock import Clock
 from evhub.events import checkpoints
-from evhub.events.log import Event, EventLog, Position, wanted
+from evhub.events.log import Doorbell, Event, EventLog, Position, wanted
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
 
@@ -74,6 +74,7 @@ class Relay:
         self.consumers: dict[str, AnyConsumer] = {}
         self.positions: dict[str, Position] = {}  # in memory, for status and tests
         self.failures: dict[str, int] = {}
+        self.advanced = Doorbell()  # rung whenever a checkpoint moved
 
     def add(self, consumer: AnyConsumer) -> None:
         if consumer.name in self.consumers:
@@ -98,6 +99,7 @@ class Relay:
             else:
                 position = await self._deliver(consumer, position, batch)
             self.positions[consumer.name] = position
+            self.advanced.ring()
 
     async def _checkpoint(self, name: str) -> Position:
         async with self.uow() as session:
@@ -154,12 +156,14 @@ class Relay:
         self, consumer: TransactionalConsumer, expected: Position, events: list[Event], to: Position
     ) -> Position:
         async with self.uow() as session:
-            for event in events:
-                await consumer.handle(session, event)
+            # Claim first: the update locks the checkpoint until this transaction ends, so a
+            # second runner of the consumer waits here, then finds it moved and backs off.
             if not await checkpoints.advance(
                 session, consumer.name, expected, to, self.clock.now()
             ):
                 raise CheckpointMoved(consumer.name)
+            for event in events:
+                await consumer.handle(session, event)
         return to
 
     async def _reload(self, name: str) -> Position:
