@@ -20,6 +20,7 @@ class Block:
     """One server-sent event block: an event with its data, or comments only."""
 
     kind: str | None = None
+    id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
 
@@ -32,6 +33,8 @@ async def blocks(response: httpx.Response) -> AsyncIterator[Block]:
             block = Block()
         elif line.startswith(":"):
             block.comments.append(line[1:].strip())
+        elif line.startswith("id: "):
+            block.id = line.removeprefix("id: ")
         elif line.startswith("event: "):
             block.kind = line.removeprefix("event: ")
         elif line.startswith("data: "):
@@ -105,6 +108,24 @@ async def test_kinds_filter_keeps_the_families_asked_for(server: LiveServer) -> 
             opened, closed = await next_event(stream), await next_event(stream)
     assert (opened.kind, closed.kind) == ("ticket.opened", "ticket.closed")
     assert closed.data["downtime_s"] == 1800
+
+
+async def test_a_client_resumes_after_the_last_event_it_saw(server: LiveServer) -> None:
+    await _station(server)
+    async with connect(server.ws_base, "CP-F", "ocpp1.6") as st:
+        async with server.http.stream("GET", "/api/v1/events", params={"kinds": "status"}) as r:
+            stream = await subscribed(r)
+            await st.result("StatusNotification", STATUS | {"timestamp": "2026-11-23T10:00:00Z"})
+            seen = await next_event(stream)
+        assert seen.id is not None and seen.data["status"] == "Faulted"
+        # While the client is away:
+        available = STATUS | {"errorCode": "NoError", "status": "Available"}
+        await st.result("StatusNotification", available | {"timestamp": "2026-11-23T10:30:00Z"})
+    headers = {"Last-Event-ID": seen.id}
+    params = {"kinds": "status"}
+    async with server.http.stream("GET", "/api/v1/events", params=params, headers=headers) as r:
+        missed = await next_event(await subscribed(r))
+    assert missed.data["status"] == "Available" and int(missed.id or 0) > int(seen.id)
 
 
 async def test_idle_stream_gets_keep_alive_comments(database_url: str) -> None:
