@@ -18,7 +18,7 @@ from evhub.auth import service
 from evhub.auth.roles import Role
 from evhub.auth.service import Principal
 from evhub.auth.signing import SessionData, decode_session
-from evhub.ocpp.context import GatewayContext
+from evhub.services import Services
 
 SESSION_COOKIE = "evhub_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -37,18 +37,18 @@ def session_of(request: Request) -> SessionData | None:
 
 async def current_principal(request: Request) -> Principal | None:
     """The caller by API key (preferred when both are sent) or by console session."""
-    gateway: GatewayContext = request.app.state.gateway
+    services: Services = request.app.state.services
     header = request.headers.get("authorization")
     if header:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return None
-        async with gateway.uow() as session:
-            return await service.principal_for_key(session, key.strip(), gateway.clock.now())
+        async with services.uow() as session:
+            return await service.principal_for_key(session, key.strip(), services.clock.now())
     data = session_of(request)
     if data is None or data.user_id is None:
         return None
-    async with gateway.uow() as session:
+    async with services.uow() as session:
         return await service.principal_for_user(session, data.user_id, data.csrf)
 
 

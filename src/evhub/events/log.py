@@ -115,8 +115,10 @@ class SqlEventLog:
                 return events
             if held_back:  # committed, but behind a transaction still running
                 await asyncio.sleep(min(HELD_BACK_RETRY_S, remaining))
-            else:
-                await self.bell.wait(seen, remaining)
+                continue
+            await self.bell.wait(seen, remaining)
+            if self.bell.rings == seen:
+                return []  # no commit here: the caller's next call reads (the poll)
 
     async def _read(self, after: Position, limit: int) -> tuple[list[Event], bool]:
         columns = [_T.c.id, _T.c.txid, _T.c.kind, _T.c.occurred_at, _T.c.payload]

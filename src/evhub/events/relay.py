@@ -141,7 +141,10 @@ class Relay:
         except CheckpointMoved:
             return await self._reload(consumer.name)
         except Exception:
-            log.warning("consumer=%s event=batch_failed size=%d", consumer.name, len(mine))
+            log.warning(
+                "consumer=%s event=batch_failed size=%d retry=one_by_one",
+                consumer.name, len(mine), exc_info=True,
+            )  # fmt: skip
         for event in mine:
             attempt = partial(
                 self._handle_in_transaction, consumer, position, [event], event.position

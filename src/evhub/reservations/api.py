@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.deps import ControlDep, GatewayDep, SessionDep
+from evhub.deps import ControlDep, ServicesDep, SessionDep
 from evhub.errors import InvalidInput
-from evhub.ocpp.context import GatewayContext
 from evhub.reservations import access, charger, service, views
 from evhub.reservations.access import HolidaySpec, WindowSpec
 from evhub.reservations.models import AccessWindow, Booking
@@ -39,6 +38,7 @@ from evhub.reservations.schemas import (
 from evhub.reservations.service import BookingChange, BookingRequest, Slot
 from evhub.reservations.state import BookingState
 from evhub.reservations.windows import format_hhmm, local_day, parse_hhmm
+from evhub.services import Services
 
 router = APIRouter(tags=["reservations"])
 
@@ -56,8 +56,8 @@ async def _out(session: AsyncSession, bookings: Sequence[Booking]) -> list[Booki
     return [BookingOut.of(b, places) for b in bookings]
 
 
-async def _one(gateway: GatewayContext, booking: Booking) -> BookingOut:
-    async with gateway.uow() as session:
+async def _one(services: Services, booking: Booking) -> BookingOut:
+    async with services.uow() as session:
         return (await _out(session, [booking]))[0]
 
 
@@ -85,14 +85,14 @@ async def search(
     responses={409: {"description": "The EVSE is taken for the slot (see `conflicting`)."}},
     dependencies=[OPERATOR],
 )
-async def book(body: BookingIn, gateway: GatewayDep, policy: PolicyDep) -> object:
+async def book(body: BookingIn, services: ServicesDep, policy: PolicyDep) -> object:
     slot = Slot(body.site_id, body.starts_at, body.ends_at, body.current_type, body.min_power_kw)
     request = BookingRequest(
         body.driver_id, slot, body.energy_kwh, body.departure_at, body.id_token,
         body.station_id, body.evse_id,
     )  # fmt: skip
-    async with gateway.uow() as session:
-        booking = await service.book(session, request, gateway.clock.now(), policy)
+    async with services.uow() as session:
+        booking = await service.book(session, request, services.clock.now(), policy)
         return (await _out(session, [booking]))[0]
 
 
@@ -117,11 +117,11 @@ async def get_booking(booking_id: int, session: SessionDep) -> object:
 
 @router.patch("/bookings/{booking_id}", response_model=BookingOut, dependencies=[OPERATOR])
 async def modify(
-    booking_id: int, body: BookingPatch, gateway: GatewayDep, policy: PolicyDep
+    booking_id: int, body: BookingPatch, services: ServicesDep, policy: PolicyDep
 ) -> object:
     change = BookingChange(body.starts_at, body.ends_at, body.energy_kwh, body.departure_at)
-    async with gateway.uow() as session:
-        booking = await service.modify(session, booking_id, change, gateway.clock.now(), policy)
+    async with services.uow() as session:
+        booking = await service.modify(session, booking_id, change, services.clock.now(), policy)
         return (await _out(session, [booking]))[0]
 
 
@@ -129,38 +129,38 @@ async def modify(
 async def cancel(
     booking_id: int,
     body: CancelIn,
-    gateway: GatewayDep,
+    services: ServicesDep,
     control: ControlDep,
     policy: PolicyDep,
 ) -> object:
     """Free until the free cancellation deadline; later, the fee rule is recorded."""
     booking = await charger.cancel(
-        gateway.uow, control, gateway.clock, policy, booking_id, "driver", body.note
+        services.uow, control, services.clock, policy, booking_id, "driver", body.note
     )
-    return await _one(gateway, booking)
+    return await _one(services, booking)
 
 
 @router.post("/bookings/{booking_id}/override", response_model=BookingOut, dependencies=[OPERATOR])
 async def override(
     booking_id: int,
     body: OverrideIn,
-    gateway: GatewayDep,
+    services: ServicesDep,
     control: ControlDep,
     policy: PolicyDep,
 ) -> object:
     """Operator: cancel without a fee, or force the booking onto an EVSE."""
     if body.action == "cancel":
         booking = await charger.cancel(
-            gateway.uow, control, gateway.clock, policy, booking_id, "operator", body.note
+            services.uow, control, services.clock, policy, booking_id, "operator", body.note
         )
     else:
         if body.station_id is None or body.evse_id is None:
             raise InvalidInput("assign needs station_id and evse_id")
         booking = await charger.force_assign(
-            gateway.uow, control, gateway.clock, booking_id, body.station_id, body.evse_id,
+            services.uow, control, services.clock, booking_id, body.station_id, body.evse_id,
             body.note,
         )  # fmt: skip
-    return await _one(gateway, booking)
+    return await _one(services, booking)
 
 
 @router.get("/sites/{site_id}/calendar", response_model=CalendarOut, dependencies=[VIEWER])
@@ -225,12 +225,12 @@ async def list_windows(site_id: int, session: SessionDep) -> object:
 @router.put(
     "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[ADMIN]
 )
-async def put_windows(site_id: int, body: list[AccessWindowIn], gateway: GatewayDep) -> object:
+async def put_windows(site_id: int, body: list[AccessWindowIn], services: ServicesDep) -> object:
     """Replace the site's windows. A user group with no window is not restricted here; one
     with windows charges and books only inside them (site local time, DST-aware)."""
     specs = [_window_spec(w) for w in body]
-    async with gateway.uow() as session:
-        rows = await access.replace_windows(session, site_id, specs, gateway.clock.now())
+    async with services.uow() as session:
+        rows = await access.replace_windows(session, site_id, specs, services.clock.now())
         return [_window_out(w) for w in rows]
 
 
@@ -250,8 +250,8 @@ async def list_holidays(site_id: int, session: SessionDep) -> object:
 
 
 @router.put("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[ADMIN])
-async def put_holidays(site_id: int, body: list[HolidayIn], gateway: GatewayDep) -> object:
+async def put_holidays(site_id: int, body: list[HolidayIn], services: ServicesDep) -> object:
     """Replace the site's holidays: local dates whose windows follow another weekday's."""
     specs = [HolidaySpec(h.day, h.treat_as, h.name) for h in body]
-    async with gateway.uow() as session:
+    async with services.uow() as session:
         return await access.replace_holidays(session, site_id, specs)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from evhub.auth import service as auth
 from evhub.auth.deps import SESSION_COOKIE, session_of
 from evhub.auth.signing import SessionData, encode_session
-from evhub.ocpp.context import GatewayContext
+from evhub.services import Services
 from evhub.web.console import PageViewer, read_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -64,10 +64,10 @@ async def login(request: Request) -> Response:
     next_url = _safe_next(form.get("next"))
     if data is None or not hmac.compare_digest(form.get("csrf", ""), data.csrf):
         return _login_form(request, next_url, None, "The form had expired: try again.", 400)
-    gateway: GatewayContext = request.app.state.gateway
-    async with gateway.uow() as session:
+    services: Services = request.app.state.services
+    async with services.uow() as session:
         user = await auth.authenticate_user(
-            session, form.get("name", ""), form.get("password", ""), gateway.clock.now()
+            session, form.get("name", ""), form.get("password", ""), services.clock.now()
         )
         user_id = user.id if user is not None else None
     if user_id is None:

@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from evhub.assets import service as assets
 from evhub.charging import service as charging
 from evhub.control import ChargerControl, CommandResult
-from evhub.deps import ControlDep, GatewayDep, SessionDep
+from evhub.deps import ControlDep, SessionDep, UowDep
 from evhub.errors import DomainError, InvalidInput
-from evhub.ocpp.context import GatewayContext
+from evhub.uow import UnitOfWork
 from evhub.web.console import PageOperator, PageViewer, read_form, render
 from evhub.web.sites import site_points
 
@@ -61,13 +61,13 @@ async def station_action(
     action: str,
     request: Request,
     principal: PageOperator,
-    gateway: GatewayDep,
+    uow: UowDep,
     control: ControlDep,
 ) -> Response:
     """Run one remote operation and show the station's answer in place of the result line."""
     form = await read_form(request)
     try:
-        result = await _operate(gateway, control, station_id, action, form)
+        result = await _operate(uow, control, station_id, action, form)
         message, ok = f"{action}: {result.status}", result.accepted
     except DomainError as exc:
         message, ok = f"{action}: {exc.message}", False
@@ -77,7 +77,7 @@ async def station_action(
 
 
 async def _operate(
-    gateway: GatewayContext,
+    uow: UnitOfWork,
     control: ChargerControl,
     station_id: str,
     action: str,
@@ -100,7 +100,7 @@ async def _operate(
         evse_id = number("evse_id")
         return await control.change_availability(station_id, evse_id, None, operative)
     if action == "stop":
-        async with gateway.uow() as session:
+        async with uow() as session:
             tx = await charging.get_transaction(session, number("transaction_id"))
         if tx.station_id != station_id or tx.state != "active":
             raise InvalidInput(f"transaction {tx.id} is not running on {station_id}")
