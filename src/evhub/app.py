@@ -99,7 +99,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
                 _add_maintenance(supervisor, services)
                 _start_reservations(app, supervisor, services)
-                start_carsharing(app, supervisor, settings, gateway)
+                start_carsharing(app, supervisor, settings, services)
                 planner = PlanningLoop(
                     services.uow,
                     services.control,

@@ -38,7 +38,7 @@ from evhub.carsharing.schemas import (
     VehiclePatch,
 )
 from evhub.carsharing.state import CarBookingState, Propulsion
-from evhub.deps import GatewayDep, SessionDep
+from evhub.deps import ServicesDep, SessionDep
 from evhub.errors import InvalidInput
 
 router = APIRouter(tags=["carsharing"])
@@ -69,11 +69,11 @@ VarDirDep = Annotated[Path, Depends(_var_dir)]
     response_model=VehicleOut,
     dependencies=[ADMIN],
 )
-async def create_vehicle(body: VehicleIn, gateway: GatewayDep) -> object:
+async def create_vehicle(body: VehicleIn, services: ServicesDep) -> object:
     fields = body.model_dump()
     fields["documents"] = [d.model_dump(mode="json") for d in body.documents]
-    async with gateway.uow() as session:
-        return await fleet.create_vehicle(session, VehicleSpec(**fields), gateway.clock.now())
+    async with services.uow() as session:
+        return await fleet.create_vehicle(session, VehicleSpec(**fields), services.clock.now())
 
 
 @router.get("/fleet/vehicles", response_model=list[VehicleOut], dependencies=[VIEWER])
@@ -89,12 +89,12 @@ async def get_vehicle(vehicle_id: int, session: SessionDep) -> object:
 
 
 @router.patch("/fleet/vehicles/{vehicle_id}", response_model=VehicleOut, dependencies=[ADMIN])
-async def patch_vehicle(vehicle_id: int, body: VehiclePatch, gateway: GatewayDep) -> object:
+async def patch_vehicle(vehicle_id: int, body: VehiclePatch, services: ServicesDep) -> object:
     changes = body.model_dump(exclude_unset=True, mode="json")
     if "next_inspection_on" in changes and body.next_inspection_on is not None:
         changes["next_inspection_on"] = body.next_inspection_on
-    async with gateway.uow() as session:
-        return await fleet.update_vehicle(session, vehicle_id, changes, gateway.clock.now())
+    async with services.uow() as session:
+        return await fleet.update_vehicle(session, vehicle_id, changes, services.clock.now())
 
 
 @router.post(
@@ -103,21 +103,21 @@ async def patch_vehicle(vehicle_id: int, body: VehiclePatch, gateway: GatewayDep
     response_model=CarBookingOut,
     dependencies=[ADMIN],
 )
-async def block_vehicle(vehicle_id: int, body: BlockIn, gateway: GatewayDep) -> object:
+async def block_vehicle(vehicle_id: int, body: BlockIn, services: ServicesDep) -> object:
     """A maintenance block: no booking may overlap it."""
-    async with gateway.uow() as session:
+    async with services.uow() as session:
         return await bookings.block(
-            session, vehicle_id, body.starts_at, body.ends_at, body.note, gateway.clock.now()
+            session, vehicle_id, body.starts_at, body.ends_at, body.note, services.clock.now()
         )
 
 
 @router.put("/carsharing/members", response_model=MemberOut, dependencies=[ADMIN])
-async def put_member(body: MemberIn, gateway: GatewayDep) -> object:
+async def put_member(body: MemberIn, services: ServicesDep) -> object:
     """A driver's licence on file: the right to car-share."""
-    async with gateway.uow() as session:
+    async with services.uow() as session:
         return await members.register(
             session, body.driver_id, body.licence_number, body.licence_expires_on,
-            gateway.clock.now(),
+            services.clock.now(),
         )  # fmt: skip
 
 
@@ -133,13 +133,13 @@ async def search(
     site_id: int,
     ends_at: AwareDatetime,
     session: SessionDep,
-    gateway: GatewayDep,
+    services: ServicesDep,
     starts_at: AwareDatetime | None = None,
     propulsion: Propulsion | None = None,
     min_seats: int | None = None,
 ) -> object:
     """Cars of a hub free for the window (from now when `starts_at` is left out)."""
-    now = gateway.clock.now()
+    now = services.clock.now()
     query = CarSearch(site_id, starts_at or now, ends_at, propulsion, min_seats)
     return await bookings.search(session, query, now)
 
@@ -151,10 +151,10 @@ async def search(
     responses={409: {"description": "The car is taken, blocked or off the fleet."}},
     dependencies=[OPERATOR],
 )
-async def book(body: CarBookingIn, gateway: GatewayDep, policy: PolicyDep) -> object:
+async def book(body: CarBookingIn, services: ServicesDep, policy: PolicyDep) -> object:
     request = CarRequest(body.driver_id, body.vehicle_id, body.ends_at, body.starts_at)
-    async with gateway.uow() as session:
-        booking = await bookings.book(session, request, gateway.clock.now(), policy)
+    async with services.uow() as session:
+        booking = await bookings.book(session, request, services.clock.now(), policy)
         return await _booking_out(session, booking)
 
 
@@ -184,10 +184,10 @@ async def get_booking(booking_id: int, session: SessionDep) -> object:
     response_model=CarBookingOut,
     dependencies=[OPERATOR],
 )
-async def cancel(booking_id: int, body: CancelIn, gateway: GatewayDep) -> object:
-    async with gateway.uow() as session:
+async def cancel(booking_id: int, body: CancelIn, services: ServicesDep) -> object:
+    async with services.uow() as session:
         booking = await bookings.cancel(
-            session, booking_id, gateway.clock.now(), "driver", body.note
+            session, booking_id, services.clock.now(), "driver", body.note
         )
         return await _booking_out(session, booking)
 
@@ -226,7 +226,7 @@ FORM_OVERHEAD_BYTES = 64 * 1024
     openapi_extra=REPORT_FORM,
 )
 async def report(
-    booking_id: int, request: Request, gateway: GatewayDep, policy: PolicyDep, var_dir: VarDirDep
+    booking_id: int, request: Request, services: ServicesDep, policy: PolicyDep, var_dir: VarDirDep
 ) -> object:
     """A damage and cleanliness report with photos (multipart), before or after the trip.
     The body's size is checked from its Content-Length before anything is read."""
@@ -242,8 +242,8 @@ async def report(
         files = [await _read_photo(f, policy.photo_max_bytes) for f in uploads]
     reports.check_photos(files, policy)
     stored = await asyncio.to_thread(reports.store_photos, var_dir, files)
-    async with gateway.uow() as session:
-        row = await reports.add_report(session, booking_id, fields, stored, gateway.clock.now())
+    async with services.uow() as session:
+        row = await reports.add_report(session, booking_id, fields, stored, services.clock.now())
         out = ReportOut.model_validate(row)
         out.photos = [
             PhotoOut.model_validate(p) for p in await reports.photos_of(session, [row.id])
@@ -266,11 +266,11 @@ def _report_fields(form: FormData) -> ReportIn:
     "/carsharing/bookings/{booking_id}/start", response_model=TripOut, dependencies=[OPERATOR]
 )
 async def start_trip(
-    booking_id: int, gateway: GatewayDep, policy: PolicyDep, control: VehicleControlDep
+    booking_id: int, services: ServicesDep, policy: PolicyDep, control: VehicleControlDep
 ) -> object:
     """Unlock the car and start the trip (a report comes first)."""
-    trip = await trips.start_trip(gateway.uow, control, gateway.clock, policy, booking_id)
-    async with gateway.uow() as session:
+    trip = await trips.start_trip(services.uow, control, services.clock, policy, booking_id)
+    async with services.uow() as session:
         return await _trip_out(session, trip)
 
 
@@ -278,11 +278,11 @@ async def start_trip(
     "/carsharing/bookings/{booking_id}/end", response_model=TripOut, dependencies=[OPERATOR]
 )
 async def end_trip(
-    booking_id: int, gateway: GatewayDep, policy: PolicyDep, control: VehicleControlDep
+    booking_id: int, services: ServicesDep, policy: PolicyDep, control: VehicleControlDep
 ) -> object:
     """Lock the car at its hub and end the trip; a late return adds its fee line."""
-    trip = await trips.end_trip(gateway.uow, control, gateway.clock, policy, booking_id)
-    async with gateway.uow() as session:
+    trip = await trips.end_trip(services.uow, control, services.clock, policy, booking_id)
+    async with services.uow() as session:
         return await _trip_out(session, trip)
 
 

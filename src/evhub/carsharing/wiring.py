@@ -11,7 +11,7 @@ from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.scheduler import CarsharingScheduler
 from evhub.carsharing.state import Propulsion
 from evhub.clock import Clock
-from evhub.ocpp.context import GatewayContext
+from evhub.services import Services
 from evhub.settings import Settings
 from evhub.sim.telematics import CarSpec, SimulatedTelematics
 from evhub.supervisor import Supervisor
@@ -38,12 +38,12 @@ def simulated_telematics(uow: UnitOfWork, clock: Clock) -> SimulatedTelematics:
 
 
 def start_carsharing(
-    app: FastAPI, supervisor: Supervisor, settings: Settings, gateway: GatewayContext
+    app: FastAPI, supervisor: Supervisor, settings: Settings, services: Services
 ) -> None:
     policy = CarsharingPolicy.from_settings(settings)
     app.state.carsharing_policy = policy
-    app.state.vehicle_control = simulated_telematics(gateway.uow, gateway.clock)
+    app.state.vehicle_control = simulated_telematics(services.uow, services.clock)
     app.state.gbfs_config = feed_config(settings)
-    scheduler = CarsharingScheduler(gateway.uow, gateway.clock, policy)
+    scheduler = CarsharingScheduler(services.uow, services.clock, policy)
     app.state.carsharing = scheduler
     supervisor.start("carsharing.scheduler", scheduler.run)

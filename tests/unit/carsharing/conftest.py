@@ -1,9 +1,8 @@
 """A hub in Paris with an electric and a combustion car, two members, on a fresh database of
-each backend; the unit of work and an event bus to read what was published."""
+each backend; the unit of work and the event log, to read what was published."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,8 +15,9 @@ from evhub.carsharing import fleet, members
 from evhub.carsharing.fleet import VehicleSpec
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.state import Propulsion
-from evhub.db import create_engine, session_factory
-from evhub.events import Event, EventBus
+from evhub.db import create_engine, is_sqlite, session_factory
+from evhub.events import START, Event, Position
+from evhub.events.log import SqlEventLog
 from evhub.uow import UnitOfWork
 
 # Wednesday 25 November 2026, 09:00 in Paris.
@@ -29,7 +29,7 @@ LICENCE_UNTIL = date(2030, 1, 1)
 @dataclass
 class Fleet:
     uow: UnitOfWork
-    events: asyncio.Queue[Event]
+    log: SqlEventLog
     site_id: int
     other_site_id: int
     ev_id: int  # electric, 5 seats
@@ -37,14 +37,14 @@ class Fleet:
     ada: int  # members
     bo: int
     cy: int  # a driver with no licence on file
+    read: Position = START
 
-    def published(self, prefix: str = "carsharing.") -> list[Event]:
-        out: list[Event] = []
-        while not self.events.empty():
-            event = self.events.get_nowait()
-            if event.kind.startswith(prefix):
-                out.append(event)
-        return out
+    async def published(self, prefix: str = "carsharing.") -> list[Event]:
+        """The events of `prefix` published since the last call."""
+        events = await self.log.read_after(self.read, 10_000)
+        if events:
+            self.read = events[-1].position
+        return [e for e in events if e.kind.startswith(prefix)]
 
 
 ELECTRIC = VehicleSpec(
@@ -58,8 +58,8 @@ COMBUSTION = VehicleSpec(
 @pytest.fixture
 async def cars(database_url: str) -> AsyncIterator[Fleet]:
     engine = create_engine(database_url)
-    bus = EventBus()
-    uow = UnitOfWork(session_factory(engine), bus)
+    uow = UnitOfWork(session_factory(engine))
+    log = SqlEventLog(uow.sessions, uow.bell, postgres=not is_sqlite(database_url))
     async with uow() as s:
         site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 200.0)
         site.latitude, site.longitude = 48.8566, 2.3522
@@ -71,8 +71,9 @@ async def cars(database_url: str) -> AsyncIterator[Fleet]:
         cy = await accounts.create_driver(s, "Cy", "cy@example.org", "visitor", NOW)
         await members.register(s, ada.id, "LIC-ADA", LICENCE_UNTIL, NOW)
         await members.register(s, bo.id, "LIC-BO", LICENCE_UNTIL, NOW)
-    async with bus.subscribe() as queue:
-        yield Fleet(uow, queue, site.id, other.id, ev.id, van.id, ada.id, bo.id, cy.id)
+    fleet_ = Fleet(uow, log, site.id, other.id, ev.id, van.id, ada.id, bo.id, cy.id)
+    fleet_.read = await log.head()
+    yield fleet_
     await engine.dispose()
 
 

@@ -61,7 +61,7 @@ async def test_a_scheduled_booking_leaves_the_car_available_an_immediate_one_kee
     immediate = await book(cars, cars.bo, cars.van_id, None, NOW + H)
     assert immediate.starts_at == NOW
     assert await state_of(cars, cars.van_id) == VehicleState.BOOKED
-    kinds = [e.kind for e in cars.published()]
+    kinds = [e.kind for e in await cars.published()]
     assert kinds.count("carsharing.booked") == 2
     assert "carsharing.vehicle_state_changed" in kinds
 
@@ -203,14 +203,14 @@ async def test_a_booking_not_started_within_the_grace_period_is_a_no_show(cars: 
     assert await state_of(cars, cars.ev_id) == VehicleState.BOOKED
     async with cars.uow() as s:
         assert await bookings.sweep_no_shows(s, NOW + POLICY.no_show_grace, POLICY) == []
-    cars.published()
+    await cars.published()
     later = NOW + POLICY.no_show_grace + timedelta(seconds=1)
     async with cars.uow() as s:
         assert await bookings.sweep_no_shows(s, later, POLICY) == [booking.id]
     async with cars.uow() as s:
         assert (await bookings.get_booking(s, booking.id)).state == CarBookingState.NO_SHOW
     assert await state_of(cars, cars.ev_id) == VehicleState.AVAILABLE
-    assert "carsharing.no_show" in [e.kind for e in cars.published()]
+    assert "carsharing.no_show" in [e.kind for e in await cars.published()]
     # The car is free again for the rest of the window.
     assert cars.ev_id in await found(cars, later, NOW + 2 * H)
 

@@ -92,9 +92,9 @@ async def test_a_car_returned_low_charges_and_tells_the_planner(
     await trips.start_trip(cars.uow, unit, clock, POLICY, booking_id)
     (await unit.car(cars.ev_id)).drive(240.0)
     clock.current = NOW + 3 * H  # an hour late
-    cars.published()
+    await cars.published()
     await trips.end_trip(cars.uow, unit, clock, POLICY, booking_id)
-    events = {e.kind: e.data for e in cars.published()}
+    events = {e.kind: e.data for e in await cars.published()}
     returned = events["carsharing.vehicle_returned"]
     assert returned["soc_pct"] == 20.0
     assert returned["state"] == VehicleState.CHARGING
@@ -171,12 +171,12 @@ async def test_the_licence_is_verified_once_before_the_first_trip(
     cars: Fleet, unit: SimulatedTelematics, clock: FrozenClock
 ) -> None:
     booking_id = await booked(cars, cars.ev_id)
-    cars.published()
+    await cars.published()
     await trips.start_trip(cars.uow, unit, clock, POLICY, booking_id)
     await trips.end_trip(cars.uow, unit, clock, POLICY, booking_id)
     second = await booked(cars, cars.ev_id)
     await trips.start_trip(cars.uow, unit, clock, POLICY, second)
-    kinds = [e.kind for e in cars.published()]
+    kinds = [e.kind for e in await cars.published()]
     assert kinds.count("carsharing.member_verified") == 1
     assert kinds.count("carsharing.trip_started") == 2
 
@@ -228,7 +228,7 @@ async def test_every_fact_of_a_trip_is_json_for_the_outbox(
     await trips.start_trip(cars.uow, unit, clock, POLICY, booking_id)
     clock.current = NOW + 4 * H
     await trips.end_trip(cars.uow, unit, clock, POLICY, booking_id)
-    events = cars.published()
+    events = await cars.published()
     assert {"carsharing.booked", "carsharing.trip_started", "carsharing.trip_ended",
             "carsharing.vehicle_returned"} <= {e.kind for e in events}  # fmt: skip
     for event in events:
