@@ -9,7 +9,6 @@ from evhub.assets import service as assets
 from evhub.charging.models import Transaction
 from evhub.control import ChargingLimit, ProfilePurpose
 from evhub.db import create_engine, session_factory
-from evhub.events import EventBus
 from evhub.ocpp.v16.commands import V16Payloads
 from evhub.ocpp.v201.commands import V201Payloads
 from evhub.planning.charging_limit import build_limit, limit_kw
@@ -113,7 +112,7 @@ async def test_a_new_planner_restores_what_the_last_one_recorded(database_url: s
     """Intent, then answer, through the table; a second journal (a restarted process) reads
     the same counts back: the accepted decrease, and the unanswered increase at its higher."""
     engine = create_engine(database_url)
-    uow = UnitOfWork(session_factory(engine), EventBus())
+    uow = UnitOfWork(session_factory(engine))
     async with uow() as s:
         site = await assets.create_site(s, NOW, "Depot", "Europe/Paris", 40.0)
         for sid in ("CP-1", "CP-2"):
