@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from evhub.events import Event
+from tests.committed_events import committed
 from tests.integration.carsharing_hub import PNG, RIFTER, ZOE, CarHub, car_hub, fresh_clock
 from tests.integration.reservations_hub import NOW, StoppedClock
 
@@ -76,7 +77,7 @@ async def test_a_driver_books_drives_and_returns_a_car_late(hub: CarHub) -> None
     before = await log.head()
     r = await hub.operator.post(f"/api/v1/carsharing/bookings/{booking['id']}/end")
     assert r.status_code == 200, r.text
-    published = _by_kind(await log.read_after(before, 1000))
+    published = _by_kind(await committed(log, before))
     trip = r.json()
     assert car.doors_locked
     assert trip["distance_km"] == 200.0

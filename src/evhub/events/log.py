@@ -109,7 +109,7 @@ class SqlEventLog:
         deadline = time.monotonic() + wait_s
         while True:
             seen = self.bell.rings
-            events, held_back = await self._read(after, limit)
+            events, held_back = await self.read_committed(after, limit)
             remaining = deadline - time.monotonic()
             if events or remaining <= 0:
                 return events
@@ -120,7 +120,9 @@ class SqlEventLog:
             if self.bell.rings == seen:
                 return []  # no commit here: the caller's next call reads (the poll)
 
-    async def _read(self, after: Position, limit: int) -> tuple[list[Event], bool]:
+    async def read_committed(self, after: Position, limit: int) -> tuple[list[Event], bool]:
+        """The events readable now, and whether committed ones wait behind them (behind a
+        transaction still running anywhere in the PostgreSQL cluster)."""
         columns = [_T.c.id, _T.c.txid, _T.c.kind, _T.c.occurred_at, _T.c.payload]
         query = (
             select(*columns, _XMIN if self._postgres else literal_column("NULL"))

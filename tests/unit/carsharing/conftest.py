@@ -19,6 +19,7 @@ from evhub.db import create_engine, is_sqlite, session_factory
 from evhub.events import START, Event, Position
 from evhub.events.log import SqlEventLog
 from evhub.uow import UnitOfWork
+from tests.committed_events import committed
 
 # Wednesday 25 November 2026, 09:00 in Paris.
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -41,7 +42,7 @@ class Fleet:
 
     async def published(self, prefix: str = "carsharing.") -> list[Event]:
         """The events of `prefix` published since the last call."""
-        events = await self.log.read_after(self.read, 10_000)
+        events = await committed(self.log, self.read)
         if events:
             self.read = events[-1].position
         return [e for e in events if e.kind.startswith(prefix)]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from evhub.events import START, emit
+from tests.committed_events import committed
 from tests.unit.events.conftest import AT, Log
 
 
@@ -20,7 +21,7 @@ async def test_an_event_is_logged_only_if_its_transaction_commits(events: Log) -
             emit(session, "test.numbered", AT, n=2)
             raise RuntimeError("the change failed")
     await events.emit(3)
-    read = await events.log.read_after(START, 100)
+    read = await committed(events.log, START, 100)
     assert [e.data["n"] for e in read] == [1, 3]
     assert read[0].at == AT and read[0].kind == "test.numbered"
 
@@ -32,15 +33,15 @@ async def test_what_json_cannot_carry_is_refused_at_the_call_site(
     async with events.uow() as session:
         with pytest.raises(TypeError):
             emit(session, "test.bad", AT, value=value)
-    assert await events.log.read_after(START, 10) == []
+    assert await committed(events.log, START, 10) == []
 
 
 async def test_reading_after_a_position_resumes_there_in_order(events: Log) -> None:
     await events.emit(*range(10))
-    first = await events.log.read_after(START, 4)
-    rest = await events.log.read_after(first[-1].position, 100)
+    first = await committed(events.log, START, 4)
+    rest = await committed(events.log, first[-1].position, 100)
     assert [e.data["n"] for e in first + rest] == list(range(10))
-    assert await events.log.read_after(rest[-1].position, 100) == []
+    assert await committed(events.log, rest[-1].position, 100) == []
     assert await events.log.head() == rest[-1].position
     assert await events.log.position_of(first[1].id) == first[1].position
 
@@ -74,7 +75,7 @@ async def test_rows_committing_out_of_id_order_are_not_skipped(events: Log) -> N
         visible = await events.log.read_after(head, 10)
         assert visible == []  # held back: an older transaction is still running
         await early.commit()
-    read = await events.log.read_after(head, 10)
+    read = await committed(events.log, head, 10)
     assert [e.kind for e in read] == ["t.early", "t.late"]
     assert read[0].id < read[1].id
 
@@ -99,8 +100,8 @@ async def test_a_row_with_a_lower_id_that_commits_later_comes_after_what_was_rea
             text("INSERT INTO outbox (kind, occurred_at, payload) VALUES ('t.a', now(), '{}')")
         )
         await a.commit()
-        [read_a] = await events.log.read_after(head, 10)
+        [read_a] = await committed(events.log, head, 10)
         assert read_a.kind == "t.a"
         await b.commit()
-    [read_b] = await events.log.read_after(read_a.position, 10)
+    [read_b] = await committed(events.log, read_a.position, 10)
     assert read_b.kind == "t.b" and read_b.id < read_a.id

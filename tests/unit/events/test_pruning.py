@@ -10,6 +10,7 @@ import pytest
 
 from evhub.events import START, Position, checkpoints
 from evhub.events.pruning import Pruner
+from tests.committed_events import committed
 from tests.unit.events.conftest import Log
 
 DAY = timedelta(days=1)
@@ -29,13 +30,13 @@ def _pruner(events: Log, days_later: float, consumers: list[str]) -> Pruner:
 
 async def test_only_old_rows_behind_every_checkpoint_are_pruned(events: Log) -> None:
     await events.emit(*range(5))
-    read = await events.log.read_after(START, 10)
+    read = await committed(events.log, START, 10)
     await _checkpoint(events, "test.fast", read[4].position)
     await _checkpoint(events, "test.slow", read[2].position)
     consumers = ["test.fast", "test.slow"]
     assert await _pruner(events, 0.5, consumers).prune() == 0  # not old enough
     assert await _pruner(events, 2, consumers).prune() == 3  # 0..2: batches of 2
-    left = await events.log.read_after(START, 10)
+    left = await committed(events.log, START, 10)
     assert [e.data["n"] for e in left] == [3, 4]
 
 

@@ -16,6 +16,7 @@ from evhub.events import START, Event, Position
 from evhub.events.log import SqlEventLog
 from evhub.reservations.policy import BookingPolicy
 from evhub.uow import UnitOfWork
+from tests.committed_events import committed
 
 # Wednesday 25 November 2026, 09:00 in Paris.
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -33,7 +34,7 @@ class Hub:
 
     async def published(self) -> list[Event]:
         """The reservation events published since the last call."""
-        events = await self.log.read_after(self.read, 10_000)
+        events = await committed(self.log, self.read)
         if events:
             self.read = events[-1].position
         return [e for e in events if e.kind.startswith("reservation.")]
