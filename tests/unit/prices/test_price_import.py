@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from evhub.assets import service as assets
 from evhub.db import create_engine, session_factory
 from evhub.errors import InvalidInput, NotFound
-from evhub.events import EventBus
 from evhub.prices import service
 from evhub.prices.entsoe import parse_publication_document, resolution_minutes
 from evhub.prices.models import DayAheadPrice
@@ -110,7 +109,7 @@ def test_resolutions_are_read_as_iso_durations() -> None:
 @pytest.fixture
 async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
     engine = create_engine(database_url)
-    yield UnitOfWork(session_factory(engine), EventBus())
+    yield UnitOfWork(session_factory(engine))
     await engine.dispose()
 
 
