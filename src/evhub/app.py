@@ -25,7 +25,7 @@ from evhub.carsharing.wiring import start_carsharing
 from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock, SystemClock
-from evhub.db import create_engine, migrate_async, session_factory
+from evhub.db import create_engine, create_read_engine, migrate_async, session_factory
 from evhub.errors import DomainError
 from evhub.events import EventBus
 from evhub.feed.api import router as feed_router
@@ -62,6 +62,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         if migrate:
             await migrate_async(settings.database_url)
         engine = create_engine(settings.database_url)
+        read_engine = create_read_engine(settings.database_url)
+        app.state.read_sessions = session_factory(read_engine or engine)
         bus = EventBus()
         uow = UnitOfWork(session_factory(engine), bus)
         gateway = GatewayContext(
@@ -105,6 +107,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 yield
         finally:
             await engine.dispose()
+            if read_engine is not None:
+                await read_engine.dispose()
 
     app = FastAPI(
         title="evhub",

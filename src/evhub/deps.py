@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from evhub.clock import Clock
 from evhub.control import ChargerControl
@@ -15,6 +15,13 @@ from evhub.ocpp.context import GatewayContext
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.gateway.uow() as session:
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only session; on SQLite on its own connections, beside the writer's."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
+    async with sessions() as session, session.begin():
         yield session
 
 
@@ -36,6 +43,8 @@ def _gateway(request: Request) -> GatewayContext:
 # scope="function": the transaction commits before the response leaves, so that a client
 # never sees a 2xx for a write that then fails to commit, nor reads before it is visible.
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+# Reads of list and detail routes: they see committed data only, and cannot write.
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 GatewayDep = Annotated[GatewayContext, Depends(_gateway)]
 ControlDep = Annotated[ChargerControl, Depends(_control)]

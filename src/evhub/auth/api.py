@@ -16,6 +16,7 @@ from evhub.auth.schemas import (
     WhoAmI,
 )
 from evhub.deps import ClockDep, SessionDep
+from evhub.params import DbId
 
 router = APIRouter(tags=["authentication"])
 
@@ -38,7 +39,7 @@ async def create_user(body: UserIn, session: SessionDep, clock: ClockDep) -> obj
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, dependencies=[ADMIN])
-async def patch_user(user_id: int, body: UserPatch, session: SessionDep) -> object:
+async def patch_user(user_id: DbId, body: UserPatch, session: SessionDep) -> object:
     return await service.update_user(session, user_id, body.role, body.password, body.active)
 
 
@@ -59,5 +60,5 @@ async def create_api_key(body: ApiKeyIn, session: SessionDep, clock: ClockDep) -
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, dependencies=[ADMIN])
-async def revoke_api_key(key_id: int, session: SessionDep, clock: ClockDep) -> object:
+async def revoke_api_key(key_id: DbId, session: SessionDep, clock: ClockDep) -> object:
     return await service.revoke_api_key(session, key_id, clock.now())

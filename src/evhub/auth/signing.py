@@ -45,23 +45,26 @@ def verify(secret: bytes, purpose: str, payload: bytes, signature: str) -> bool:
 @dataclass(frozen=True)
 class SessionData:
     """What the console cookie holds: the signed-in user (None before sign-in), the CSRF token
-    of the session, and when it was issued (epoch seconds)."""
+    of the session, when it was issued (epoch seconds), and the id of its server-side record
+    (signed-in sessions only), which sign-out revokes."""
 
     user_id: int | None
     csrf: str
     issued_at: float
+    session_id: str | None = None
 
     @classmethod
     def anonymous(cls, now: float) -> SessionData:
         return cls(None, secrets.token_urlsafe(24), now)
 
     @classmethod
-    def signed_in(cls, user_id: int, now: float) -> SessionData:
-        return cls(user_id, secrets.token_urlsafe(24), now)
+    def signed_in(cls, user_id: int, now: float, session_id: str) -> SessionData:
+        return cls(user_id, secrets.token_urlsafe(24), now, session_id)
 
 
 def encode_session(secret: bytes, data: SessionData) -> str:
-    payload = json.dumps({"u": data.user_id, "c": data.csrf, "t": data.issued_at}).encode()
+    fields = {"u": data.user_id, "c": data.csrf, "t": data.issued_at, "s": data.session_id}
+    payload = json.dumps(fields).encode()
     return f"{_b64(payload)}.{sign(secret, 'session', payload)}"
 
 
@@ -75,7 +78,7 @@ def decode_session(secret: bytes, raw: str, now: float, max_age_s: float) -> Ses
     if not signature or not verify(secret, "session", payload, signature):
         return None
     fields = json.loads(payload)
-    data = SessionData(fields["u"], str(fields["c"]), float(fields["t"]))
+    data = SessionData(fields["u"], str(fields["c"]), float(fields["t"]), fields.get("s"))
     if not 0 <= now - data.issued_at <= max_age_s:
         return None
     return data

@@ -14,6 +14,7 @@ from evhub.auth.signing import check_upload_token, upload_token
 from evhub.control import CommandResult
 from evhub.deps import ClockDep, ControlDep, SessionDep
 from evhub.errors import InvalidInput, NotFound
+from evhub.params import DbId
 from evhub.planning import caps
 from evhub.remote import service
 from evhub.remote.schemas import (
@@ -196,7 +197,7 @@ def _bulk_operation(name: str, params: dict[str, Any], control: Any, now: Any) -
 @router.put("/uploads/{station_id}/{request_id}/{token}/{filename}")
 async def receive_upload(
     station_id: str,
-    request_id: int,
+    request_id: DbId,
     token: str,
     request: Request,
     session: SessionDep,

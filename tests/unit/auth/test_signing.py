@@ -20,16 +20,16 @@ SECRET = b"s" * 32
 
 
 def test_a_session_cookie_reads_back_until_it_expires() -> None:
-    data = SessionData.signed_in(7, now=1000.0)
+    data = SessionData.signed_in(7, now=1000.0, session_id="s1")
     raw = encode_session(SECRET, data)
     assert decode_session(SECRET, raw, now=1010.0, max_age_s=60) == data
     assert decode_session(SECRET, raw, now=1061.0, max_age_s=60) is None
 
 
 def test_a_tampered_or_foreign_cookie_is_refused() -> None:
-    raw = encode_session(SECRET, SessionData.signed_in(7, now=1000.0))
+    raw = encode_session(SECRET, SessionData.signed_in(7, now=1000.0, session_id="s1"))
     payload, signature = raw.split(".")
-    forged = encode_session(b"other" * 8, SessionData.signed_in(1, now=1000.0))
+    forged = encode_session(b"other" * 8, SessionData.signed_in(1, now=1000.0, session_id="s2"))
     assert decode_session(SECRET, forged, now=1000.0, max_age_s=60) is None
     assert decode_session(SECRET, payload + "." + signature[:-2] + "AA", 1000.0, 60) is None
     assert decode_session(SECRET, "garbage", 1000.0, 60) is None
