@@ -36,6 +36,7 @@ from evhub.maintenance.watchdog import Watchdog, WatchdogPolicy
 from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.endpoint import ocpp_websocket
+from evhub.openapi import document_errors
 from evhub.planning.api import router as planning_router
 from evhub.planning.loop import PlanningLoop
 from evhub.remote.api import router as remote_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     api.include_router(auth_router)
     api.include_router(carsharing_router)
     app.include_router(api)
+    document_errors(app)
     app.include_router(pages_router)
     app.include_router(gbfs_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     # Security profile 1 (Basic auth over ws). Profile 2 (wss) is terminated by uvicorn's TLS.
     ssl_certfile: str | None = None
+    # Log upload URLs handed to stations: how long one is good for, and the size of a file.
+    upload_url_ttl_s: float = Field(default=3600.0, gt=0)
+    upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     ssl_keyfile: str | None = None
     # Maintenance: fault detection thresholds and the watchdog's polling period.
     offline_after_missed_heartbeats: int = Field(default=3, ge=1)

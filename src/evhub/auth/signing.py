@@ -84,13 +84,25 @@ def decode_session(secret: bytes, raw: str, now: float, max_age_s: float) -> Ses
     return data
 
 
-def upload_token(secret: bytes, station_id: str, request_id: int) -> str:
-    """The unguessable part of the URL a station uploads one request's logs to."""
-    return sign(secret, "upload", f"{station_id}\0{request_id}".encode())[:32]
+def upload_token(secret: bytes, station_id: str, request_id: int, expires_at: int) -> str:
+    """The unguessable part of the URL a station uploads one request's logs to: the expiry
+    (epoch seconds) and an HMAC over the station, the request id and that expiry."""
+    payload = f"{station_id}\0{request_id}\0{expires_at}".encode()
+    return f"{expires_at}.{sign(secret, 'upload', payload)[:32]}"
 
 
-def check_upload_token(secret: bytes, station_id: str, request_id: int, token: str) -> bool:
-    return hmac.compare_digest(upload_token(secret, station_id, request_id), token)
+def check_upload_token(
+    secret: bytes, station_id: str, request_id: int, token: str, now: float
+) -> str:
+    """ "valid", "expired" (genuine but too late), or "invalid" (forged, foreign, garbled)."""
+    expires, _, _ = token.partition(".")
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+        return "invalid"
+    expected = upload_token(secret, station_id, request_id, int(expires))
+    # Bytes: compare_digest refuses str with non-ASCII characters (a hostile URL has them).
+    if not hmac.compare_digest(expected.encode(), token.encode()):
+        return "invalid"
+    return "valid" if now < int(expires) else "expired"
 
 
 def _b64(raw: bytes) -> str:

@@ -35,11 +35,16 @@ def test_a_tampered_or_foreign_cookie_is_refused() -> None:
     assert decode_session(SECRET, "garbage", 1000.0, 60) is None
 
 
-def test_an_upload_token_is_bound_to_its_station_and_request() -> None:
-    token = upload_token(SECRET, "CP-1", 42)
-    assert check_upload_token(SECRET, "CP-1", 42, token)
-    assert not check_upload_token(SECRET, "CP-2", 42, token)
-    assert not check_upload_token(SECRET, "CP-1", 43, token)
+def test_an_upload_token_is_bound_to_its_station_request_and_expiry() -> None:
+    token = upload_token(SECRET, "CP-1", 42, expires_at=2000)
+    assert check_upload_token(SECRET, "CP-1", 42, token, now=1999.0) == "valid"
+    assert check_upload_token(SECRET, "CP-1", 42, token, now=2000.0) == "expired"
+    assert check_upload_token(SECRET, "CP-2", 42, token, now=1000.0) == "invalid"
+    assert check_upload_token(SECRET, "CP-1", 43, token, now=1000.0) == "invalid"
+    later = token.replace("2000.", "9999.")
+    assert check_upload_token(SECRET, "CP-1", 42, later, now=1000.0) == "invalid"
+    assert check_upload_token(SECRET, "CP-1", 42, "é", now=1000.0) == "invalid"
+    assert check_upload_token(SECRET, "CP-1", 42, "2000.é", now=1000.0) == "invalid"
 
 
 def test_the_generated_secret_is_kept_for_the_next_start(tmp_path: Path) -> None:

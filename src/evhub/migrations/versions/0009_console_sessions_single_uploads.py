@@ -1,4 +1,5 @@
-"""auth: console sessions stored on the server, so that sign-out revokes them
+"""auth: console sessions stored on the server, so that sign-out revokes them; one log
+upload per request
 
 Revision ID: 0009
 Revises: 0005
@@ -37,8 +38,17 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_console_sessions_user_id"), "console_sessions", ["user_id"], unique=False
     )
+    op.create_index(
+        "uq_station_events_one_upload",
+        "station_events",
+        ["station_id", "request_id"],
+        unique=True,
+        sqlite_where=sa.text("kind = 'log_upload'"),
+        postgresql_where=sa.text("kind = 'log_upload'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_station_events_one_upload", table_name="station_events")
     op.drop_index(op.f("ix_console_sessions_user_id"), table_name="console_sessions")
     op.drop_table("console_sessions")
