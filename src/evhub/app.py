@@ -33,6 +33,7 @@ from evhub.maintenance.api import router as maintenance_router
 from evhub.maintenance.detectors import BootLoopDetector
 from evhub.maintenance.monitor import FaultMonitor
 from evhub.maintenance.watchdog import Watchdog, WatchdogPolicy
+from evhub.ocpp.admission import admission_from
 from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.endpoint import ocpp_websocket
@@ -76,6 +77,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         )
         app.state.gateway = gateway
         app.state.settings = settings
+        app.state.admission = admission_from(settings)
         app.state.secret = server_secret(settings)
         if settings.bootstrap_admin_key:
             async with uow() as session:

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     )
     # Security profile 1 (Basic auth over ws). Profile 2 (wss) is terminated by uvicorn's TLS.
     ssl_certfile: str | None = None
+    # The OCPP handshake: headers must arrive within the timeout; at most so many connections
+    # may be unauthenticated (headers pending, or authenticating) and so many authenticate at
+    # once; wrong passwords are refused without a check for a doubling delay after a few.
+    ocpp_header_timeout_s: float = Field(default=10.0, gt=0)
+    ocpp_max_pending_handshakes: int = Field(default=4096, ge=1)
+    ocpp_handshake_concurrency: int = Field(default=64, ge=1)
+    ocpp_login_free_failures: int = Field(default=5, ge=1, description="Per station id.")
+    ocpp_login_free_failures_per_address: int = Field(default=50, ge=1)
+    ocpp_login_backoff_max_s: float = Field(default=300.0, gt=0)
     # Log upload URLs handed to stations: how long one is good for, and the size of a file.
     upload_url_ttl_s: float = Field(default=3600.0, gt=0)
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
