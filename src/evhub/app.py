@@ -120,18 +120,12 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         lifespan=lifespan,
     )
     api = APIRouter(prefix="/api/v1")
-    api.include_router(assets_router)
-    api.include_router(accounts_router)
-    api.include_router(charging_router)
-    api.include_router(maintenance_router)
-    api.include_router(feed_router)
-    api.include_router(remote_router)
-    api.include_router(reservations_router)
-    api.include_router(planning_router)
-    api.include_router(auth_router)
-    api.include_router(carsharing_router)
+    for router in (
+        assets_router, accounts_router, charging_router, maintenance_router, feed_router,
+        remote_router, reservations_router, planning_router, auth_router, carsharing_router,
+    ):  # fmt: skip
+        api.include_router(document_errors(router))
     app.include_router(api)
-    document_errors(app)
     app.include_router(pages_router)
     app.include_router(gbfs_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

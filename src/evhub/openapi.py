@@ -2,16 +2,17 @@
 
 FastAPI documents a route's success and its 422; the other answers come from mechanisms
 around the handler (the role dependency, the domain error handler), so they are added here
-from what each route is: a route behind a role answers 401 and 403, one with a path parameter
-404, one that changes something 409, a remote operation 409 (offline) and 504 (silent). A
-route adds its own through `responses=error_responses(...)`.
+from what each route is: a route behind a role answers 401 and 403; one with a path parameter
+404; one with a body 400 (not JSON) and 404 (a row it names); one that changes something 409;
+a remote operation 409 (offline) and 504 (silent). A route adds its own through
+`responses=error_responses(...)`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from fastapi.utils import create_model_field
 from pydantic import BaseModel, ConfigDict
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from evhub.auth.deps import Require
 
 REASONS = {
-    400: "Bad request",
+    400: "The body could not be parsed",
     401: "Not authenticated (no or unknown API key or session)",
     403: "Authenticated without the role the route needs, or without the CSRF token",
     404: "No such resource",
@@ -45,9 +46,9 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": REASONS[code]} for code in codes}
 
 
-def document_errors(app: FastAPI) -> None:
-    """Add the error answers to every API route (call once the routers are included)."""
-    for route in app.routes:
+def document_errors(router: APIRouter) -> APIRouter:
+    """Add the error answers to every route of a domain's router (before it is included)."""
+    for route in router.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         codes = {422}
@@ -55,6 +56,8 @@ def document_errors(app: FastAPI) -> None:
             codes |= {401, 403}
         if route.dependant.path_params:
             codes.add(404)
+        if route.dependant.body_params:
+            codes |= {400, 404}  # not JSON at all; a row it names is not found
         if (route.methods or set()) & WRITE_METHODS:
             codes.add(409)
         if REMOTE_TAG in route.tags:
@@ -67,3 +70,4 @@ def document_errors(app: FastAPI) -> None:
             route.response_fields[code] = create_model_field(
                 name=f"Response_{code}_{route.unique_id}", type_=ErrorOut, mode="serialization"
             )
+    return router
