@@ -39,9 +39,9 @@ from typing import Any
 
 import httpx
 import websockets
-from ocpp_load import PASSWORD, percentile, provision
 
 from evhub.db import migrate_async
+from ocpp_load import PASSWORD, percentile, provision
 
 
 @dataclass
@@ -119,9 +119,7 @@ class StormStation:
             self.ws = None
 
 
-def probe_api(
-    base_url: str, key: str, ready: Any, stop: Any, out: Any, interval_s: float
-) -> None:
+def probe_api(base_url: str, key: str, ready: Any, stop: Any, out: Any, interval_s: float) -> None:
     """In its own process: list stations again and again until told to stop; the latencies."""
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {key}"}
@@ -235,9 +233,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             base_url, key, args.interval, lambda: asyncio.sleep(args.baseline_s)
         )
         protocols = ["ocpp1.6", "ocpp2.0.1"]
-        stations = [
-            StormStation(f"LOAD-{i:05d}", protocols[i % 2]) for i in range(args.stations)
-        ]
+        stations = [StormStation(f"LOAD-{i:05d}", protocols[i % 2]) for i in range(args.stations)]
 
         def phase() -> Any:
             return storm_phase(stations, ws_url, args.attempts, args.timeout)
