@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import hypothesis
+import hypothesis.errors
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
@@ -19,7 +20,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from tests.integration.live_server import LiveServer, run_server
 
 EXAMPLES = 4
-BUDGET_S = 35.0
+BUDGET_S = 30.0
 # The event stream never ends (it is tested on its own); revoking keys would revoke the
 # fuzzer's own; the station upload endpoint streams files (tested in test_upload_urls).
 SKIPPED = {"GET /api/v1/events", "DELETE /api/v1/api-keys/{key_id}"}
@@ -59,6 +60,8 @@ def _fuzz(schema: Any, base_url: str, headers: dict[str, str]) -> tuple[list[str
 
             try:
                 check()
+            except hypothesis.errors.Unsatisfiable:
+                pass  # nothing invalid to send (e.g. a free-text path parameter, negatively)
             except (Exception, BaseExceptionGroup) as exc:  # hypothesis re-raises the minimal one
                 failures.append(f"{label}: {_summary(exc)}")
     return failures, calls

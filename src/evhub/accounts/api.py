@@ -30,7 +30,7 @@ async def create_driver(body: DriverIn, session: SessionDep, clock: ClockDep) ->
 
 
 @router.get("/drivers/{driver_id}", response_model=DriverOut, dependencies=[VIEWER])
-async def get_driver(driver_id: DbId, session: SessionDep) -> object:
+async def get_driver(driver_id: DbId, session: ReadSessionDep) -> object:
     return await service.get_driver(session, driver_id)
 
 
@@ -64,7 +64,7 @@ async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object
 
 @router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut, dependencies=[VIEWER])
 async def check_token(
-    uid: str, session: SessionDep, clock: ClockDep, station_id: str | None = None
+    uid: str, session: ReadSessionDep, clock: ClockDep, station_id: str | None = None
 ) -> object:
     """What a station would be told for this token now, with the reason; with `station_id`,
     the access windows and quota of the driver's user group at that station's site apply."""

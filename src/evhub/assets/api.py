@@ -47,7 +47,7 @@ async def list_sites(
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut, dependencies=[VIEWER])
-async def get_site(site_id: DbId, session: SessionDep) -> object:
+async def get_site(site_id: DbId, session: ReadSessionDep) -> object:
     return await service.get_site(session, site_id)
 
 
@@ -98,7 +98,7 @@ async def list_stations(
 
 
 @router.get("/stations/{station_id}", response_model=StationOut, dependencies=[VIEWER])
-async def get_station(station_id: str, session: SessionDep) -> object:
+async def get_station(station_id: str, session: ReadSessionDep) -> object:
     return await service.get_station(session, station_id)
 
 
@@ -113,7 +113,7 @@ async def patch_station(station_id: str, body: StationPatch, session: SessionDep
 )
 async def station_events(
     station_id: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> object:
@@ -127,7 +127,7 @@ async def station_events(
     dependencies=[VIEWER],
 )
 async def station_status_history(
-    station_id: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=5000)] = 200
+    station_id: str, session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=5000)] = 200
 ) -> object:
     await service.get_station(session, station_id)
     return await service.status_history(session, station_id, limit)

@@ -15,7 +15,7 @@ from evhub.auth.schemas import (
     UserPatch,
     WhoAmI,
 )
-from evhub.deps import ClockDep, SessionDep
+from evhub.deps import ClockDep, ReadSessionDep, SessionDep
 from evhub.params import DbId
 
 router = APIRouter(tags=["authentication"])
@@ -27,7 +27,7 @@ async def who_am_i(principal: Viewer) -> WhoAmI:
 
 
 @router.get("/users", response_model=list[UserOut], dependencies=[ADMIN])
-async def list_users(session: SessionDep) -> object:
+async def list_users(session: ReadSessionDep) -> object:
     return await service.list_users(session)
 
 
@@ -44,7 +44,7 @@ async def patch_user(user_id: DbId, body: UserPatch, session: SessionDep) -> obj
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut], dependencies=[ADMIN])
-async def list_api_keys(session: SessionDep) -> object:
+async def list_api_keys(session: ReadSessionDep) -> object:
     return await service.list_api_keys(session)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from evhub.auth.deps import OPERATOR, VIEWER
-from evhub.deps import ClockDep, SessionDep
+from evhub.deps import ClockDep, ReadSessionDep, SessionDep
 from evhub.maintenance import service
 from evhub.maintenance.models import TicketCause, TicketState
 from evhub.maintenance.schemas import AvailabilityOut, TicketClose, TicketOut
@@ -20,7 +20,7 @@ router = APIRouter(tags=["maintenance"])
 
 @router.get("/tickets", response_model=list[TicketOut], dependencies=[VIEWER])
 async def list_tickets(
-    session: SessionDep,
+    session: ReadSessionDep,
     state: TicketState | None = None,
     station_id: str | None = None,
     site_id: DbId | None = None,
@@ -32,7 +32,7 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut, dependencies=[VIEWER])
-async def get_ticket(ticket_id: DbId, session: SessionDep) -> object:
+async def get_ticket(ticket_id: DbId, session: ReadSessionDep) -> object:
     return await service.get_ticket(session, ticket_id)
 
 
@@ -47,7 +47,7 @@ async def close_ticket(
 
 @router.get("/availability", response_model=AvailabilityOut, dependencies=[VIEWER])
 async def availability(
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     site_id: DbId | None = None,
     station_id: str | None = None,

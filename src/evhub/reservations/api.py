@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.deps import ControlDep, GatewayDep, SessionDep
+from evhub.deps import ControlDep, GatewayDep, ReadSessionDep
 from evhub.errors import InvalidInput
 from evhub.ocpp.context import GatewayContext
 from evhub.params import DbId
@@ -69,7 +69,7 @@ async def search(
     site_id: DbId,
     starts_at: AwareDatetime,
     ends_at: AwareDatetime,
-    session: SessionDep,
+    session: ReadSessionDep,
     current_type: CurrentType | None = None,
     min_power_kw: float | None = None,
 ) -> object:
@@ -99,7 +99,7 @@ async def book(body: BookingIn, gateway: GatewayDep, policy: PolicyDep) -> objec
 
 @router.get("/bookings", response_model=list[BookingOut], dependencies=[VIEWER])
 async def list_bookings(
-    session: SessionDep,
+    session: ReadSessionDep,
     driver_id: DbId | None = None,
     site_id: DbId | None = None,
     state: Annotated[list[BookingState] | None, Query()] = None,
@@ -110,7 +110,7 @@ async def list_bookings(
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut, dependencies=[VIEWER])
-async def get_booking(booking_id: DbId, session: SessionDep) -> object:
+async def get_booking(booking_id: DbId, session: ReadSessionDep) -> object:
     return (await _out(session, [await service.get_booking(session, booking_id)]))[0]
 
 
@@ -165,7 +165,7 @@ async def override(
 @router.get("/sites/{site_id}/calendar", response_model=CalendarOut, dependencies=[VIEWER])
 async def calendar(
     site_id: DbId,
-    session: SessionDep,
+    session: ReadSessionDep,
     day: dt.date | None = None,
     starts_at: AwareDatetime | None = None,
     ends_at: AwareDatetime | None = None,
@@ -216,7 +216,7 @@ def _window_out(row: AccessWindow) -> AccessWindowOut:
 @router.get(
     "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[VIEWER]
 )
-async def list_windows(site_id: DbId, session: SessionDep) -> object:
+async def list_windows(site_id: DbId, session: ReadSessionDep) -> object:
     await assets.get_site(session, site_id)
     return [_window_out(w) for w in await access.list_windows(session, site_id)]
 
@@ -243,7 +243,7 @@ def _window_spec(body: AccessWindowIn) -> WindowSpec:
 
 
 @router.get("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[VIEWER])
-async def list_holidays(site_id: DbId, session: SessionDep) -> object:
+async def list_holidays(site_id: DbId, session: ReadSessionDep) -> object:
     await assets.get_site(session, site_id)
     return await access.list_holidays(session, site_id)
 
