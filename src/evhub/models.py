@@ -2,7 +2,7 @@
 
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
-from evhub.auth.models import ApiKey, User
+from evhub.auth.models import ApiKey, ConsoleSession, User
 from evhub.carsharing.models import (
     CarBooking,
     CarBookingFee,
@@ -31,6 +31,7 @@ __all__ = [
     "ChargingNeed",
     "ConditionReport",
     "Connector",
+    "ConsoleSession",
     "DayAheadPrice",
     "Driver",
     "Evse",
