@@ -75,15 +75,15 @@ async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
         log.warning("station=%s event=refused reason=station_id", station_id)
         await _deny(websocket, 401, "unknown station")
         return
+    wait = admission.retry_after(station_id, address)
+    if wait > 0:  # refused at once, without a password check nor a place in the queue
+        log.warning("station=%s event=refused reason=backoff wait_s=%.1f", station_id, wait)
+        await _deny(websocket, 401, "too many failed logins", retry_after_s=wait)
+        return
     async with admission.handshake() as admitted:
         if not admitted:
             log.warning("station=%s event=refused reason=handshakes_pending", station_id)
             await _deny(websocket, 503, "too many handshakes pending", retry_after_s=5)
-            return
-        wait = admission.retry_after(station_id, address)
-        if wait > 0:
-            log.warning("station=%s event=refused reason=backoff wait_s=%.1f", station_id, wait)
-            await _deny(websocket, 401, "too many failed logins", retry_after_s=wait)
             return
         if not await _authenticate(ctx, station_id, websocket.headers.get("authorization")):
             admission.login_failed(station_id, address)
