@@ -10,6 +10,7 @@ import hmac
 import math
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
@@ -41,11 +42,17 @@ def negotiate(offered: list[str]) -> str | None:
     return next((p for p in offered if p in HANDLERS), None)
 
 
-async def _authenticate(ctx: GatewayContext, station_id: str, header: str | None) -> bool:
+async def _authenticate(
+    ctx: GatewayContext,
+    reads: async_sessionmaker[AsyncSession],
+    station_id: str,
+    header: str | None,
+) -> bool:
     creds = parse_basic_auth(header)
     if creds is None or creds[0] != station_id:
         return False
-    async with ctx.uow() as s:
+    # A read-only session: on SQLite it leaves the one writer connection to station traffic.
+    async with reads() as s, s.begin():
         station = await s.get(Station, station_id)
         stored = station.password_hash if station else None
     if stored is None:
@@ -85,7 +92,8 @@ async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
             log.warning("station=%s event=refused reason=handshakes_pending", station_id)
             await _deny(websocket, 503, "too many handshakes pending", retry_after_s=5)
             return
-        if not await _authenticate(ctx, station_id, websocket.headers.get("authorization")):
+        reads = websocket.app.state.read_sessions
+        if not await _authenticate(ctx, reads, station_id, websocket.headers.get("authorization")):
             admission.login_failed(station_id, address)
             log.warning("station=%s event=refused reason=authentication", station_id)
             await _deny(websocket, 401, "wrong station id or password")
