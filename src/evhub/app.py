@@ -127,7 +127,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         api.include_router(document_errors(router))
     app.include_router(api)
     app.include_router(pages_router)
-    app.include_router(gbfs_router)
+    app.include_router(document_errors(gbfs_router))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
 

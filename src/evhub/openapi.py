@@ -3,7 +3,8 @@
 FastAPI documents a route's success and its 422; the other answers come from mechanisms
 around the handler (the role dependency, the domain error handler), so they are added here
 from what each route is: a route behind a role answers 401 and 403; one with a path parameter
-404; one with a body 400 (not JSON) and 404 (a row it names); one that changes something 409;
+404; one with a body 404 (a row it names); one that changes something 400 (a body that cannot
+be parsed) and 409;
 a remote operation 409 (offline) and 504 (silent). A route adds its own through
 `responses=error_responses(...)`.
 """
@@ -57,9 +58,9 @@ def document_errors(router: APIRouter) -> APIRouter:
         if route.dependant.path_params:
             codes.add(404)
         if route.dependant.body_params:
-            codes |= {400, 404}  # not JSON at all; a row it names is not found
+            codes.add(404)  # a row the body names is not found
         if (route.methods or set()) & WRITE_METHODS:
-            codes.add(409)
+            codes |= {400, 409}  # a body that cannot be parsed; a conflict with the state
         if REMOTE_TAG in route.tags:
             codes |= {404, 409, 504}
         for code, response in error_responses(*sorted(codes)).items():
