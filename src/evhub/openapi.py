@@ -4,9 +4,8 @@ FastAPI documents a route's success and its 422; the other answers come from mec
 around the handler (the role dependency, the domain error handler), so they are added here
 from what each route is: a route behind a role answers 401 and 403; one with a path parameter
 404; one with a body 404 (a row it names); one that changes something 400 (a body that cannot
-be parsed) and 409;
-a remote operation 409 (offline) and 504 (silent). A route adds its own through
-`responses=error_responses(...)`.
+be parsed) and 409; a remote operation 409 (offline) and 504 (silent). A route adds its own
+through `responses=error_responses(...)`.
 """
 
 from __future__ import annotations
