@@ -10,7 +10,6 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request, status
 
 from evhub.accounts import service as accounts
-from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR
 from evhub.auth.signing import check_upload_token, upload_token
 from evhub.control import CommandResult
@@ -160,7 +159,7 @@ async def charging_limit(
     "/stations/{station_id}/charging-limit/{evse_id}", status_code=204, dependencies=[OPERATOR]
 )
 async def clear_charging_limit(
-    station_id: str, evse_id: int, session: SessionDep, clock: ClockDep
+    station_id: str, evse_id: DbId, session: SessionDep, clock: ClockDep
 ) -> None:
     await caps.clear_cap(session, station_id, evse_id, clock.now())
 
