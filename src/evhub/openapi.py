@@ -2,9 +2,9 @@
 
 FastAPI documents a route's success and its 422; the other answers come from mechanisms
 around the handler (the role dependency, the domain error handler), so they are added here
-from what each route is: a route behind a role answers 401 and 403; one with a path parameter
-404; one with a body 404 (a row it names); one that changes something 400 (a body that cannot
-be parsed) and 409; a remote operation 409 (offline) and 504 (silent). A route adds its own
+from what each route is: a route behind a role answers 401 and 403; one with parameters or a
+body 404 (a row they name); one that changes something 400 (a body that cannot be parsed) and
+409; a remote operation 409 (offline) and 504 (silent). A route adds its own
 through `responses=error_responses(...)`.
 """
 
@@ -54,10 +54,9 @@ def document_errors(router: APIRouter) -> APIRouter:
         codes = {422}
         if any(isinstance(d.call, Require) for d in route.dependant.dependencies):
             codes |= {401, 403}
-        if route.dependant.path_params:
-            codes.add(404)
-        if route.dependant.body_params:
-            codes.add(404)  # a row the body names is not found
+        dependant = route.dependant
+        if dependant.path_params or dependant.query_params or dependant.body_params:
+            codes.add(404)  # a row the path, the query or the body names is not found
         if (route.methods or set()) & WRITE_METHODS:
             codes |= {400, 409}  # a body that cannot be parsed; a conflict with the state
         if REMOTE_TAG in route.tags:
