@@ -2,7 +2,7 @@
 upload per request
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-01 19:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
