@@ -44,6 +44,9 @@ from evhub.remote.api import router as remote_router
 from evhub.reservations.api import router as reservations_router
 from evhub.reservations.policy import BookingPolicy
 from evhub.reservations.scheduler import ReservationScheduler
+from evhub.roaming.api import create_ocpi_app
+from evhub.roaming.context import RoamingContext
+from evhub.roaming.remote import PullLoop
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
@@ -85,6 +88,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                     session, settings.bootstrap_admin_key, "bootstrap", Role.ADMIN, clock.now()
                 )
         app.state.control = OcppChargerControl(gateway.registry)
+        app.state.roaming = ocpi.state.roaming = RoamingContext.from_settings(settings, uow, clock)
         app.state.bus = bus
         async with gateway.uow() as session:
             await assets.mark_all_offline(session)
@@ -107,8 +111,10 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 )
                 app.state.planner = planner
                 supervisor.start("planning", planner.run)
+                supervisor.start("roaming.pull", PullLoop(app.state.roaming, bus).run)
                 yield
         finally:
+            await app.state.roaming.client.aclose()
             await engine.dispose()
             if read_engine is not None:
                 await read_engine.dispose()
@@ -130,6 +136,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     app.include_router(document_errors(gbfs_router))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
+    ocpi = create_ocpi_app()
+    app.mount("/ocpi", ocpi)  # OCPI 2.2.1: its own envelope for every answer, errors included
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:

@@ -27,6 +27,7 @@ from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
 from evhub.prices.cli import register as register_prices_commands
 from evhub.remote.cli import op_app
+from evhub.roaming.cli import register as register_roaming_commands
 from evhub.serving import uvicorn_options
 from evhub.settings import load_settings
 from evhub.uow import UnitOfWork
@@ -239,4 +240,5 @@ bench_app.command("planning")(planning_replay)
 bench_app.command("v2g")(v2g_replay)
 register_auth_commands(app, _run_in_uow, console)
 register_prices_commands(app, _run_in_uow, console)
+register_roaming_commands(app, _run_in_uow, console)
 app.add_typer(op_app, name="op")

@@ -18,6 +18,15 @@ from evhub.maintenance.models import Ticket
 from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
 from evhub.reservations.models import AccessWindow, Booking, SiteHoliday
+from evhub.roaming.models import (
+    LocationDetails,
+    Partner,
+    PartnerEndpoint,
+    PartnerRole,
+    PullCheckpoint,
+    RemoteObject,
+    RoamingToken,
+)
 
 metadata = Base.metadata
 
@@ -36,8 +45,15 @@ __all__ = [
     "Driver",
     "Evse",
     "FleetVehicle",
+    "LocationDetails",
     "MeterValue",
     "ReportPhoto",
+    "Partner",
+    "PartnerEndpoint",
+    "PartnerRole",
+    "PullCheckpoint",
+    "RemoteObject",
+    "RoamingToken",
     "Site",
     "SiteEnergyCost",
     "SiteHoliday",

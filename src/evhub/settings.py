@@ -127,6 +127,19 @@ class Settings(BaseSettings):
     gbfs_language: str = "en"
     gbfs_contact_email: str = "opendata@example.org"
     gbfs_ttl_s: int = Field(default=60, ge=0)
+    # Roaming (OCPI 2.2.1): evhub's party, and how often partners' data is pulled; partners
+    # find the versions at {public_url}/ocpi/versions.
+    ocpi_country_code: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
+    ocpi_party_id: str = Field(default="EVH", pattern=r"^[A-Z0-9]{3}$")
+    ocpi_business_name: str = Field(default="evhub", max_length=100)
+    roaming_pull_interval_s: float = Field(default=900.0, gt=0)
+    roaming_request_timeout_s: float = Field(
+        default=10.0, gt=0, description="Outgoing OCPI calls, real-time authorisation included."
+    )
+
+    def advertised_url(self) -> str:
+        """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 def load_settings() -> Settings:

@@ -1,0 +1,74 @@
+"""evhub as CPO: pushes Location and EVSE status changes to registered eMSPs (§8.2.2).
+
+A caller (an event consumer) names what changed; each eMSP gets the push on its locations
+receiver. Failures are returned, not raised: the next change or the eMSP's own pull repairs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from evhub.roaming import locations, partners
+from evhub.roaming.client import Credential, Party
+from evhub.roaming.context import RoamingContext
+from evhub.roaming.evse_ids import evse_uid
+from evhub.roaming.wire import InterfaceRole, PartnerError, Role
+
+log = logging.getLogger("evhub.roaming")
+
+
+async def _receivers(ctx: RoamingContext) -> list[tuple[int, str, Credential, Party]]:
+    async with ctx.uow() as session:
+        out = []
+        for p in await partners.registered(session, Role.EMSP):
+            url, to = (
+                partners.endpoint(p, "locations", InterfaceRole.RECEIVER),
+                partners.party(p, Role.EMSP),
+            )
+            if url and to and p.token_out:
+                out.append((p.id, url.rstrip("/"), partners.credential(p), to))
+        return out
+
+
+async def push_location(ctx: RoamingContext, site_id: int) -> dict[int, bool]:
+    """PUT the whole Location of a site to each eMSP; per partner id, whether it took it."""
+    async with ctx.uow() as session:
+        location = await locations.get_location(session, ctx.identity, str(site_id))
+    if location is None:
+        return {}
+    me, done = ctx.identity, {}
+    for partner_id, url, credential, to in await _receivers(ctx):
+        target = f"{url}/{me.country_code}/{me.party_id}/{site_id}"
+        done[partner_id] = await _send(ctx, "PUT", target, credential, to, location)
+    return done
+
+
+async def push_evse_status(
+    ctx: RoamingContext, site_id: int, station_id: str, evse_id: int
+) -> dict[int, bool]:
+    """PATCH one EVSE's status and last_updated to each eMSP (OCPI 2.2.1 §8.2.2.3)."""
+    async with ctx.uow() as session:
+        location = await locations.get_location(session, ctx.identity, str(site_id))
+    uid = evse_uid(station_id, evse_id)
+    evse = next((e for e in (location or {}).get("evses", []) if e["uid"] == uid), None)
+    if evse is None:
+        return {}
+    body = {"status": evse["status"], "last_updated": evse["last_updated"]}
+    me, done = ctx.identity, {}
+    for partner_id, url, credential, to in await _receivers(ctx):
+        target = f"{url}/{me.country_code}/{me.party_id}/{site_id}/{uid}"
+        done[partner_id] = await _send(ctx, "PATCH", target, credential, to, body)
+    return done
+
+
+async def _send(
+    ctx: RoamingContext, method: str, url: str, credential: Credential, to: Party, body: object
+) -> bool:
+    try:
+        reply = await ctx.client.call(method, url, credential, to, json=body)
+    except (httpx.HTTPError, PartnerError) as exc:
+        log.warning("event=roaming_push_failed url=%s error=%r", url, exc)
+        return False
+    return reply.ok

@@ -1,0 +1,156 @@
+"""evhub as eMSP: partners' locations and tariffs, cached (pulled, or pushed to evhub)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.events import EventBus, emit
+from evhub.roaming import partners
+from evhub.roaming.context import RoamingContext
+from evhub.roaming.models import Partner, PullCheckpoint, RemoteObject
+from evhub.roaming.wire import (
+    InterfaceRole,
+    OcpiError,
+    OcpiStatus,
+    PartnerError,
+    Role,
+    format_timestamp,
+    parse_timestamp,
+)
+
+log = logging.getLogger("evhub.roaming")
+PULLED_MODULES = ("locations", "tariffs")
+
+
+async def store_object(
+    session: AsyncSession, partner: Partner, module: str, obj: dict[str, Any], now: datetime
+) -> RemoteObject:
+    """Insert or replace one object; the owner must be a CPO party of this partner."""
+    try:
+        key = (str(obj["country_code"]), str(obj["party_id"]), str(obj["id"]))
+        last_updated = parse_timestamp(str(obj["last_updated"]))
+    except (KeyError, ValueError) as exc:
+        raise OcpiError(
+            f"{module} object lacks a field: {exc}", OcpiStatus.INVALID_PARAMETERS
+        ) from exc
+    if not partners.plays(partner, Role.CPO, key[0], key[1]):
+        raise OcpiError(
+            f"{key[0]}*{key[1]} is not a CPO of this partner", OcpiStatus.INVALID_PARAMETERS
+        )
+    row = await find_object(session, module, *key)
+    if row is None:
+        row = RemoteObject(module=module, country_code=key[0], party_id=key[1], object_id=key[2])
+        session.add(row)
+    row.partner_id, row.data, row.last_updated, row.pulled_at = partner.id, obj, last_updated, now
+    await session.flush()
+    emit(session, f"roaming.remote_{module}_stored", now, partner_id=partner.id, object_id=key[2])
+    return row
+
+
+async def find_object(
+    session: AsyncSession, module: str, country_code: str, party_id: str, object_id: str
+) -> RemoteObject | None:
+    result = await session.execute(
+        select(RemoteObject).where(
+            RemoteObject.module == module,
+            RemoteObject.country_code == country_code,
+            RemoteObject.party_id == party_id,
+            RemoteObject.object_id == object_id,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_objects(
+    session: AsyncSession, module: str, partner_id: int | None = None
+) -> list[RemoteObject]:
+    query = select(RemoteObject).where(RemoteObject.module == module)
+    if partner_id is not None:
+        query = query.where(RemoteObject.partner_id == partner_id)
+    return list((await session.execute(query.order_by(RemoteObject.id))).scalars())
+
+
+async def pull(ctx: RoamingContext, partner_id: int, module: str) -> int:
+    """GET every page of a CPO's `module` changed since the last complete pull (§4.1.3:
+    `date_from` inclusive), store each object, then move the checkpoint to the pull's start."""
+    started = ctx.clock.now()
+    async with ctx.uow() as session:
+        partner = await partners.get(session, partner_id)
+        url = partners.endpoint(partner, module, InterfaceRole.SENDER)
+        to, credential = partners.party(partner, Role.CPO), partners.credential(partner)
+        checkpoint = await _checkpoint(session, partner_id, module)
+    if url is None or to is None:
+        raise PartnerError(f"partner {partner_id} offers no CPO {module} endpoint")
+    params = {"date_from": format_timestamp(checkpoint.pulled_until)} if checkpoint else None
+    count = 0
+    async for page in ctx.client.pages(url, credential, to, params):
+        async with ctx.uow() as session:
+            partner = await partners.get(session, partner_id)
+            for obj in page:
+                try:
+                    await store_object(session, partner, module, obj, ctx.clock.now())
+                except OcpiError as exc:
+                    log.warning("event=roaming_object_skipped partner_id=%s module=%s error=%s",
+                                partner_id, module, exc.message)  # fmt: skip
+                    continue
+                count += 1
+    async with ctx.uow() as session:
+        row = await _checkpoint(session, partner_id, module)
+        if row is None:
+            session.add(PullCheckpoint(partner_id=partner_id, module=module, pulled_until=started))
+        else:
+            row.pulled_until = started
+    return count
+
+
+async def _checkpoint(session: AsyncSession, partner_id: int, module: str) -> PullCheckpoint | None:
+    result = await session.execute(
+        select(PullCheckpoint).where(
+            PullCheckpoint.partner_id == partner_id, PullCheckpoint.module == module
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+class PullLoop:
+    """Keeps every registered CPO partner's locations and tariffs current: at start, after
+    each registration, and every `pull_interval_s`."""
+
+    def __init__(self, ctx: RoamingContext, bus: EventBus) -> None:
+        self.ctx = ctx
+        self.bus = bus
+
+    async def run(self) -> None:
+        async with self.bus.subscribe() as events:
+            while True:
+                await self.pull_all()
+                await self._wait(events)
+
+    async def _wait(self, events: asyncio.Queue[Any]) -> None:
+        try:
+            async with asyncio.timeout(self.ctx.pull_interval_s):
+                while (await events.get()).kind != "roaming.partner_registered":
+                    pass
+        except TimeoutError:
+            return
+
+    async def pull_all(self) -> None:
+        async with self.ctx.uow() as session:
+            found = await partners.registered(session, Role.CPO)
+            todo = [(p.id, m) for p in found for m in PULLED_MODULES
+                    if partners.endpoint(p, m, InterfaceRole.SENDER)]  # fmt: skip
+        for partner_id, module in todo:
+            try:
+                count = await pull(self.ctx, partner_id, module)
+                log.info("event=roaming_pulled partner_id=%s module=%s objects=%s",
+                         partner_id, module, count)  # fmt: skip
+            except Exception:
+                log.exception(
+                    "event=roaming_pull_failed partner_id=%s module=%s", partner_id, module
+                )
