@@ -27,6 +27,7 @@ class Reply:
     status_code: int | None
     data: Any
     headers: httpx.Headers
+    message: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -93,7 +94,11 @@ class OcpiClient:
             if r.status_code < 300:
                 raise PartnerError(f"{method} {url}: HTTP {r.status_code} without OCPI envelope")
             return Reply(r.status_code, None, None, r.headers)
-        return Reply(r.status_code, body.get("status_code"), body.get("data"), r.headers)
+        message = body.get("status_message")
+        return Reply(
+            r.status_code, body.get("status_code"), body.get("data"), r.headers,
+            str(message) if message is not None else None,
+        )  # fmt: skip
 
     async def get_json(self, url: str, credential: Credential, to: Party | None = None) -> Any:
         """GET that must succeed; its `data`."""

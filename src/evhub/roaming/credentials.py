@@ -24,7 +24,7 @@ from evhub.roaming.models import Partner, PartnerEndpoint, PartnerRole
 from evhub.roaming.partners import PartnerStatus
 from evhub.roaming.registry import VERSION
 from evhub.roaming.schemas import Credentials, Endpoint, Version, VersionDetails
-from evhub.roaming.wire import OcpiError, OcpiStatus, PartnerError, Role
+from evhub.roaming.wire import InterfaceRole, OcpiError, OcpiStatus, PartnerError, Role
 
 log = logging.getLogger("evhub.roaming")
 
@@ -124,6 +124,8 @@ async def accept(
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise OcpiError("this token was used already", OcpiStatus.CLIENT_ERROR, 405)
         row = await partners.get(session, partner.id)
+        row.roles, row.endpoints = [], []
+        await session.flush()  # the old rows go before the new ones take their unique keys
         row.roles = _roles(credentials)
         row.endpoints = _endpoints(endpoints)
         row.name = credentials.roles[0].business_details.name
@@ -183,7 +185,7 @@ async def connect(
         reply = await ctx.client.call("POST", credentials_url, first, json=body)
         if not reply.ok:
             raise PartnerError(f"POST {credentials_url}: HTTP {reply.http_status}, "
-                               f"status {reply.status_code}")  # fmt: skip
+                               f"status {reply.status_code}: {reply.message}")  # fmt: skip
         theirs = Credentials.model_validate(reply.data)
     except BaseException:
         async with ctx.uow() as session:
@@ -199,3 +201,37 @@ async def connect(
              direction="outgoing")  # fmt: skip
     log.info("event=roaming_registered partner_id=%s versions_url=%s", partner_id, versions_url)
     return partner_id
+
+
+async def rekey(ctx: RoamingContext, partner_id: int, our_versions_url: str) -> None:
+    """evhub re-keys with a registered partner: PUT our new token, take its new one (§7.2.3).
+
+    The new token is committed first (the partner GETs evhub's versions with it during the
+    PUT); if the PUT fails, the old one is put back.
+    """
+    new_token = generate_token()
+    async with ctx.uow() as session:
+        partner = await partners.get(session, partner_id)
+        if partner.status != PartnerStatus.REGISTERED:
+            raise OcpiError("partner is not registered", OcpiStatus.CLIENT_ERROR)
+        url = partners.endpoint(partner, "credentials", InterfaceRole.RECEIVER) or next(
+            (e.url for e in partner.endpoints if e.module == "credentials"), None
+        )
+        credential, old_hash = partners.credential(partner), partner.token_in_hash
+        partner.token_in_hash = token_hash(new_token)
+    if url is None:
+        raise OcpiError("partner has no credentials endpoint", OcpiStatus.NO_MATCHING_ENDPOINTS)
+    body = our_credentials(ctx.identity, new_token, our_versions_url)
+    try:
+        reply = await ctx.client.call("PUT", url, credential, json=body)
+        if not reply.ok:
+            raise PartnerError(f"PUT {url}: HTTP {reply.http_status}, {reply.status_code}")
+        theirs = Credentials.model_validate(reply.data)
+    except BaseException:
+        async with ctx.uow() as session:
+            (await partners.get(session, partner_id)).token_in_hash = old_hash
+        raise
+    async with ctx.uow() as session:
+        row = await partners.get(session, partner_id)
+        row.token_out, row.updated_at = theirs.token, ctx.clock.now()
+        emit(session, "roaming.partner_rekeyed", row.updated_at, partner_id=partner_id)

@@ -18,6 +18,7 @@ from evhub.roaming.partners import PartnerStatus
 from evhub.roaming.wire import OcpiError, OcpiStatus, envelope, page_headers, parse_timestamp
 
 MAX_LIMIT = 100
+MOUNT = "/ocpi"  # where app.py mounts the OCPI edge
 
 
 def _ctx(request: Request) -> RoamingContext:
@@ -39,8 +40,13 @@ OcpiSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 def ocpi_base(request: Request, ctx: RoamingContext) -> str:
     """evhub's OCPI root as partners must see it: the public URL, else this request's host."""
     if ctx.public_url:
-        return ctx.public_url.rstrip("/") + "/ocpi"
-    return str(request.base_url).rstrip("/")
+        return ctx.public_url.rstrip("/") + MOUNT
+    return f"{request.url.scheme}://{request.url.netloc}{MOUNT}"
+
+
+def _path_under_mount(request: Request) -> str:
+    """The request's path below /ocpi (a mounted app may see it with or without the prefix)."""
+    return request.url.path.removeprefix(MOUNT)
 
 
 def _partner_dep(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.events import EventBus, emit
@@ -45,8 +46,17 @@ async def store_object(
         )
     row = await find_object(session, module, *key)
     if row is None:
-        row = RemoteObject(module=module, country_code=key[0], party_id=key[1], object_id=key[2])
-        session.add(row)
+        row = RemoteObject(module=module, country_code=key[0], party_id=key[1], object_id=key[2],
+                           partner_id=partner.id, data=obj, last_updated=last_updated,
+                           pulled_at=now)  # fmt: skip
+        try:
+            async with session.begin_nested():  # a concurrent pull may have inserted it
+                session.add(row)
+        except IntegrityError:
+            row = await find_object(session, module, *key)
+            assert row is not None
+    if row.last_updated > last_updated:
+        return row  # an older copy (a push overtaken by a pull, or the reverse) changes nothing
     row.partner_id, row.data, row.last_updated, row.pulled_at = partner.id, obj, last_updated, now
     await session.flush()
     emit(session, f"roaming.remote_{module}_stored", now, partner_id=partner.id, object_id=key[2])

@@ -44,9 +44,13 @@ class Role(StrEnum):
 
 
 class OcpiError(Exception):
-    """A request evhub refuses; answered as an envelope with this HTTP and OCPI status."""
+    """A request evhub refuses; answered as an envelope with this HTTP and OCPI status.
 
-    def __init__(self, message: str, status: OcpiStatus, http_status: int = 400) -> None:
+    OCPI 2.2.1 §5: a request that reached the OCPI layer gets HTTP 200 and the error in its
+    status code; 401 (token), 404 (unknown object) and 405 (credentials) are the exceptions.
+    """
+
+    def __init__(self, message: str, status: OcpiStatus, http_status: int = 200) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
