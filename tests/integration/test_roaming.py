@@ -259,6 +259,9 @@ async def test_the_ocpi_edge_answers_every_request_in_the_envelope(
             assert (
                 r.headers["X-Request-ID"] == "req-1" and r.headers["X-Correlation-ID"] == "corr-1"
             )
+            r = await http.get("/cpo/2.2.1/nothing/here/at/all", headers=good)
+            assert r.status_code == 404
+            assert_envelope(r.json())
             r = await http.get("/cpo/2.2.1/locations/999", headers=good)
             assert r.status_code == 404 and r.json()["status_code"] == 2003
             r = await http.get("/cpo/2.2.1/locations", params={"date_from": "soon"}, headers=good)

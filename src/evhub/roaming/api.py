@@ -3,6 +3,7 @@ request/correlation id echo, and the configuration modules (versions, details, c
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from evhub.roaming.schemas import Credentials
 from evhub.roaming.wire import OcpiError, OcpiStatus, envelope
 
 config = APIRouter()
+log = logging.getLogger("evhub.roaming")
 
 
 @config.get("/versions")
@@ -118,6 +120,11 @@ def create_ocpi_app() -> FastAPI:
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         http = 404 if isinstance(exc, NotFound) else 200
         return _error(request, http, OcpiStatus.INVALID_PARAMETERS, exc.message)
+
+    @ocpi.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("event=ocpi_server_error path=%s", request.url.path)
+        return _error(request, 500, OcpiStatus.SERVER_ERROR, "server error")
 
     @ocpi.middleware("http")
     async def request_ids(
