@@ -8,6 +8,7 @@ with B. Every object exchanged is checked against the official 2.2.1 schemas.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import uuid
@@ -75,7 +76,7 @@ class Recorder(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
         sent = httpx.Response(response.status_code, headers=response.headers, content=body)
-        payload = httpx.Response(200, content=request.content).json() if request.content else None
+        payload = json.loads(request.content) if request.content else None
         self.seen.append(Exchange(request.method, str(request.url), request.headers, payload,
                                   response.status_code, sent.json() if body else None))  # fmt: skip
         return sent

@@ -29,14 +29,6 @@ def _ctx(request: Request) -> RoamingContext:
 RoamingDep = Annotated[RoamingContext, Depends(_ctx)]
 
 
-async def _session(ctx: RoamingDep) -> AsyncIterator[AsyncSession]:
-    async with ctx.uow() as session:
-        yield session
-
-
-OcpiSession = Annotated[AsyncSession, Depends(_session, scope="function")]
-
-
 def ocpi_base(request: Request, ctx: RoamingContext) -> str:
     """evhub's OCPI root as partners must see it: the public URL, else this request's host."""
     if ctx.public_url:
@@ -72,6 +64,17 @@ KnownPartner = Annotated[
     ),
 ]
 RegisteredPartner = Annotated[Partner, Depends(_partner_dep(PartnerStatus.REGISTERED))]
+
+
+async def _session(ctx: RoamingDep, _: RegisteredPartner) -> AsyncIterator[AsyncSession]:
+    """The request's transaction, opened only once the partner is known (and its lookup's
+    own transaction is over: on SQLite one connection serves them in turn)."""
+    async with ctx.uow() as session:
+        yield session
+
+
+# scope="function": committed before the response leaves, as in evhub.deps.
+OcpiSession = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets import service as assets
@@ -151,9 +152,10 @@ def location_object(
 async def list_locations(session: AsyncSession, identity: Identity) -> list[dict[str, Any]]:
     """Every published site as a Location, in site order (the sender's stable paging order)."""
     stations = await assets.list_stations(session)
+    all_details = {d.site_id: d for d in (await session.execute(select(LocationDetails))).scalars()}
     out = []
     for site in await assets.list_sites(session):
-        details = await session.get(LocationDetails, site.id)
+        details = all_details.get(site.id)
         if publishable(site, details):
             mine = [s for s in stations if s.site_id == site.id]
             out.append(location_object(identity, site, details, mine))
