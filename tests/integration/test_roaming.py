@@ -291,6 +291,37 @@ async def test_the_ocpi_edge_answers_every_request_in_the_envelope(
         assert f"date_from={stamp.replace(':', '%3A')}" in r.headers["Link"]
         assert "offset=2" in r.headers["Link"]
 
+        # GET /credentials answers with the token presented (evhub keeps only its hash).
+        async with httpx.AsyncClient(base_url=f"{a.base_url}/ocpi") as http:
+            r = await http.get("/2.2.1/credentials", headers=good)
+            assert_valid("Credentials", r.json()["data"])
+            assert r.json()["data"]["token"] == partner.token_out
+            assert {x["role"] for x in r.json()["data"]["roles"]} == {"CPO", "EMSP"}
+
+            # Tokens receiver: PUT creates (201), PATCH merges and needs last_updated.
+            token = {"country_code": "FR", "party_id": "EVB", "uid": "T1", "type": "RFID",
+                     "contract_id": "FR-EVB-C1", "issuer": "Hub B", "valid": True,
+                     "whitelist": "NEVER", "last_updated": "2026-12-01T10:00:00Z"}  # fmt: skip
+            path = "/cpo/2.2.1/tokens/FR/EVB/T1"
+            r = await http.put(path, params={"type": "RFID"}, json=token, headers=good)
+            assert r.status_code == 201 and r.json()["status_code"] == 1000
+            r = await http.put(path, json=token | {"party_id": "XYZ"}, headers=good)
+            assert r.json()["status_code"] == 2001  # not the URL's token
+            r = await http.patch(path, json={"valid": False}, headers=good)
+            assert r.json()["status_code"] == 2001
+            r = await http.patch(
+                path, json={"valid": False, "last_updated": "2026-12-01T11:00:00Z"}, headers=good
+            )
+            assert r.json()["status_code"] == 1000
+            r = await http.get(path, headers=good)
+            assert_valid("Token", r.json()["data"])
+            assert r.json()["data"]["valid"] is False
+            r = await http.get("/cpo/2.2.1/tokens/FR/EVB/NOPE", headers=good)
+            assert r.status_code == 404 and r.json()["status_code"] == 2004
+        refused = await service.authorize_roaming(a_ctx, "T1")
+        assert refused is not None and not refused.allowed  # NEVER, and B does not know T1
+        assert refused.realtime is NoAnswer.UNKNOWN_TOKEN
+
         # Unknown token in real time: the eMSP answers 2004.
         async with httpx.AsyncClient() as http:
             async with a_ctx.uow() as s:

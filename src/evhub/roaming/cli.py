@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.clock import SystemClock
 from evhub.db import create_engine, migrate, session_factory
 from evhub.events import EventBus
-from evhub.roaming import credentials, partners, remote, tokens
+from evhub.roaming import credentials, locations, partners, remote, tokens
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.wire import OcpiError, PartnerError, Role
 from evhub.settings import load_settings
@@ -88,6 +88,29 @@ def register(app: typer.Typer, run_in_uow: RunInUow, console: Console) -> None:
 
         partner_id = _with_context(work, console)
         console.print(f"registered with {versions_url}: partner {partner_id}")
+
+    @roaming.command("location")
+    def location(
+        site_id: int,
+        postal_code: Annotated[str | None, typer.Option(help="at most 10 characters")] = None,
+        city: Annotated[str | None, typer.Option(help="if not the site's town")] = None,
+        parking_type: Annotated[str | None, typer.Option(help="e.g. PARKING_GARAGE")] = None,
+        facility: Annotated[
+            list[str] | None, typer.Option(help="OCPI Facility, repeatable (MALL, CAFE...)")
+        ] = None,
+        publish: Annotated[bool, typer.Option(help="shown to drivers by eMSPs")] = True,
+    ) -> None:
+        """Set what OCPI needs of a site beyond the site itself (the Location's details)."""
+        now = SystemClock().now()
+        given = {"postal_code": postal_code, "city": city, "parking_type": parking_type,
+                 "facilities": facility}  # fmt: skip
+        fields = {k: v for k, v in given.items() if v is not None} | {"publish": publish}
+
+        async def work(s: AsyncSession) -> None:
+            await locations.set_details(s, site_id, now, **fields)
+
+        run_in_uow(work)
+        console.print(f"site {site_id}: location details set")
 
     @roaming.command("list")
     def partner_list() -> None:

@@ -56,6 +56,11 @@ PARKING_TYPES = (
     "ALONG_MOTORWAY", "PARKING_GARAGE", "PARKING_LOT", "ON_DRIVEWAY", "ON_STREET",
     "UNDERGROUND_GARAGE",
 )  # fmt: skip
+FACILITIES = (
+    "HOTEL", "RESTAURANT", "CAFE", "MALL", "SUPERMARKET", "SPORT", "RECREATION_AREA", "NATURE",
+    "MUSEUM", "BIKE_SHARING", "BUS_STOP", "TAXI_STAND", "TRAM_STOP", "METRO_STATION",
+    "TRAIN_STATION", "AIRPORT", "PARKING_LOT", "CARPOOL_PARKING", "FUEL_STATION", "WIFI",
+)  # fmt: skip
 AC_PHASE_VOLTAGE_V = 230  # line to neutral, as OCPI asks for AC (§8.3.3 max_voltage)
 DC_VOLTAGE_V = 920  # the CCS2 ceiling; stations do not report theirs
 
@@ -184,6 +189,8 @@ async def set_details(
     await assets.get_site(session, site_id)
     if fields.get("parking_type") not in (None, *PARKING_TYPES):
         raise InvalidInput("unknown parking type", allowed=list(PARKING_TYPES))
+    if not set(fields.get("facilities") or ()) <= set(FACILITIES):
+        raise InvalidInput("unknown facility", allowed=list(FACILITIES))
     details = await session.get(LocationDetails, site_id)
     if details is None:
         details = LocationDetails(site_id=site_id, facilities=[], updated_at=now)
