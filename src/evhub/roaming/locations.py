@@ -156,14 +156,15 @@ def location_object(
 
 async def list_locations(session: AsyncSession, identity: Identity) -> list[dict[str, Any]]:
     """Every published site as a Location, in site order (the sender's stable paging order)."""
-    stations = await assets.list_stations(session)
+    by_site: dict[int, list[Station]] = {}
+    for station in await assets.list_stations(session):
+        by_site.setdefault(station.site_id, []).append(station)
     all_details = {d.site_id: d for d in (await session.execute(select(LocationDetails))).scalars()}
     out = []
     for site in await assets.list_sites(session):
         details = all_details.get(site.id)
         if publishable(site, details):
-            mine = [s for s in stations if s.site_id == site.id]
-            out.append(location_object(identity, site, details, mine))
+            out.append(location_object(identity, site, details, by_site.get(site.id, [])))
     return out
 
 
