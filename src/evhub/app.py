@@ -46,7 +46,7 @@ from evhub.reservations.policy import BookingPolicy
 from evhub.reservations.scheduler import ReservationScheduler
 from evhub.roaming.api import create_ocpi_app
 from evhub.roaming.context import RoamingContext
-from evhub.roaming.remote import PullLoop
+from evhub.roaming.pull_loop import PullLoop
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork

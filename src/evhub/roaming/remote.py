@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evhub.events import EventBus, emit
+from evhub.events import emit
 from evhub.roaming import partners
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.models import Partner, PullCheckpoint, RemoteObject
@@ -126,41 +125,3 @@ async def _checkpoint(session: AsyncSession, partner_id: int, module: str) -> Pu
         )
     )
     return result.scalar_one_or_none()
-
-
-class PullLoop:
-    """Keeps every registered CPO partner's locations and tariffs current: at start, after
-    each registration, and every `pull_interval_s`."""
-
-    def __init__(self, ctx: RoamingContext, bus: EventBus) -> None:
-        self.ctx = ctx
-        self.bus = bus
-
-    async def run(self) -> None:
-        async with self.bus.subscribe() as events:
-            while True:
-                await self.pull_all()
-                await self._wait(events)
-
-    async def _wait(self, events: asyncio.Queue[Any]) -> None:
-        try:
-            async with asyncio.timeout(self.ctx.pull_interval_s):
-                while (await events.get()).kind != "roaming.partner_registered":
-                    pass
-        except TimeoutError:
-            return
-
-    async def pull_all(self) -> None:
-        async with self.ctx.uow() as session:
-            found = await partners.registered(session, Role.CPO)
-            todo = [(p.id, m) for p in found for m in PULLED_MODULES
-                    if partners.endpoint(p, m, InterfaceRole.SENDER)]  # fmt: skip
-        for partner_id, module in todo:
-            try:
-                count = await pull(self.ctx, partner_id, module)
-                log.info("event=roaming_pulled partner_id=%s module=%s objects=%s",
-                         partner_id, module, count)  # fmt: skip
-            except Exception:
-                log.exception(
-                    "event=roaming_pull_failed partner_id=%s module=%s", partner_id, module
-                )

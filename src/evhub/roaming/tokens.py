@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import service as accounts
@@ -71,9 +72,16 @@ async def store(session: AsyncSession, partner: Partner, token: Token, now: date
     if row is None:
         row = RoamingToken(
             partner_id=partner.id, country_code=token.country_code, party_id=token.party_id,
-            uid=token.uid, type=token.type,
+            uid=token.uid, type=token.type, contract_id=token.contract_id, valid=token.valid,
+            whitelist=token.whitelist, data=data, last_updated=token.last_updated,
         )  # fmt: skip
-        session.add(row)
+        try:
+            async with session.begin_nested():  # a push and a pull may race to insert it
+                session.add(row)
+        except IntegrityError:
+            created = False
+            row = await find(session, token.country_code, token.party_id, token.uid, token.type)
+            assert row is not None
     row.partner_id, row.contract_id, row.valid = partner.id, token.contract_id, token.valid
     row.whitelist, row.data, row.last_updated = token.whitelist, data, token.last_updated
     await session.flush()
