@@ -47,6 +47,7 @@ from evhub.reservations.scheduler import ReservationScheduler
 from evhub.roaming.api import create_ocpi_app
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.pull_loop import PullLoop
+from evhub.roaming.push import StatusPusher
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
 from evhub.uow import UnitOfWork
@@ -112,6 +113,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 app.state.planner = planner
                 supervisor.start("planning", planner.run)
                 supervisor.start("roaming.pull", PullLoop(app.state.roaming, bus).run)
+                supervisor.start("roaming.status_push", StatusPusher(app.state.roaming, bus).run)
                 yield
         finally:
             await app.state.roaming.client.aclose()

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from evhub.events import Event
 from evhub.roaming import credentials, locations, partners, push, remote, service, tokens
 from evhub.roaming.authorization import NoAnswer
 from evhub.roaming.client import Credential, OcpiClient
@@ -31,8 +33,10 @@ from evhub.roaming.schemas import Allowed, LocationReferences, Whitelist
 from evhub.roaming.wire import Role
 from tests.conftest import PG_URL, _pg_admin
 from tests.integration.live_server import LiveServer, run_server
+from tests.integration.ocpp_client import connect
 from tests.roaming_schemas.validator import assert_envelope, assert_valid
 
+BOOT = {"chargePointVendor": "evhub-test", "chargePointModel": "T1"}
 ROUTING = (
     "OCPI-from-country-code",
     "OCPI-from-party-id",
@@ -94,6 +98,21 @@ async def _a_site(a: LiveServer) -> int:
                                latitude=48.8698, longitude=2.3075)  # fmt: skip
     await a.add_station("CP-1", site_id, evses=[{"evse_id": 1}, {"evse_id": 2}])
     return site_id
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _cached_evse_status(
+    ctx: RoamingContext, events: asyncio.Queue[Event], evse_uid: str
+) -> str | None:
+    """After the next cache write: the status of one EVSE in the eMSP's cached Location."""
+    while (await events.get()).kind != "roaming.remote_locations_stored":
+        pass
+    async with ctx.uow() as s:
+        (cached,) = await remote.list_objects(s, "locations")
+    return next((e["status"] for e in cached.data["evses"] if e["uid"] == evse_uid), None)
 
 
 def _check_schemas(seen: list[Exchange]) -> int:
@@ -224,6 +243,16 @@ async def _roam_with_b(
         assert await tokens.pull(a_ctx, a_partner.id) == 2
         assert await push.push_location(a_ctx, site_id) == {a_partner.id: True}
         assert await push.push_evse_status(a_ctx, site_id, "CP-1", 2) == {a_partner.id: True}
+
+        # A's station reports over OCPP; A pushes the EVSE's new status, B's cache follows.
+        async with b.app.state.bus.subscribe() as b_events:
+            async with connect(a.ws_base, "CP-1", "ocpp1.6") as station:
+                assert (await station.result("BootNotification", BOOT))["status"] == "Accepted"
+                status = {"connectorId": 2, "errorCode": "NoError", "status": "Charging"}
+                await station.result("StatusNotification", status | {"timestamp": _now()})
+                async with asyncio.timeout(10):
+                    while await _cached_evse_status(b_ctx, b_events, "CP-1:2") != "CHARGING":
+                        pass
 
         assert _check_schemas(a_seen.seen) >= 6
         assert _check_schemas(b_seen.seen) >= 5

@@ -10,6 +10,8 @@ import logging
 
 import httpx
 
+from evhub.assets import service as assets
+from evhub.events import Event, EventBus
 from evhub.roaming import locations, partners
 from evhub.roaming.client import Credential, Party
 from evhub.roaming.context import RoamingContext
@@ -72,3 +74,34 @@ async def _send(
         log.warning("event=roaming_push_failed url=%s error=%r", url, exc)
         return False
     return reply.ok
+
+
+class StatusPusher:
+    """Pushes each EVSE status change to the eMSPs as it is committed (`status.changed`).
+
+    A slow eMSP delays the pushes behind it; the bus then drops the oldest changes, which the
+    eMSPs' own pulls repair (the Location carries every EVSE's current status).
+    """
+
+    def __init__(self, ctx: RoamingContext, bus: EventBus) -> None:
+        self.ctx = ctx
+        self.bus = bus
+
+    async def run(self) -> None:
+        async with self.bus.subscribe() as events:
+            while True:
+                event = await events.get()
+                if event.kind != "status.changed" or not event.data.get("evse_id"):
+                    continue
+                try:
+                    await self.push(event)
+                except Exception:  # one bad change must not stop the others' pushes
+                    log.exception("event=roaming_status_push_failed data=%s", event.data)
+
+    async def push(self, event: Event) -> None:
+        station_id, evse_id = str(event.data["station_id"]), int(event.data["evse_id"])
+        async with self.ctx.uow() as session:
+            site_id = (await assets.get_station(session, station_id)).site_id
+        done = await push_evse_status(self.ctx, site_id, station_id, evse_id)
+        log.info("event=roaming_status_pushed station_id=%s evse_id=%s partners=%s",
+                 station_id, evse_id, done)  # fmt: skip
