@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from evhub.roaming import partners
+from evhub.roaming import partners, remote
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.partners import PartnerStatus
 from evhub.roaming.wire import Role
@@ -44,6 +44,10 @@ async def test_invite_prints_token_a_and_connect_registers_through_the_running_s
         token_a = out.strip().splitlines()[-1]
         assert 20 <= len(token_a) <= 64 and " " not in token_a
 
+        await a.add_site(address="3 quai Est", town="Lyon", latitude=45.75, longitude=4.85)
+        b_ctx: RoamingContext = b.app.state.roaming
+        async with b_ctx.uow() as s:
+            assert await remote.list_objects(s, "locations") == []
         code, out = await _evhub(
             "connect", "--versions-url", f"{a.base_url}/ocpi/versions", "--token", token_a,
             database_url=other_database_url, ocpi_party_id="EVB", public_url=b.base_url,
@@ -54,6 +58,16 @@ async def test_invite_prints_token_a_and_connect_registers_through_the_running_s
             (b_in_a,) = await partners.list_all(s)
         assert b_in_a.status == PartnerStatus.REGISTERED
         assert partners.plays(b_in_a, Role.CPO, "FR", "EVB")
+        # B's server, which did not make the registration, pulls A's locations at its next look.
+        async with b.app.state.bus.subscribe() as events, asyncio.timeout(30):
+            async with b_ctx.uow() as s:
+                cached = await remote.list_objects(s, "locations")
+            while not cached:
+                while (await events.get()).kind != "roaming.remote_locations_stored":
+                    pass
+                async with b_ctx.uow() as s:
+                    cached = await remote.list_objects(s, "locations")
+        assert cached[0].data["city"] == "Lyon"
 
         # TOKEN_A is spent: a second connect with it fails and says so.
         code, out = await _evhub(

@@ -150,4 +150,5 @@ class PullCheckpoint(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("roaming_partners.id", ondelete="CASCADE"))
     module: Mapped[str] = mapped_column(String(32))
-    pulled_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    pulled_until: Mapped[datetime] = mapped_column(UTCDateTime())  # the next date_from
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime())

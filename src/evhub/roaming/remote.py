@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from evhub.roaming.wire import (
 
 log = logging.getLogger("evhub.roaming")
 PULLED_MODULES = ("locations", "tariffs")
+CLOCK_MARGIN = timedelta(minutes=5)
 
 
 async def store_object(
@@ -93,10 +94,10 @@ async def pull(ctx: RoamingContext, partner_id: int, module: str) -> int:
         partner = await partners.get(session, partner_id)
         url = partners.endpoint(partner, module, InterfaceRole.SENDER)
         to, credential = partners.party(partner, Role.CPO), partners.credential(partner)
-        checkpoint = await _checkpoint(session, partner_id, module)
+        last = await checkpoint(session, partner_id, module)
     if url is None or to is None:
         raise PartnerError(f"partner {partner_id} offers no CPO {module} endpoint")
-    params = {"date_from": format_timestamp(checkpoint.pulled_until)} if checkpoint else None
+    params = {"date_from": format_timestamp(last.pulled_until)} if last else None
     count = 0
     async for page in ctx.client.pages(url, credential, to, params):
         async with ctx.uow() as session:
@@ -110,15 +111,26 @@ async def pull(ctx: RoamingContext, partner_id: int, module: str) -> int:
                     continue
                 count += 1
     async with ctx.uow() as session:
-        row = await _checkpoint(session, partner_id, module)
-        if row is None:
-            session.add(PullCheckpoint(partner_id=partner_id, module=module, pulled_until=started))
-        else:
-            row.pulled_until = started
+        await mark_pulled(session, partner_id, module, started)
     return count
 
 
-async def _checkpoint(session: AsyncSession, partner_id: int, module: str) -> PullCheckpoint | None:
+async def mark_pulled(
+    session: AsyncSession, partner_id: int, module: str, started: datetime
+) -> None:
+    """A complete pull that began at `started`: the next asks from a little before it, so that
+    a partner whose clock lags evhub's loses nothing (date_from is inclusive; stores are
+    idempotent)."""
+    until = started - CLOCK_MARGIN
+    row = await checkpoint(session, partner_id, module)
+    if row is None:
+        session.add(PullCheckpoint(partner_id=partner_id, module=module, pulled_until=until,
+                                   pulled_at=started))  # fmt: skip
+    else:
+        row.pulled_until, row.pulled_at = until, started
+
+
+async def checkpoint(session: AsyncSession, partner_id: int, module: str) -> PullCheckpoint | None:
     result = await session.execute(
         select(PullCheckpoint).where(
             PullCheckpoint.partner_id == partner_id, PullCheckpoint.module == module

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.accounts import service as accounts
 from evhub.accounts.models import Token as OwnToken
 from evhub.events import emit
-from evhub.roaming import partners
+from evhub.roaming import partners, remote
 from evhub.roaming.context import Identity, RoamingContext
 from evhub.roaming.models import Partner, RoamingToken
 from evhub.roaming.schemas import Token, TokenPatch, TokenType, Whitelist
@@ -111,15 +111,19 @@ async def patch(
 
 
 async def pull(ctx: RoamingContext, partner_id: int) -> int:
-    """GET every page of an eMSP's tokens and store them (OCPI 2.2.1 §12.1, pull model)."""
+    """GET every page of an eMSP's tokens changed since the last pull and store them
+    (OCPI 2.2.1 §12.1, pull model)."""
+    started = ctx.clock.now()
     async with ctx.uow() as session:
         partner = await partners.get(session, partner_id)
         url = partners.endpoint(partner, "tokens", InterfaceRole.SENDER)
         to, credential = partners.party(partner, Role.EMSP), partners.credential(partner)
+        last = await remote.checkpoint(session, partner_id, "tokens")
     if url is None or to is None:
         raise PartnerError(f"partner {partner_id} offers no eMSP tokens endpoint")
+    params = {"date_from": format_timestamp(last.pulled_until)} if last else None
     count = 0
-    async for page in ctx.client.pages(url, credential, to):
+    async for page in ctx.client.pages(url, credential, to, params):
         async with ctx.uow() as session:
             partner = await partners.get(session, partner_id)
             for item in page:
@@ -132,6 +136,8 @@ async def pull(ctx: RoamingContext, partner_id: int) -> int:
                     )
                     continue
                 count += 1
+    async with ctx.uow() as session:
+        await remote.mark_pulled(session, partner_id, "tokens", started)
     return count
 
 

@@ -108,6 +108,7 @@ def upgrade() -> None:
         sa.Column("partner_id", sa.Integer(), nullable=False),
         sa.Column("module", sa.String(length=32), nullable=False),
         sa.Column("pulled_until", evhub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("pulled_at", evhub.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["partner_id"],
             ["roaming_partners.id"],
