@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from evhub.errors import InvalidInput
 from evhub.events import Event
 from evhub.roaming import credentials, locations, partners, push, remote, service, tokens
 from evhub.roaming.authorization import NoAnswer
@@ -384,6 +385,9 @@ async def test_a_partner_flagged_for_raw_tokens_may_send_them_unencoded(
                 s, "Old", "DE", "OLD", Role.EMSP, a_ctx.clock.now(), True
             )
             strict = await partners.invite(s, "New", "DE", "NEW", Role.EMSP, a_ctx.clock.now())
+            for role, cc, pid in [(Role.HUB, "DE", "HUB"), (Role.CPO, "DEU", "ABC")]:
+                with pytest.raises(InvalidInput):
+                    await partners.invite(s, "Bad", cc, pid, role, a_ctx.clock.now())
         async with httpx.AsyncClient(base_url=f"{a.base_url}/ocpi") as http:
             for token, raw, expected in [(raw_ok, True, 200), (raw_ok, False, 200),
                                          (strict, True, 401), (strict, False, 200)]:  # fmt: skip

@@ -12,7 +12,7 @@ from evhub.errors import InvalidInput, NotFound
 from evhub.events import emit
 from evhub.roaming.client import Credential, Party
 from evhub.roaming.credentials_token import generate_token, header_candidates, token_hash
-from evhub.roaming.models import Partner, PartnerEndpoint, PartnerRole
+from evhub.roaming.models import Partner, PartnerRole
 from evhub.roaming.wire import InterfaceRole, Role
 
 
@@ -33,6 +33,8 @@ async def invite(
     accepts_raw_token: bool = False,
 ) -> str:
     """Register a partner that will connect to evhub; returns its TOKEN_A (stored hashed)."""
+    if role not in (Role.CPO, Role.EMSP):
+        raise InvalidInput("evhub roams with CPOs and eMSPs (hubs and others later)")
     if len(country_code) != 2 or len(party_id) != 3:
         raise InvalidInput("country code has 2 characters, party id 3 (OCPI 2.2.1 §16.5)")
     token_a = generate_token()
@@ -124,7 +126,3 @@ def plays(partner: Partner, role: Role, country_code: str, party_id: str) -> boo
         r.role == role and r.country_code == country_code and r.party_id == party_id
         for r in partner.roles
     )
-
-
-def set_endpoints(partner: Partner, endpoints: list[PartnerEndpoint]) -> None:
-    partner.endpoints = endpoints
