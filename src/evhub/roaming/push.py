@@ -36,12 +36,15 @@ async def _receivers(ctx: RoamingContext) -> list[tuple[int, str, Credential, Pa
 
 async def push_location(ctx: RoamingContext, site_id: int) -> dict[int, bool]:
     """PUT the whole Location of a site to each eMSP; per partner id, whether it took it."""
+    receivers = await _receivers(ctx)
+    if not receivers:
+        return {}
     async with ctx.uow() as session:
         location = await locations.get_location(session, ctx.identity, str(site_id))
     if location is None:
         return {}
     me, done = ctx.identity, {}
-    for partner_id, url, credential, to in await _receivers(ctx):
+    for partner_id, url, credential, to in receivers:
         target = f"{url}/{me.country_code}/{me.party_id}/{site_id}"
         done[partner_id] = await _send(ctx, "PUT", target, credential, to, location)
     return done
@@ -51,6 +54,9 @@ async def push_evse_status(
     ctx: RoamingContext, site_id: int, station_id: str, evse_id: int
 ) -> dict[int, bool]:
     """PATCH one EVSE's status and last_updated to each eMSP (OCPI 2.2.1 §8.2.2.3)."""
+    receivers = await _receivers(ctx)
+    if not receivers:  # the common case without eMSPs: no location is built
+        return {}
     async with ctx.uow() as session:
         location = await locations.get_location(session, ctx.identity, str(site_id))
     uid = evse_uid(station_id, evse_id)
@@ -59,7 +65,7 @@ async def push_evse_status(
         return {}
     body = {"status": evse["status"], "last_updated": evse["last_updated"]}
     me, done = ctx.identity, {}
-    for partner_id, url, credential, to in await _receivers(ctx):
+    for partner_id, url, credential, to in receivers:
         target = f"{url}/{me.country_code}/{me.party_id}/{site_id}/{uid}"
         done[partner_id] = await _send(ctx, "PATCH", target, credential, to, body)
     return done
@@ -100,6 +106,8 @@ class StatusPusher:
 
     async def push(self, event: Event) -> None:
         station_id, evse_id = str(event.data["station_id"]), int(event.data["evse_id"])
+        if not await _receivers(self.ctx):
+            return
         async with self.ctx.uow() as session:
             site_id = (await assets.get_station(session, station_id)).site_id
         done = await push_evse_status(self.ctx, site_id, station_id, evse_id)
