@@ -1,7 +1,7 @@
 """roaming: OCPI partners, credentials, endpoints, tokens, cached objects
 
 Revision ID: 0012
-Revises: 0013
+Revises: 0009
 Create Date: 2026-12-01 19:19:51.008655
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0012"
-down_revision: str | None = "0013"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
