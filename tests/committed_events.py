@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from evhub.events import Event, Position
+from evhub.events import Event, EventLog, Position
 from evhub.events.log import HELD_BACK_RETRY_S, SqlEventLog
 
 
@@ -19,3 +19,27 @@ async def committed(log: SqlEventLog, after: Position, limit: int = 10_000) -> l
             if not held_back:
                 return events
             await asyncio.sleep(HELD_BACK_RETRY_S)  # a transaction elsewhere: nothing to await
+
+
+class EventTail:
+    """Follows the event log from where it was opened: `next(kind)` waits for the next event
+    of that kind committed after the opening (bound it with `asyncio.timeout`)."""
+
+    def __init__(self, log: EventLog, at: Position) -> None:
+        self.log, self.at = log, at
+        self._pending: list[Event] = []
+
+    @classmethod
+    async def open(cls, log: EventLog) -> EventTail:
+        return cls(log, await log.head())
+
+    async def next(self, kind: str) -> Event:
+        while True:
+            while self._pending:
+                event = self._pending.pop(0)
+                if event.kind == kind:
+                    return event
+            events = await self.log.read_after(self.at, 1000, wait_s=1.0)
+            if events:
+                self.at = events[-1].position
+                self._pending.extend(events)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from ocpp import messages as ocpp_messages
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from evhub import __version__
 from evhub.accounts.api import router as accounts_router
@@ -28,7 +28,13 @@ from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock, SystemClock
 from evhub.control import ChargerControl
-from evhub.db import create_engine, is_sqlite, migrate_async, session_factory
+from evhub.db import (
+    create_engine,
+    create_read_engine,
+    is_sqlite,
+    migrate_async,
+    session_factory,
+)
 from evhub.errors import DomainError
 from evhub.events.log import Doorbell, SqlEventLog
 from evhub.events.pruning import Pruner
@@ -39,16 +45,22 @@ from evhub.maintenance.api import router as maintenance_router
 from evhub.maintenance.detectors import BootLoopDetector
 from evhub.maintenance.monitor import FaultMonitor
 from evhub.maintenance.watchdog import Watchdog, WatchdogPolicy
+from evhub.ocpp.admission import admission_from
 from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.endpoint import ocpp_websocket
 from evhub.ocpp.registry import ConnectionRegistry
+from evhub.openapi import document_errors
 from evhub.planning.api import router as planning_router
 from evhub.planning.loop import PlanningLoop
 from evhub.remote.api import router as remote_router
 from evhub.reservations.api import router as reservations_router
 from evhub.reservations.policy import BookingPolicy
 from evhub.reservations.scheduler import ReservationScheduler
+from evhub.roaming.api import create_ocpi_app
+from evhub.roaming.context import RoamingContext
+from evhub.roaming.pull_loop import PullLoop
+from evhub.roaming.push import StatusPusher
 from evhub.services import Services
 from evhub.settings import Settings
 from evhub.supervisor import Supervisor
@@ -70,8 +82,12 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         if migrate:
             await migrate_async(settings.database_url)
         engine = create_engine(settings.database_url)
+        read_engine = create_read_engine(settings.database_url)
         registry = ConnectionRegistry()
-        services = _services(settings, clock, engine, OcppChargerControl(registry))
+        services = _services(
+            settings, clock, engine, session_factory(read_engine or engine),
+            OcppChargerControl(registry),
+        )  # fmt: skip
         gateway = GatewayContext(
             uow=services.uow,
             clock=clock,
@@ -84,6 +100,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         app.state.gateway = gateway
         app.state.settings = settings
         app.state.control = services.control
+        app.state.admission = admission_from(settings)
         app.state.secret = server_secret(settings)
         app.state.feed = EventFeed(services.events, settings.feed_keepalive_s)
         if settings.bootstrap_admin_key:
@@ -91,6 +108,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 await auth.ensure_api_key(
                     session, settings.bootstrap_admin_key, "bootstrap", Role.ADMIN, clock.now()
                 )
+        roaming = RoamingContext.from_settings(settings, services.uow, clock)
+        app.state.roaming = ocpi.state.roaming = roaming
         async with services.uow() as session:
             await assets.mark_all_offline(session)
         try:
@@ -112,10 +131,17 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 app.state.planner = planner
                 services.relay.add(planner.consumer())
                 supervisor.start("planning", planner.run)
+                pull = PullLoop(roaming)
+                services.relay.add(pull.consumer())
+                services.relay.add(StatusPusher(roaming).consumer())
+                supervisor.start("roaming.pull", pull.run)
                 _start_event_log(supervisor, services)
                 yield
         finally:
+            await app.state.roaming.client.aclose()
             await engine.dispose()
+            if read_engine is not None:
+                await read_engine.dispose()
 
     app = FastAPI(
         title="evhub",
@@ -124,21 +150,18 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         lifespan=lifespan,
     )
     api = APIRouter(prefix="/api/v1")
-    api.include_router(assets_router)
-    api.include_router(accounts_router)
-    api.include_router(charging_router)
-    api.include_router(maintenance_router)
-    api.include_router(feed_router)
-    api.include_router(remote_router)
-    api.include_router(reservations_router)
-    api.include_router(planning_router)
-    api.include_router(auth_router)
-    api.include_router(carsharing_router)
+    for router in (
+        assets_router, accounts_router, charging_router, maintenance_router, feed_router,
+        remote_router, reservations_router, planning_router, auth_router, carsharing_router,
+    ):  # fmt: skip
+        api.include_router(document_errors(router))
     app.include_router(api)
     app.include_router(pages_router)
-    app.include_router(gbfs_router)
+    app.include_router(document_errors(gbfs_router))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
+    ocpi = create_ocpi_app()
+    app.mount("/ocpi", ocpi)  # OCPI 2.2.1: its own envelope for every answer, errors included
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -154,7 +177,11 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
 
 
 def _services(
-    settings: Settings, clock: Clock, engine: AsyncEngine, control: ChargerControl
+    settings: Settings,
+    clock: Clock,
+    engine: AsyncEngine,
+    read_sessions: async_sessionmaker[AsyncSession],
+    control: ChargerControl,
 ) -> Services:
     """The shared services, built once per application."""
     sessions = session_factory(engine)
@@ -163,7 +190,7 @@ def _services(
     log_ = SqlEventLog(sessions, bell, postgres=not is_sqlite(settings.database_url))
     tuning = RelayTuning(poll_s=settings.event_poll_s, retry_max_s=settings.event_retry_max_s)
     relay = Relay(log_, uow, clock, tuning)
-    return Services(settings, clock, uow, log_, relay, control)
+    return Services(settings, clock, uow, read_sessions, log_, relay, control)
 
 
 def _start_event_log(supervisor: Supervisor, services: Services) -> None:

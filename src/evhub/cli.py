@@ -26,6 +26,8 @@ from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
 from evhub.prices.cli import register as register_prices_commands
 from evhub.remote.cli import op_app
+from evhub.roaming.cli import register as register_roaming_commands
+from evhub.serving import uvicorn_options
 from evhub.settings import load_settings
 from evhub.uow import UnitOfWork
 
@@ -84,7 +86,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
-        ws_ping_interval=None,
+        **uvicorn_options(settings),
         timeout_graceful_shutdown=5,
         ssl_certfile=settings.ssl_certfile,
         ssl_keyfile=settings.ssl_keyfile,
@@ -237,4 +239,5 @@ bench_app.command("planning")(planning_replay)
 bench_app.command("v2g")(v2g_replay)
 register_auth_commands(app, _run_in_uow, console)
 register_prices_commands(app, _run_in_uow, console)
+register_roaming_commands(app, _run_in_uow, console)
 app.add_typer(op_app, name="op")

@@ -1,7 +1,9 @@
 """Database engine, sessions, and the column types every domain shares.
 
 SQLite is the embedded default: one pooled connection serialises writers (no SQLITE_BUSY under
-load) while WAL keeps readers of other processes unblocked. PostgreSQL is production.
+load) while WAL keeps readers unblocked, so API reads get connections of their own
+(`create_read_engine`) and never queue behind station traffic on the writer's. PostgreSQL is
+production.
 """
 
 from __future__ import annotations
@@ -63,32 +65,51 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# Connections of the SQLite read engine: WAL lets any number read beside the one writer.
+SQLITE_READERS = 4
+
+
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=10000")
-            cur.close()
-            # The driver would open transactions lazily at the first write, which breaks
-            # SAVEPOINT and lets reads escape the transaction; evhub begins them itself.
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
-
-        return engine
+        return _sqlite_engine(url, pool_size=1, read_only=False)
     # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead.
     return create_async_engine(url, pool_size=20, max_overflow=10, pool_recycle=1800)
+
+
+def create_read_engine(url: str) -> AsyncEngine | None:
+    """On SQLite, an engine of read-only connections for API reads; None elsewhere (the main
+    pool of PostgreSQL serves readers and writers alike)."""
+    if is_sqlite(url) and make_url(url).database not in (None, "", ":memory:"):
+        return _sqlite_engine(url, pool_size=SQLITE_READERS, read_only=True)
+    return None
+
+
+def _sqlite_engine(url: str, pool_size: int, read_only: bool) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if not read_only:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
+        cur.close()
+        # The driver would open transactions lazily at the first write, which breaks
+        # SAVEPOINT and lets reads escape the transaction; evhub begins them itself.
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -30,6 +30,12 @@ def _uow(request: Request) -> UnitOfWork:
     return _services(request).uow
 
 
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only session; on SQLite on its own connections, beside the writer's."""
+    async with _services(request).read_sessions() as session, session.begin():
+        yield session
+
+
 def _clock(request: Request) -> Clock:
     return _services(request).clock
 
@@ -52,6 +58,8 @@ ServicesDep = Annotated[Services, Depends(_services)]
 # never sees a 2xx for a write that then fails to commit, nor reads before it is visible.
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
+# Reads of list and detail routes: they see committed data only, and cannot write.
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 ControlDep = Annotated[ChargerControl, Depends(_control)]
 EventLogDep = Annotated[EventLog, Depends(_events)]

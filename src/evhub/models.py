@@ -2,7 +2,7 @@
 
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
-from evhub.auth.models import ApiKey, User
+from evhub.auth.models import ApiKey, ConsoleSession, User
 from evhub.carsharing.models import (
     CarBooking,
     CarBookingFee,
@@ -19,6 +19,15 @@ from evhub.maintenance.models import Ticket
 from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
 from evhub.reservations.models import AccessWindow, Booking, SiteHoliday
+from evhub.roaming.models import (
+    LocationDetails,
+    Partner,
+    PartnerEndpoint,
+    PartnerRole,
+    PullCheckpoint,
+    RemoteObject,
+    RoamingToken,
+)
 
 metadata = Base.metadata
 
@@ -33,13 +42,21 @@ __all__ = [
     "ConditionReport",
     "Connector",
     "ConsumerCheckpoint",
+    "ConsoleSession",
     "DayAheadPrice",
     "Driver",
     "Evse",
     "FleetVehicle",
+    "LocationDetails",
     "MeterValue",
     "OutboxEvent",
     "ReportPhoto",
+    "Partner",
+    "PartnerEndpoint",
+    "PartnerRole",
+    "PullCheckpoint",
+    "RemoteObject",
+    "RoamingToken",
     "Site",
     "SiteEnergyCost",
     "SiteHoliday",

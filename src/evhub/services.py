@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from evhub.clock import Clock
 from evhub.control import ChargerControl
 from evhub.events.log import EventLog
@@ -22,6 +24,8 @@ class Services:
     settings: Settings
     clock: Clock
     uow: UnitOfWork
+    # Read-only sessions: on SQLite their own connections, beside the writer's (WAL).
+    read_sessions: async_sessionmaker[AsyncSession]
     events: EventLog
     relay: Relay
     control: ChargerControl

@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     )
     # Security profile 1 (Basic auth over ws). Profile 2 (wss) is terminated by uvicorn's TLS.
     ssl_certfile: str | None = None
+    # The OCPP handshake: headers must arrive within the timeout; at most so many connections
+    # may be unauthenticated (headers pending, or authenticating) and so many authenticate at
+    # once; wrong passwords are refused without a check for a doubling delay after a few.
+    ocpp_header_timeout_s: float = Field(default=10.0, gt=0)
+    ocpp_max_pending_handshakes: int = Field(default=4096, ge=1)
+    ocpp_handshake_concurrency: int = Field(default=64, ge=1)
+    ocpp_login_free_failures: int = Field(default=5, ge=1, description="Per station id.")
+    ocpp_login_free_failures_per_address: int = Field(default=50, ge=1)
+    ocpp_login_backoff_max_s: float = Field(default=300.0, gt=0)
+    # Log upload URLs handed to stations: how long one is good for, and the size of a file.
+    upload_url_ttl_s: float = Field(default=3600.0, gt=0)
+    upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     ssl_keyfile: str | None = None
     # Maintenance: fault detection thresholds and the watchdog's polling period.
     offline_after_missed_heartbeats: int = Field(default=3, ge=1)
@@ -126,6 +138,19 @@ class Settings(BaseSettings):
     gbfs_language: str = "en"
     gbfs_contact_email: str = "opendata@example.org"
     gbfs_ttl_s: int = Field(default=60, ge=0)
+    # Roaming (OCPI 2.2.1): evhub's party, and how often partners' data is pulled; partners
+    # find the versions at {public_url}/ocpi/versions.
+    ocpi_country_code: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
+    ocpi_party_id: str = Field(default="EVH", pattern=r"^[A-Z0-9]{3}$")
+    ocpi_business_name: str = Field(default="evhub", max_length=100)
+    roaming_pull_interval_s: float = Field(default=900.0, gt=0)
+    roaming_request_timeout_s: float = Field(
+        default=10.0, gt=0, description="Outgoing OCPI calls, real-time authorisation included."
+    )
+
+    def advertised_url(self) -> str:
+        """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 def load_settings() -> Settings:

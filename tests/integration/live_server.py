@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from evhub.app import create_app
 from evhub.clock import Clock
+from evhub.serving import uvicorn_options
 from evhub.settings import Settings
 
 PASSWORD = "station-password-0001"
@@ -107,10 +108,12 @@ async def run_server(
 ) -> AsyncIterator[LiveServer]:
     settings.setdefault("var_dir", Path(tempfile.mkdtemp(prefix="evhub-test-")))
     admin_key = settings.setdefault("bootstrap_admin_key", "evh_" + secrets.token_urlsafe(32))
-    app = create_app(Settings(database_url=database_url, **settings), clock=clock)
+    options = Settings(database_url=database_url, **settings)
+    app = create_app(options, clock=clock)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None, lifespan="on"
-    )
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
+        **uvicorn_options(options),
+    )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

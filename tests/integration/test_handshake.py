@@ -70,7 +70,9 @@ async def test_bad_credentials_are_refused_at_handshake(
             additional_headers=headers,  # type: ignore[list-item]
         ):
             pass
-    assert refused.value.response.status_code == 403
+    # RFC 7235 §3.1: a refused Basic login is a 401 that names the scheme.
+    assert refused.value.response.status_code == 401
+    assert refused.value.response.headers["WWW-Authenticate"].startswith("Basic")
 
 
 async def test_reconnect_replaces_the_old_connection(server: LiveServer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from evhub.accounts import service
 from evhub.accounts.schemas import (
@@ -14,8 +14,10 @@ from evhub.accounts.schemas import (
     TokenPatch,
 )
 from evhub.auth.deps import ADMIN, VIEWER
-from evhub.deps import ClockDep, SessionDep
+from evhub.deps import ClockDep, ReadSessionDep, SessionDep
 from evhub.errors import InvalidInput
+from evhub.pagination import PAGE_RESPONSE, PageDep, fetch_page, set_page_headers
+from evhub.params import DbId
 
 router = APIRouter(tags=["accounts"])
 
@@ -28,7 +30,7 @@ async def create_driver(body: DriverIn, session: SessionDep, clock: ClockDep) ->
 
 
 @router.get("/drivers/{driver_id}", response_model=DriverOut, dependencies=[VIEWER])
-async def get_driver(driver_id: int, session: SessionDep) -> object:
+async def get_driver(driver_id: DbId, session: ReadSessionDep) -> object:
     return await service.get_driver(session, driver_id)
 
 
@@ -44,9 +46,15 @@ async def create_token(body: TokenIn, session: SessionDep, clock: ClockDep) -> o
     )  # fmt: skip
 
 
-@router.get("/tokens", response_model=list[TokenOut], dependencies=[VIEWER])
-async def list_tokens(session: SessionDep, limit: int = 500, offset: int = 0) -> object:
-    return await service.list_tokens(session, min(limit, 5000), offset)
+@router.get(
+    "/tokens", response_model=list[TokenOut], dependencies=[VIEWER], responses=PAGE_RESPONSE
+)
+async def list_tokens(
+    session: ReadSessionDep, page: PageDep, request: Request, response: Response
+) -> object:
+    rows, total = await fetch_page(session, service.tokens_query(), page)
+    set_page_headers(request, response, page, total)
+    return rows
 
 
 @router.patch("/tokens/{uid}", response_model=TokenOut, dependencies=[ADMIN])
@@ -56,7 +64,7 @@ async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object
 
 @router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut, dependencies=[VIEWER])
 async def check_token(
-    uid: str, session: SessionDep, clock: ClockDep, station_id: str | None = None
+    uid: str, session: ReadSessionDep, clock: ClockDep, station_id: str | None = None
 ) -> object:
     """What a station would be told for this token now, with the reason; with `station_id`,
     the access windows and quota of the driver's user group at that station's site apply."""

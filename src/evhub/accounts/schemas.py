@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evhub.params import DbInt
+
 TokenStatus = Literal["Accepted", "Blocked", "Expired", "Invalid"]
 TokenType = Literal[
     "ISO14443", "ISO15693", "Central", "eMAID", "KeyCode", "Local", "MacAddress", "NoAuthorization"
@@ -29,7 +31,7 @@ class DriverOut(DriverIn):
 class TokenIn(BaseModel):
     uid: str = Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9._:\-]+$")
     type: TokenType = "ISO14443"
-    driver_id: int | None = None
+    driver_id: DbInt | None = None
     status: TokenStatus = "Accepted"
     group_id: str | None = Field(default=None, max_length=36)
     expires_at: datetime | None = None

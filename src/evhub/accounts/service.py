@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,8 +91,13 @@ async def find_token(session: AsyncSession, uid: str) -> Token | None:
     return result.scalar_one_or_none()
 
 
+def tokens_query() -> Select[Token]:
+    """All tokens in id order (a list route pages it)."""
+    return select(Token).order_by(Token.id)
+
+
 async def list_tokens(session: AsyncSession, limit: int = 500, offset: int = 0) -> list[Token]:
-    result = await session.execute(select(Token).order_by(Token.id).limit(limit).offset(offset))
+    result = await session.execute(tokens_query().limit(limit).offset(offset))
     return list(result.scalars())
 
 

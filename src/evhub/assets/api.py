@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 
 from evhub.assets import service
 from evhub.assets.credentials import generate_password
@@ -18,7 +20,9 @@ from evhub.assets.schemas import (
     StatusRecordOut,
 )
 from evhub.auth.deps import ADMIN, VIEWER
-from evhub.deps import ClockDep, SessionDep
+from evhub.deps import ClockDep, ReadSessionDep, SessionDep
+from evhub.pagination import PAGE_RESPONSE, PageDep, fetch_page, set_page_headers
+from evhub.params import DbId
 
 router = APIRouter(tags=["assets"])
 
@@ -33,18 +37,24 @@ async def create_site(body: SiteIn, session: SessionDep, clock: ClockDep) -> obj
     )
 
 
-@router.get("/sites", response_model=list[SiteOut], dependencies=[VIEWER])
-async def list_sites(session: SessionDep) -> object:
-    return await service.list_sites(session)
+@router.get("/sites", response_model=list[SiteOut], dependencies=[VIEWER], responses=PAGE_RESPONSE)
+async def list_sites(
+    session: ReadSessionDep, page: PageDep, request: Request, response: Response
+) -> object:
+    rows, total = await fetch_page(session, service.sites_query(), page)
+    set_page_headers(request, response, page, total)
+    return rows
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut, dependencies=[VIEWER])
-async def get_site(site_id: int, session: SessionDep) -> object:
+async def get_site(site_id: DbId, session: ReadSessionDep) -> object:
     return await service.get_site(session, site_id)
 
 
 @router.patch("/sites/{site_id}", response_model=SiteOut, dependencies=[ADMIN])
-async def patch_site(site_id: int, body: SitePatch, session: SessionDep, clock: ClockDep) -> object:
+async def patch_site(
+    site_id: DbId, body: SitePatch, session: SessionDep, clock: ClockDep
+) -> object:
     fields = body.model_dump(exclude_unset=True)
     return await service.update_site(session, site_id, clock.now(), **fields)
 
@@ -72,13 +82,23 @@ async def create_station(body: StationIn, session: SessionDep, clock: ClockDep) 
     return out
 
 
-@router.get("/stations", response_model=list[StationOut], dependencies=[VIEWER])
-async def list_stations(session: SessionDep, site_id: int | None = None) -> object:
-    return await service.list_stations(session, site_id)
+@router.get(
+    "/stations", response_model=list[StationOut], dependencies=[VIEWER], responses=PAGE_RESPONSE
+)
+async def list_stations(
+    session: ReadSessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
+    site_id: DbId | None = None,
+) -> object:
+    rows, total = await fetch_page(session, service.stations_query(site_id), page)
+    set_page_headers(request, response, page, total)
+    return rows
 
 
 @router.get("/stations/{station_id}", response_model=StationOut, dependencies=[VIEWER])
-async def get_station(station_id: str, session: SessionDep) -> object:
+async def get_station(station_id: str, session: ReadSessionDep) -> object:
     return await service.get_station(session, station_id)
 
 
@@ -92,10 +112,13 @@ async def patch_station(station_id: str, body: StationPatch, session: SessionDep
     "/stations/{station_id}/events", response_model=list[StationEventOut], dependencies=[VIEWER]
 )
 async def station_events(
-    station_id: str, session: SessionDep, kind: str | None = None, limit: int = 100
+    station_id: str,
+    session: ReadSessionDep,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> object:
     await service.get_station(session, station_id)
-    return await service.list_station_events(session, station_id, kind, min(limit, 1000))
+    return await service.list_station_events(session, station_id, kind, limit)
 
 
 @router.get(
@@ -103,6 +126,8 @@ async def station_events(
     response_model=list[StatusRecordOut],
     dependencies=[VIEWER],
 )
-async def station_status_history(station_id: str, session: SessionDep, limit: int = 200) -> object:
+async def station_status_history(
+    station_id: str, session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=5000)] = 200
+) -> object:
     await service.get_station(session, station_id)
-    return await service.status_history(session, station_id, min(limit, 5000))
+    return await service.status_history(session, station_id, limit)

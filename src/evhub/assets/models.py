@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from evhub.db import Base, UTCDateTime
@@ -108,7 +108,18 @@ class StationEvent(Base):
     """Notifications that are facts about a station: firmware, logs, security, reports."""
 
     __tablename__ = "station_events"
-    __table_args__ = (Index("ix_station_events_station_time", "station_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_station_events_station_time", "station_id", "received_at"),
+        # One log upload per request: an upload URL takes one file (a second PUT is a 409).
+        Index(
+            "uq_station_events_one_upload",
+            "station_id",
+            "request_id",
+            unique=True,
+            sqlite_where=text("kind = 'log_upload'"),
+            postgresql_where=text("kind = 'log_upload'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from evhub.params import DbInt
 
 
 class SiteIn(BaseModel):
@@ -21,6 +23,8 @@ class SiteIn(BaseModel):
 
 
 class SitePatch(BaseModel):
+    """The fields to change; only the coordinates may be cleared with null."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = None
     grid_limit_kw: float | None = Field(default=None, gt=0)
@@ -28,6 +32,18 @@ class SitePatch(BaseModel):
     town: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = [k for k in NOT_NULL_SITE_FIELDS if k in data and data[k] is None]
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return data
+
+
+NOT_NULL_SITE_FIELDS = ("name", "timezone", "grid_limit_kw", "address", "town")
 
 
 class SiteOut(SiteIn):
@@ -37,17 +53,17 @@ class SiteOut(SiteIn):
 
 
 class EvseIn(BaseModel):
-    evse_id: int = Field(ge=1)
+    evse_id: DbInt = Field(ge=1)
     current_type: Literal["AC", "DC"] = "AC"
-    phases: int = Field(default=3, ge=1, le=3)
+    phases: DbInt = Field(default=3, ge=1, le=3)
     max_power_kw: float = Field(default=22.0, gt=0)
-    connectors: int = Field(default=1, ge=1, le=4)
+    connectors: DbInt = Field(default=1, ge=1, le=4)
     standard: str = "IEC62196Type2"
 
 
 class StationIn(BaseModel):
     id: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._\-]+$")
-    site_id: int
+    site_id: DbInt
     password: str | None = Field(
         default=None, description="16-40 characters; generated and returned once when omitted"
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -63,8 +63,13 @@ async def get_site(session: AsyncSession, site_id: int) -> Site:
     return site
 
 
+def sites_query() -> Select[Site]:
+    """All sites in id order (a list route pages it)."""
+    return select(Site).order_by(Site.id)
+
+
 async def list_sites(session: AsyncSession) -> list[Site]:
-    return list((await session.execute(select(Site).order_by(Site.id))).scalars())
+    return list((await session.execute(sites_query())).scalars())
 
 
 async def update_site(session: AsyncSession, site_id: int, now: datetime, **fields: object) -> Site:
@@ -137,11 +142,16 @@ async def get_station(session: AsyncSession, station_id: str) -> Station:
     return station
 
 
-async def list_stations(session: AsyncSession, site_id: int | None = None) -> list[Station]:
+def stations_query(site_id: int | None = None) -> Select[Station]:
+    """Stations (of a site) in id order with their EVSEs and connectors (a list route pages it)."""
     query = select(Station).options(selectinload(Station.evses).selectinload(Evse.connectors))
     if site_id is not None:
         query = query.where(Station.site_id == site_id)
-    return list((await session.execute(query.order_by(Station.id))).scalars())
+    return query.order_by(Station.id)
+
+
+async def list_stations(session: AsyncSession, site_id: int | None = None) -> list[Station]:
+    return list((await session.execute(stations_query(site_id))).scalars())
 
 
 async def set_commissioned(session: AsyncSession, station_id: str, commissioned: bool) -> Station:

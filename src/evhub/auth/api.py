@@ -15,7 +15,8 @@ from evhub.auth.schemas import (
     UserPatch,
     WhoAmI,
 )
-from evhub.deps import ClockDep, SessionDep
+from evhub.deps import ClockDep, ReadSessionDep, SessionDep
+from evhub.params import DbId
 
 router = APIRouter(tags=["authentication"])
 
@@ -26,7 +27,7 @@ async def who_am_i(principal: Viewer) -> WhoAmI:
 
 
 @router.get("/users", response_model=list[UserOut], dependencies=[ADMIN])
-async def list_users(session: SessionDep) -> object:
+async def list_users(session: ReadSessionDep) -> object:
     return await service.list_users(session)
 
 
@@ -38,12 +39,12 @@ async def create_user(body: UserIn, session: SessionDep, clock: ClockDep) -> obj
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, dependencies=[ADMIN])
-async def patch_user(user_id: int, body: UserPatch, session: SessionDep) -> object:
+async def patch_user(user_id: DbId, body: UserPatch, session: SessionDep) -> object:
     return await service.update_user(session, user_id, body.role, body.password, body.active)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut], dependencies=[ADMIN])
-async def list_api_keys(session: SessionDep) -> object:
+async def list_api_keys(session: ReadSessionDep) -> object:
     return await service.list_api_keys(session)
 
 
@@ -59,5 +60,5 @@ async def create_api_key(body: ApiKeyIn, session: SessionDep, clock: ClockDep) -
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, dependencies=[ADMIN])
-async def revoke_api_key(key_id: int, session: SessionDep, clock: ClockDep) -> object:
+async def revoke_api_key(key_id: DbId, session: SessionDep, clock: ClockDep) -> object:
     return await service.revoke_api_key(session, key_id, clock.now())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -36,20 +37,33 @@ def session_of(request: Request) -> SessionData | None:
 
 
 async def current_principal(request: Request) -> Principal | None:
-    """The caller by API key (preferred when both are sent) or by console session."""
+    """The caller by API key (preferred when both are sent) or by console session.
+
+    The look-up reads on the read-only sessions (on SQLite, beside the writer's connection,
+    so that station traffic does not delay authentication); a key's `last_used_at` is written
+    at most once a minute."""
     services: Services = request.app.state.services
+    now = services.clock.now()
     header = request.headers.get("authorization")
     if header:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return None
-        async with services.uow() as session:
-            return await service.principal_for_key(session, key.strip(), services.clock.now())
+        async with services.read_sessions() as session, session.begin():
+            row = await service.active_key(session, key.strip())
+        if row is None:
+            return None
+        if service.last_use_due(row, now):
+            async with services.uow() as session:
+                await service.touch_key(session, row.id, now)
+        return Principal("api_key", row.id, row.name, Role(row.role))
     data = session_of(request)
     if data is None or data.user_id is None:
         return None
-    async with services.uow() as session:
-        return await service.principal_for_user(session, data.user_id, data.csrf)
+    async with services.read_sessions() as session, session.begin():
+        return await service.principal_for_user(
+            session, data.user_id, data.csrf, data.session_id, datetime.now(UTC)
+        )
 
 
 class Require:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.auth import passwords
-from evhub.auth.models import ApiKey, User
+from evhub.auth.models import ApiKey, ConsoleSession, User
 from evhub.auth.roles import Role
 from evhub.errors import Conflict, InvalidInput, NotFound
 
@@ -124,15 +125,60 @@ async def ensure_api_key(
 
 
 async def principal_for_key(session: AsyncSession, key: str, now: datetime) -> Principal | None:
-    row = await _key_by_digest(session, passwords.key_digest(key))
-    if row is None or row.revoked_at is not None:
+    row = await active_key(session, key)
+    if row is None:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+    if last_use_due(row, now):
         row.last_used_at = now
     return Principal("api_key", row.id, row.name, Role(row.role))
 
 
-async def principal_for_user(session: AsyncSession, user_id: int, csrf: str) -> Principal | None:
+async def active_key(session: AsyncSession, key: str) -> ApiKey | None:
+    """The unrevoked key with this value (a read: works on a read-only session)."""
+    row = await _key_by_digest(session, passwords.key_digest(key))
+    return row if row is not None and row.revoked_at is None else None
+
+
+def last_use_due(row: ApiKey, now: datetime) -> bool:
+    return row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION
+
+
+async def touch_key(session: AsyncSession, key_id: int, now: datetime) -> None:
+    row = await session.get(ApiKey, key_id)
+    if row is not None:
+        row.last_used_at = now
+
+
+async def start_session(
+    session: AsyncSession, user_id: int, now: datetime, max_age: timedelta
+) -> str:
+    """A new server-side session record for a sign-in; its id goes into the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        ConsoleSession(id=session_id, user_id=user_id, created_at=now, expires_at=now + max_age)
+    )
+    await session.flush()
+    return session_id
+
+
+async def revoke_session(session: AsyncSession, session_id: str, now: datetime) -> None:
+    row = await session.get(ConsoleSession, session_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+
+
+async def principal_for_user(
+    session: AsyncSession, user_id: int, csrf: str, session_id: str | None, now: datetime
+) -> Principal | None:
+    """The signed-in user, if the cookie's session record is live (not revoked, not expired)
+    and the user still active."""
+    if session_id is None:
+        return None
+    record = await session.get(ConsoleSession, session_id)
+    if record is None or record.user_id != user_id or record.revoked_at is not None:
+        return None
+    if record.expires_at <= now:
+        return None
     user = await session.get(User, user_id)
     if user is None or not user.active:
         return None

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,7 @@ from evhub.carsharing.schemas import (
 from evhub.carsharing.state import CarBookingState, Propulsion
 from evhub.deps import ServicesDep, SessionDep
 from evhub.errors import InvalidInput
+from evhub.params import DbId
 
 router = APIRouter(tags=["carsharing"])
 
@@ -78,18 +79,18 @@ async def create_vehicle(body: VehicleIn, services: ServicesDep) -> object:
 
 @router.get("/fleet/vehicles", response_model=list[VehicleOut], dependencies=[VIEWER])
 async def list_vehicles(
-    session: SessionDep, site_id: int | None = None, state: str | None = None
+    session: SessionDep, site_id: DbId | None = None, state: str | None = None
 ) -> object:
     return await fleet.list_vehicles(session, site_id, state)
 
 
 @router.get("/fleet/vehicles/{vehicle_id}", response_model=VehicleOut, dependencies=[VIEWER])
-async def get_vehicle(vehicle_id: int, session: SessionDep) -> object:
+async def get_vehicle(vehicle_id: DbId, session: SessionDep) -> object:
     return await fleet.get_vehicle(session, vehicle_id)
 
 
 @router.patch("/fleet/vehicles/{vehicle_id}", response_model=VehicleOut, dependencies=[ADMIN])
-async def patch_vehicle(vehicle_id: int, body: VehiclePatch, services: ServicesDep) -> object:
+async def patch_vehicle(vehicle_id: DbId, body: VehiclePatch, services: ServicesDep) -> object:
     changes = body.model_dump(exclude_unset=True, mode="json")
     if "next_inspection_on" in changes and body.next_inspection_on is not None:
         changes["next_inspection_on"] = body.next_inspection_on
@@ -103,7 +104,7 @@ async def patch_vehicle(vehicle_id: int, body: VehiclePatch, services: ServicesD
     response_model=CarBookingOut,
     dependencies=[ADMIN],
 )
-async def block_vehicle(vehicle_id: int, body: BlockIn, services: ServicesDep) -> object:
+async def block_vehicle(vehicle_id: DbId, body: BlockIn, services: ServicesDep) -> object:
     """A maintenance block: no booking may overlap it."""
     async with services.uow() as session:
         return await bookings.block(
@@ -122,7 +123,7 @@ async def put_member(body: MemberIn, services: ServicesDep) -> object:
 
 
 @router.get("/carsharing/members/{driver_id}", response_model=MemberOut, dependencies=[VIEWER])
-async def get_member(driver_id: int, session: SessionDep) -> object:
+async def get_member(driver_id: DbId, session: SessionDep) -> object:
     return await members.get_member(session, driver_id)
 
 
@@ -130,7 +131,7 @@ async def get_member(driver_id: int, session: SessionDep) -> object:
     "/carsharing/available-vehicles", response_model=list[VehicleOut], dependencies=[VIEWER]
 )
 async def search(
-    site_id: int,
+    site_id: DbId,
     ends_at: AwareDatetime,
     session: SessionDep,
     services: ServicesDep,
@@ -161,10 +162,10 @@ async def book(body: CarBookingIn, services: ServicesDep, policy: PolicyDep) -> 
 @router.get("/carsharing/bookings", response_model=list[CarBookingOut], dependencies=[VIEWER])
 async def list_bookings(
     session: SessionDep,
-    vehicle_id: int | None = None,
-    driver_id: int | None = None,
+    vehicle_id: DbId | None = None,
+    driver_id: DbId | None = None,
     state: CarBookingState | None = None,
-    limit: int = 500,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> object:
     rows = await bookings.list_bookings(
         session, vehicle_id, driver_id, [state] if state else [], min(limit, 5000)
@@ -175,7 +176,7 @@ async def list_bookings(
 @router.get(
     "/carsharing/bookings/{booking_id}", response_model=CarBookingOut, dependencies=[VIEWER]
 )
-async def get_booking(booking_id: int, session: SessionDep) -> object:
+async def get_booking(booking_id: DbId, session: SessionDep) -> object:
     return await _booking_out(session, await bookings.get_booking(session, booking_id))
 
 
@@ -184,7 +185,7 @@ async def get_booking(booking_id: int, session: SessionDep) -> object:
     response_model=CarBookingOut,
     dependencies=[OPERATOR],
 )
-async def cancel(booking_id: int, body: CancelIn, services: ServicesDep) -> object:
+async def cancel(booking_id: DbId, body: CancelIn, services: ServicesDep) -> object:
     async with services.uow() as session:
         booking = await bookings.cancel(
             session, booking_id, services.clock.now(), "driver", body.note
@@ -226,7 +227,7 @@ FORM_OVERHEAD_BYTES = 64 * 1024
     openapi_extra=REPORT_FORM,
 )
 async def report(
-    booking_id: int, request: Request, services: ServicesDep, policy: PolicyDep, var_dir: VarDirDep
+    booking_id: DbId, request: Request, services: ServicesDep, policy: PolicyDep, var_dir: VarDirDep
 ) -> object:
     """A damage and cleanliness report with photos (multipart), before or after the trip.
     The body's size is checked from its Content-Length before anything is read."""
@@ -266,7 +267,7 @@ def _report_fields(form: FormData) -> ReportIn:
     "/carsharing/bookings/{booking_id}/start", response_model=TripOut, dependencies=[OPERATOR]
 )
 async def start_trip(
-    booking_id: int, services: ServicesDep, policy: PolicyDep, control: VehicleControlDep
+    booking_id: DbId, services: ServicesDep, policy: PolicyDep, control: VehicleControlDep
 ) -> object:
     """Unlock the car and start the trip (a report comes first)."""
     trip = await trips.start_trip(services.uow, control, services.clock, policy, booking_id)
@@ -278,7 +279,7 @@ async def start_trip(
     "/carsharing/bookings/{booking_id}/end", response_model=TripOut, dependencies=[OPERATOR]
 )
 async def end_trip(
-    booking_id: int, services: ServicesDep, policy: PolicyDep, control: VehicleControlDep
+    booking_id: DbId, services: ServicesDep, policy: PolicyDep, control: VehicleControlDep
 ) -> object:
     """Lock the car at its hub and end the trip; a late return adds its fee line."""
     trip = await trips.end_trip(services.uow, control, services.clock, policy, booking_id)
@@ -287,12 +288,12 @@ async def end_trip(
 
 
 @router.get("/carsharing/bookings/{booking_id}/trip", response_model=TripOut, dependencies=[VIEWER])
-async def get_trip(booking_id: int, session: SessionDep) -> object:
+async def get_trip(booking_id: DbId, session: SessionDep) -> object:
     return await _trip_out(session, await trips.get_trip(session, booking_id))
 
 
 @router.get("/carsharing/photos/{photo_id}", dependencies=[VIEWER])
-async def get_photo(photo_id: int, session: SessionDep, var_dir: VarDirDep) -> FileResponse:
+async def get_photo(photo_id: DbId, session: SessionDep, var_dir: VarDirDep) -> FileResponse:
     """A report's photo, as it was sent."""
     photo = await reports.get_photo(session, photo_id)
     return FileResponse(var_dir / photo.stored_as, media_type=photo.content_type)

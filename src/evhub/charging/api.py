@@ -10,6 +10,7 @@ from evhub.auth.deps import VIEWER
 from evhub.charging import service
 from evhub.charging.schemas import MeterValueOut, TransactionOut
 from evhub.deps import SessionDep
+from evhub.params import DbId, Offset
 
 router = APIRouter(tags=["charging"])
 
@@ -20,13 +21,13 @@ async def list_transactions(
     station_id: str | None = None,
     state: Literal["active", "ended"] | None = None,
     limit: int = Query(200, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> object:
     return await service.list_transactions(session, station_id, state, limit, offset)
 
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionOut, dependencies=[VIEWER])
-async def get_transaction(transaction_id: int, session: SessionDep) -> object:
+async def get_transaction(transaction_id: DbId, session: SessionDep) -> object:
     return await service.get_transaction(session, transaction_id)
 
 
@@ -35,6 +36,6 @@ async def get_transaction(transaction_id: int, session: SessionDep) -> object:
     response_model=list[MeterValueOut],
     dependencies=[VIEWER],
 )
-async def transaction_meter_values(transaction_id: int, session: SessionDep) -> object:
+async def transaction_meter_values(transaction_id: DbId, session: SessionDep) -> object:
     await service.get_transaction(session, transaction_id)
     return await service.meter_values_of(session, transaction_id)

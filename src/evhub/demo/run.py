@@ -23,6 +23,7 @@ from evhub.app import create_app
 from evhub.auth.passwords import generate_api_key, generate_password
 from evhub.clock import AcceleratedClock
 from evhub.demo.hub import Hub, book, register_hub, shopping_centre_layout, sim_stations
+from evhub.serving import uvicorn_options
 from evhub.settings import Settings
 from evhub.sim import generate_day, run_day
 from evhub.sim.scenario import ScenarioEvent
@@ -155,7 +156,7 @@ async def run_demo(
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        ws_ping_interval=None,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())

@@ -1,30 +1,40 @@
-"""The OCPP-J WebSocket endpoint: subprotocol, Basic auth, then the version's handler."""
+"""The OCPP-J WebSocket endpoint: subprotocol, Basic auth, then the version's handler.
+
+Handshakes pass the guards of `ocpp.admission` (failed-login backoff, a cap on pending ones,
+bounded concurrency) before any password is checked."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
+import math
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from evhub.assets import service as assets
 from evhub.assets.credentials import parse_basic_auth, verify_password
 from evhub.assets.models import Station
+from evhub.ocpp.admission import Admission
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.connection import StarletteConnection
 from evhub.ocpp.context import GatewayContext
+from evhub.ocpp.logsafe import gateway_logger
 from evhub.ocpp.v16.handlers import V16Handler
 from evhub.ocpp.v201.handlers import V201Handler
 
-log = logging.getLogger("evhub.ocpp")
+log = gateway_logger()
 
 HANDLERS: dict[str, type[CsmsEndpoint]] = {"ocpp1.6": V16Handler, "ocpp2.0.1": V201Handler}
 
 # RFC 6455 §7.4.1: 1008 policy violation (bad credentials), 1002 protocol error.
 POLICY_VIOLATION = 1008
 PROTOCOL_ERROR = 1002
+# OCPP 1.6 J §3.1.1: the path's last segment is the charge point's identity, at most 48
+# characters (CiString48, the length of evhub's station ids).
+MAX_STATION_ID = 48
 
 
 def negotiate(offered: list[str]) -> str | None:
@@ -32,11 +42,17 @@ def negotiate(offered: list[str]) -> str | None:
     return next((p for p in offered if p in HANDLERS), None)
 
 
-async def _authenticate(ctx: GatewayContext, station_id: str, header: str | None) -> bool:
+async def _authenticate(
+    ctx: GatewayContext,
+    reads: async_sessionmaker[AsyncSession],
+    station_id: str,
+    header: str | None,
+) -> bool:
     creds = parse_basic_auth(header)
     if creds is None or creds[0] != station_id:
         return False
-    async with ctx.uow() as s:
+    # A read-only session: on SQLite it leaves the one writer connection to station traffic.
+    async with reads() as s, s.begin():
         station = await s.get(Station, station_id)
         stored = station.password_hash if station else None
     if stored is None:
@@ -54,21 +70,45 @@ async def _authenticate(ctx: GatewayContext, station_id: str, header: str | None
 
 async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
     ctx: GatewayContext = websocket.app.state.gateway
+    admission: Admission = websocket.app.state.admission
+    address = websocket.client.host if websocket.client else None
     protocol = negotiate(websocket.scope.get("subprotocols", []))
     if protocol is None:
         log.warning("station=%s event=refused reason=subprotocol", station_id)
         await websocket.close(PROTOCOL_ERROR)
         return
-    if not await _authenticate(ctx, station_id, websocket.headers.get("authorization")):
-        log.warning("station=%s event=refused reason=authentication", station_id)
-        await websocket.close(POLICY_VIOLATION)
+    if len(station_id) > MAX_STATION_ID or not station_id.isprintable():
+        # No such station can exist: refuse before any look-up.
+        log.warning("station=%s event=refused reason=station_id", station_id)
+        await _deny(websocket, 401, "unknown station")
         return
-    await websocket.accept(subprotocol=protocol)
-    handler = HANDLERS[protocol](station_id, StarletteConnection(websocket), ctx)
-    await ctx.registry.attach(handler)
-    async with ctx.uow() as s:
-        await assets.mark_connected(s, station_id, handler.ocpp_version, True, ctx.clock.now())
+    wait = admission.retry_after(station_id, address)
+    if wait > 0:  # refused at once, without a password check nor a place in the queue
+        log.warning("station=%s event=refused reason=backoff wait_s=%.1f", station_id, wait)
+        await _deny(websocket, 401, "too many failed logins", retry_after_s=wait)
+        return
+    async with admission.handshake() as admitted:
+        if not admitted:
+            log.warning("station=%s event=refused reason=handshakes_pending", station_id)
+            await _deny(websocket, 503, "too many handshakes pending", retry_after_s=5)
+            return
+        reads = websocket.app.state.services.read_sessions
+        if not await _authenticate(ctx, reads, station_id, websocket.headers.get("authorization")):
+            admission.login_failed(station_id, address)
+            log.warning("station=%s event=refused reason=authentication", station_id)
+            await _deny(websocket, 401, "wrong station id or password")
+            return
+        admission.login_succeeded(station_id, address)
+        await websocket.accept(subprotocol=protocol)
+        handler = HANDLERS[protocol](station_id, StarletteConnection(websocket), ctx)
+        await ctx.registry.attach(handler)
+        async with ctx.uow() as s:
+            await assets.mark_connected(s, station_id, handler.ocpp_version, True, ctx.clock.now())
     log.info("station=%s event=connected protocol=%s", station_id, protocol)
+    await _serve(ctx, handler, station_id)
+
+
+async def _serve(ctx: GatewayContext, handler: CsmsEndpoint, station_id: str) -> None:
     try:
         await handler.start()
     except (WebSocketDisconnect, WebSocketDisconnected):
@@ -83,3 +123,17 @@ async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
                         s, station_id, handler.ocpp_version, False, ctx.clock.now()
                     )
         log.info("station=%s event=disconnected", station_id)
+
+
+async def _deny(
+    websocket: WebSocket, status_code: int, reason: str, retry_after_s: float | None = None
+) -> None:
+    """Refuse the handshake with an HTTP status (RFC 7235 §3.1: 401 names the Basic scheme)
+    where the server allows it, else with close code 1008 (uvicorn answers that with 403)."""
+    if "websocket.http.response" not in websocket.scope.get("extensions", {}):
+        await websocket.close(POLICY_VIOLATION)
+        return
+    headers = {"WWW-Authenticate": 'Basic realm="evhub"'} if status_code == 401 else {}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(max(math.ceil(retry_after_s), 1))
+    await websocket.send_denial_response(PlainTextResponse(reason, status_code, headers))

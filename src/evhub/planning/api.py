@@ -9,6 +9,7 @@ from evhub.charging import service as charging
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.events import emit
+from evhub.params import DbId
 from evhub.planning import demand
 from evhub.planning.live import SitePlan
 from evhub.planning.loop import PlanningLoop
@@ -47,7 +48,7 @@ def _per_slot(rows: tuple[tuple[str, tuple[float, ...]], ...]) -> list[float]:
 
 
 @router.get("/sites/{site_id}/plan", response_model=SitePlanOut, dependencies=[VIEWER])
-async def site_plan(site_id: int, request: Request) -> SitePlanOut:
+async def site_plan(site_id: DbId, request: Request) -> SitePlanOut:
     """The site's current plan (computed now if there is none yet) and its measured load."""
     loop: PlanningLoop = request.app.state.planner
     current = loop.plans.get(site_id) or await loop.preview(site_id)
@@ -56,7 +57,7 @@ async def site_plan(site_id: int, request: Request) -> SitePlanOut:
 
 @router.put("/transactions/{transaction_id}/need", response_model=NeedOut, dependencies=[OPERATOR])
 async def declare_need(
-    transaction_id: int, body: NeedIn, session: SessionDep, clock: ClockDep
+    transaction_id: DbId, body: NeedIn, session: SessionDep, clock: ClockDep
 ) -> NeedOut:
     """What the driver wants: the planner re-plans the site at once."""
     if body.departure.tzinfo is None:

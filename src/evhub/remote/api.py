@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, status
 
 from evhub.accounts import service as accounts
-from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR
 from evhub.auth.signing import check_upload_token, upload_token
 from evhub.control import CommandResult
-from evhub.deps import ClockDep, ControlDep, SessionDep
+from evhub.deps import ClockDep, ControlDep, GatewayDep, SessionDep
 from evhub.errors import InvalidInput, NotFound
+from evhub.openapi import error_responses
+from evhub.params import DbId
 from evhub.planning import caps
 from evhub.remote import service
 from evhub.remote.schemas import (
@@ -30,6 +33,7 @@ from evhub.remote.schemas import (
     TriggerIn,
     UnlockIn,
 )
+from evhub.settings import Settings
 
 router = APIRouter(tags=["remote operations"])
 
@@ -123,7 +127,9 @@ async def update_firmware(
 async def upload_logs(station_id: str, request: Request, control: ControlDep) -> CommandOut:
     """Ask the station to upload its logs to evhub's own upload endpoint."""
     request_id = service.new_request_id()
-    token = upload_token(request.app.state.secret, station_id, request_id)
+    settings: Settings = request.app.state.settings
+    expires_at = int(time.time() + settings.upload_url_ttl_s)
+    token = upload_token(request.app.state.secret, station_id, request_id, expires_at)
     location = str(
         request.url_for(
             "receive_upload_root", station_id=station_id, request_id=request_id, token=token
@@ -153,7 +159,7 @@ async def charging_limit(
     "/stations/{station_id}/charging-limit/{evse_id}", status_code=204, dependencies=[OPERATOR]
 )
 async def clear_charging_limit(
-    station_id: str, evse_id: int, session: SessionDep, clock: ClockDep
+    station_id: str, evse_id: DbId, session: SessionDep, clock: ClockDep
 ) -> None:
     await caps.clear_cap(session, station_id, evse_id, clock.now())
 
@@ -186,38 +192,75 @@ def _bulk_operation(name: str, params: dict[str, Any], control: Any, now: Any) -
     )
 
 
-# Stations cannot hold API keys: the upload URL itself carries an HMAC of the station and the
-# request id, so only the URL handed to that station for that request is accepted.
+# Stations cannot hold API keys: the upload URL itself carries an HMAC of the station, the
+# request id and the URL's expiry, so only the URL handed to that station for that request is
+# accepted, until it expires, and for one file (a second upload to it is a 409).
 @router.put(
     "/uploads/{station_id}/{request_id}/{token}/",
     name="receive_upload_root",
     include_in_schema=False,
 )
-@router.put("/uploads/{station_id}/{request_id}/{token}/{filename}")
+@router.put(
+    "/uploads/{station_id}/{request_id}/{token}/{filename}",
+    responses=error_responses(404, 409, 410, 413, 422),
+)
 async def receive_upload(
     station_id: str,
-    request_id: int,
+    request_id: DbId,
     token: str,
     request: Request,
-    session: SessionDep,
-    clock: ClockDep,
+    gateway: GatewayDep,
     filename: str = "upload.log",
 ) -> dict[str, object]:
-    """Where stations upload diagnostics and logs (GetDiagnostics / GetLog location)."""
-    if not check_upload_token(request.app.state.secret, station_id, request_id, token):
+    """Where stations upload diagnostics and logs (GetDiagnostics / GetLog location).
+
+    The body is streamed to a temporary file and refused with 413 as soon as it passes
+    `upload_max_bytes`; it becomes the request's file only once it is whole. No database
+    connection is held while the body streams in."""
+    verdict = check_upload_token(
+        request.app.state.secret, station_id, request_id, token, time.time()
+    )
+    if verdict == "expired":
+        raise HTTPException(status.HTTP_410_GONE, "this upload URL has expired")
+    if verdict != "valid":
         raise NotFound("no such upload location")
-    path = service.upload_path(request.app.state.settings.var_dir, station_id, request_id, filename)
-    await assets.get_station(session, station_id)
+    settings: Settings = request.app.state.settings
+    path = service.upload_path(settings.var_dir, station_id, request_id, filename)
+    async with gateway.uow() as session:
+        await service.check_upload_open(session, station_id, request_id)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.upload_max_bytes:
+        raise _too_large(settings.upload_max_bytes)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+    try:
+        size = await _receive(request, anyio.Path(partial), settings.upload_max_bytes)
+        async with gateway.uow() as session:
+            await service.record_upload(
+                session, station_id, request_id, path, size, gateway.clock.now()
+            )
+        await anyio.Path(partial).rename(path)
+    finally:
+        await anyio.Path(partial).unlink(missing_ok=True)
+    return {"stored": path.name, "bytes": size}
+
+
+async def _receive(request: Request, partial: anyio.Path, max_bytes: int) -> int:
+    """Stream the body into `partial`, chunk by chunk; 413 past `max_bytes`."""
     size = 0
-    await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
-    async with await anyio.open_file(path, "wb") as out:
+    await partial.parent.mkdir(parents=True, exist_ok=True)
+    async with await anyio.open_file(partial, "wb") as out:
         async for chunk in request.stream():
             size += len(chunk)
-            if size > service.MAX_UPLOAD_BYTES:
-                raise InvalidInput("upload larger than 64 MiB")
+            if size > max_bytes:
+                raise _too_large(max_bytes)
             await out.write(chunk)
-    await service.record_upload(session, station_id, request_id, path, size, clock.now())
-    return {"stored": path.name, "bytes": size}
+    return size
+
+
+def _too_large(max_bytes: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, f"an upload holds at most {max_bytes} bytes"
+    )
 
 
 @router.post(

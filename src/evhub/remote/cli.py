@@ -170,7 +170,7 @@ async def _bulk(
     """One request per station (the same as the bulk endpoint), so that progress shows."""
     async with _client(server, api_key) as http:
         query = {k: v for k, v in {"site_id": site}.items() if v is not None}
-        stations = (await http.get("/api/v1/stations", params=query)).json()
+        stations = await _all_pages(http, "/api/v1/stations", query | {"limit": 1000})
         ids = [s["id"] for s in stations if (vendor is None or s["vendor"] == vendor)
                and (model is None or s["model"] == model)]  # fmt: skip
         results: list[dict[str, Any]] = []
@@ -195,6 +195,20 @@ async def _bulk(
 
             await asyncio.gather(*(bounded(sid) for sid in ids))
     return sorted(results, key=lambda r: str(r["station_id"]))
+
+
+async def _all_pages(
+    http: httpx.AsyncClient, path: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every row of a paged list route, following its `Link: <...>; rel="next"` headers."""
+    r = await http.get(path, params=params)
+    r.raise_for_status()
+    rows: list[dict[str, Any]] = r.json()
+    while (following := r.links.get("next", {}).get("url")) is not None:
+        r = await http.get(following)
+        r.raise_for_status()
+        rows.extend(r.json())
+    return rows
 
 
 def _typed(params: dict[str, str]) -> dict[str, Any]:

@@ -7,29 +7,31 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from evhub.params import DbInt
+
 
 class ResetIn(BaseModel):
     hard: bool = Field(False, description="1.6 Hard / 2.0.1 Immediate; else Soft / OnIdle")
 
 
 class RemoteStartIn(BaseModel):
-    evse_id: int = Field(ge=1)
+    evse_id: DbInt = Field(ge=1)
     id_token: str = Field(min_length=1, max_length=36)
 
 
 class RemoteStopIn(BaseModel):
-    transaction_id: int = Field(description="evhub's transaction id")
+    transaction_id: DbInt = Field(description="evhub's transaction id")
 
 
 class AvailabilityIn(BaseModel):
-    evse_id: int = Field(0, ge=0, description="0 = the whole station")
-    connector_id: int | None = Field(None, ge=1)
+    evse_id: DbInt = Field(0, ge=0, description="0 = the whole station")
+    connector_id: DbInt | None = Field(None, ge=1)
     operative: bool
 
 
 class UnlockIn(BaseModel):
-    evse_id: int = Field(ge=1)
-    connector_id: int = Field(1, ge=1)
+    evse_id: DbInt = Field(ge=1)
+    connector_id: DbInt = Field(1, ge=1)
 
 
 class TriggerIn(BaseModel):
@@ -38,7 +40,7 @@ class TriggerIn(BaseModel):
         "FirmwareStatusNotification", "DiagnosticsStatusNotification", "LogStatusNotification",
         "TransactionEvent",
     ]  # fmt: skip
-    evse_id: int | None = Field(None, ge=1)
+    evse_id: DbInt | None = Field(None, ge=1)
 
 
 class ConfigurationIn(BaseModel):
@@ -56,7 +58,7 @@ class FirmwareIn(BaseModel):
 class ChargingLimitIn(BaseModel):
     """An operator's cap on one EVSE, which every plan respects until it expires."""
 
-    evse_id: int = Field(ge=1)
+    evse_id: DbInt = Field(ge=1)
     limit_kw: float = Field(ge=0)
     expires_at: AwareDatetime | None = None
 
@@ -68,7 +70,7 @@ class CommandOut(BaseModel):
 
 
 class BulkFilter(BaseModel):
-    site_id: int | None = None
+    site_id: DbInt | None = None
     vendor: str | None = None
     model: str | None = None
     station_ids: list[str] | None = None

@@ -9,16 +9,17 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets import service as assets
-from evhub.assets.models import Station
+from evhub.assets.models import Station, StationEvent
 from evhub.charging import service as charging
 from evhub.control import ChargerControl, CommandResult
 from evhub.errors import Conflict, InvalidInput, StationTimeout, StationUnavailable
 
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 BULK_CONCURRENCY = 50
+UPLOAD_KIND = "log_upload"
 
 
 def new_request_id() -> int:
@@ -90,10 +91,29 @@ def upload_path(root: Path, station_id: str, request_id: int, filename: str) -> 
     return root / "uploads" / station_id / str(request_id) / safe
 
 
+async def check_upload_open(session: AsyncSession, station_id: str, request_id: int) -> None:
+    """An upload URL takes one file: refuse early once its request has one (the unique index
+    `uq_station_events_one_upload` is what holds when two uploads race)."""
+    await assets.get_station(session, station_id)
+    query = select(StationEvent.id).where(
+        StationEvent.station_id == station_id,
+        StationEvent.request_id == request_id,
+        StationEvent.kind == UPLOAD_KIND,
+    )
+    if (await session.execute(query)).first() is not None:
+        raise Conflict(f"request {request_id} has its upload already")
+
+
 async def record_upload(
     session: AsyncSession, station_id: str, request_id: int, path: Path, size: int, now: datetime
 ) -> None:
     await assets.get_station(session, station_id)
-    await assets.record_station_event(
-        session, station_id, "log_upload", "Received", now, f"{path} ({size} bytes)", request_id
-    )
+    try:
+        async with session.begin_nested():
+            await assets.record_station_event(
+                session, station_id, UPLOAD_KIND, "Received", now, f"{path} ({size} bytes)",
+                request_id,
+            )  # fmt: skip
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"request {request_id} has its upload already") from exc

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.deps import ControlDep, ServicesDep, SessionDep
+from evhub.deps import ControlDep, ReadSessionDep, ServicesDep
 from evhub.errors import InvalidInput
+from evhub.params import DbId
 from evhub.reservations import access, charger, service, views
 from evhub.reservations.access import HolidaySpec, WindowSpec
 from evhub.reservations.models import AccessWindow, Booking
@@ -65,10 +66,10 @@ async def _one(services: Services, booking: Booking) -> BookingOut:
     "/sites/{site_id}/bookable-evses", response_model=list[FreeEvseOut], dependencies=[VIEWER]
 )
 async def search(
-    site_id: int,
+    site_id: DbId,
     starts_at: AwareDatetime,
     ends_at: AwareDatetime,
-    session: SessionDep,
+    session: ReadSessionDep,
     current_type: CurrentType | None = None,
     min_power_kw: float | None = None,
 ) -> object:
@@ -98,26 +99,24 @@ async def book(body: BookingIn, services: ServicesDep, policy: PolicyDep) -> obj
 
 @router.get("/bookings", response_model=list[BookingOut], dependencies=[VIEWER])
 async def list_bookings(
-    session: SessionDep,
-    driver_id: int | None = None,
-    site_id: int | None = None,
+    session: ReadSessionDep,
+    driver_id: DbId | None = None,
+    site_id: DbId | None = None,
     state: Annotated[list[BookingState] | None, Query()] = None,
-    limit: int = 500,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> object:
-    bookings = await service.list_bookings(
-        session, driver_id, site_id, state or (), limit=min(limit, 5000)
-    )
+    bookings = await service.list_bookings(session, driver_id, site_id, state or (), limit=limit)
     return await _out(session, bookings)
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut, dependencies=[VIEWER])
-async def get_booking(booking_id: int, session: SessionDep) -> object:
+async def get_booking(booking_id: DbId, session: ReadSessionDep) -> object:
     return (await _out(session, [await service.get_booking(session, booking_id)]))[0]
 
 
 @router.patch("/bookings/{booking_id}", response_model=BookingOut, dependencies=[OPERATOR])
 async def modify(
-    booking_id: int, body: BookingPatch, services: ServicesDep, policy: PolicyDep
+    booking_id: DbId, body: BookingPatch, services: ServicesDep, policy: PolicyDep
 ) -> object:
     change = BookingChange(body.starts_at, body.ends_at, body.energy_kwh, body.departure_at)
     async with services.uow() as session:
@@ -127,7 +126,7 @@ async def modify(
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingOut, dependencies=[OPERATOR])
 async def cancel(
-    booking_id: int,
+    booking_id: DbId,
     body: CancelIn,
     services: ServicesDep,
     control: ControlDep,
@@ -142,7 +141,7 @@ async def cancel(
 
 @router.post("/bookings/{booking_id}/override", response_model=BookingOut, dependencies=[OPERATOR])
 async def override(
-    booking_id: int,
+    booking_id: DbId,
     body: OverrideIn,
     services: ServicesDep,
     control: ControlDep,
@@ -165,8 +164,8 @@ async def override(
 
 @router.get("/sites/{site_id}/calendar", response_model=CalendarOut, dependencies=[VIEWER])
 async def calendar(
-    site_id: int,
-    session: SessionDep,
+    site_id: DbId,
+    session: ReadSessionDep,
     day: dt.date | None = None,
     starts_at: AwareDatetime | None = None,
     ends_at: AwareDatetime | None = None,
@@ -217,7 +216,7 @@ def _window_out(row: AccessWindow) -> AccessWindowOut:
 @router.get(
     "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[VIEWER]
 )
-async def list_windows(site_id: int, session: SessionDep) -> object:
+async def list_windows(site_id: DbId, session: ReadSessionDep) -> object:
     await assets.get_site(session, site_id)
     return [_window_out(w) for w in await access.list_windows(session, site_id)]
 
@@ -225,7 +224,7 @@ async def list_windows(site_id: int, session: SessionDep) -> object:
 @router.put(
     "/sites/{site_id}/access-windows", response_model=list[AccessWindowOut], dependencies=[ADMIN]
 )
-async def put_windows(site_id: int, body: list[AccessWindowIn], services: ServicesDep) -> object:
+async def put_windows(site_id: DbId, body: list[AccessWindowIn], services: ServicesDep) -> object:
     """Replace the site's windows. A user group with no window is not restricted here; one
     with windows charges and books only inside them (site local time, DST-aware)."""
     specs = [_window_spec(w) for w in body]
@@ -244,13 +243,13 @@ def _window_spec(body: AccessWindowIn) -> WindowSpec:
 
 
 @router.get("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[VIEWER])
-async def list_holidays(site_id: int, session: SessionDep) -> object:
+async def list_holidays(site_id: DbId, session: ReadSessionDep) -> object:
     await assets.get_site(session, site_id)
     return await access.list_holidays(session, site_id)
 
 
 @router.put("/sites/{site_id}/holidays", response_model=list[HolidayOut], dependencies=[ADMIN])
-async def put_holidays(site_id: int, body: list[HolidayIn], services: ServicesDep) -> object:
+async def put_holidays(site_id: DbId, body: list[HolidayIn], services: ServicesDep) -> object:
     """Replace the site's holidays: local dates whose windows follow another weekday's."""
     specs = [HolidaySpec(h.day, h.treat_as, h.name) for h in body]
     async with services.uow() as session:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from evhub.accounts.schemas import UserGroup
+from evhub.params import DbInt
 from evhub.reservations.models import Booking
 from evhub.reservations.state import BookingState, FeeRule
 
 CurrentType = Literal["AC", "DC"]
-HHMM = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"
+# 00:00 to 23:59, and 24:00 for the end of the day (24:20 is no time of day).
+HHMM = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+Weekday = Annotated[int, Field(ge=0, le=6)]
 
 
 class FreeEvseOut(BaseModel):
@@ -24,8 +27,8 @@ class FreeEvseOut(BaseModel):
 
 
 class BookingIn(BaseModel):
-    driver_id: int
-    site_id: int
+    driver_id: DbInt
+    site_id: DbInt
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     energy_kwh: float = Field(gt=0, le=1000, description="The energy the driver needs.")
@@ -38,7 +41,7 @@ class BookingIn(BaseModel):
         default=None, max_length=36, description="The driver's token; the first accepted one."
     )
     station_id: str | None = Field(default=None, description="With evse_id: this EVSE only.")
-    evse_id: int | None = Field(default=None, ge=1)
+    evse_id: DbInt | None = Field(default=None, ge=1)
 
 
 class BookingPatch(BaseModel):
@@ -57,7 +60,7 @@ class OverrideIn(BaseModel):
 
     action: Literal["cancel", "assign"]
     station_id: str | None = None
-    evse_id: int | None = Field(default=None, ge=1)
+    evse_id: DbInt | None = Field(default=None, ge=1)
     note: str = Field(default="", max_length=255)
 
 
@@ -123,14 +126,16 @@ class CalendarOut(BaseModel):
 
 class AccessWindowIn(BaseModel):
     user_group: UserGroup
-    days: list[int] = Field(
+    days: list[Weekday] = Field(
         min_length=1, max_length=7, description="Weekdays, 0 = Monday ... 6 = Sunday."
     )
     start: str = Field(pattern=HHMM, examples=["19:00"], description="Local time it opens.")
     end: str = Field(
         pattern=HHMM, examples=["08:00"], description="Closes; at or before start: the next day."
     )
-    quota: int | None = Field(default=None, ge=0, description="Points the group may hold at once.")
+    quota: DbInt | None = Field(
+        default=None, ge=0, description="Points the group may hold at once."
+    )
 
 
 class AccessWindowOut(AccessWindowIn):
@@ -139,7 +144,7 @@ class AccessWindowOut(AccessWindowIn):
 
 class HolidayIn(BaseModel):
     day: dt.date
-    treat_as: int = Field(default=6, ge=0, le=6, description="The weekday whose rules apply.")
+    treat_as: DbInt = Field(default=6, ge=0, le=6, description="The weekday whose rules apply.")
     name: str = Field(default="", max_length=100)
 
 

@@ -1,9 +1,11 @@
-"""Signing in and out of the console. The session is a signed cookie (see auth.signing)."""
+"""Signing in and out of the console. The session is a signed cookie (see auth.signing) naming
+a session record on the server, which signing out revokes."""
 
 from __future__ import annotations
 
 import hmac
 import time
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -65,16 +67,22 @@ async def login(request: Request) -> Response:
     if data is None or not hmac.compare_digest(form.get("csrf", ""), data.csrf):
         return _login_form(request, next_url, None, "The form had expired: try again.", 400)
     services: Services = request.app.state.services
+    max_age = timedelta(hours=float(request.app.state.settings.session_max_age_h))
     async with services.uow() as session:
         user = await auth.authenticate_user(
             session, form.get("name", ""), form.get("password", ""), services.clock.now()
         )
-        user_id = user.id if user is not None else None
-    if user_id is None:
+        if user is None:
+            session_id = None
+        else:
+            # Wall-clock time, as the cookie's own expiry (see auth.deps.session_of).
+            session_id = await auth.start_session(session, user.id, datetime.now(UTC), max_age)
+            user_id = user.id
+    if session_id is None:
         return _login_form(request, next_url, data, "Unknown user or wrong password.", 401)
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     # A fresh session (and CSRF token) at sign-in: a token planted before it is worthless.
-    _set_session(request, response, SessionData.signed_in(user_id, time.time()))
+    _set_session(request, response, SessionData.signed_in(user_id, time.time(), session_id))
     return response
 
 
@@ -85,6 +93,12 @@ async def logout_page(request: Request, principal: PageViewer) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request, principal: PageViewer) -> Response:
+    """Revoke the session on the server: a copy of the cookie is refused from now on."""
+    data = session_of(request)
+    if data is not None and data.session_id is not None:
+        services: Services = request.app.state.services
+        async with services.uow() as session:
+            await auth.revoke_session(session, data.session_id, datetime.now(UTC))
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

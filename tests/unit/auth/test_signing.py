@@ -20,26 +20,31 @@ SECRET = b"s" * 32
 
 
 def test_a_session_cookie_reads_back_until_it_expires() -> None:
-    data = SessionData.signed_in(7, now=1000.0)
+    data = SessionData.signed_in(7, now=1000.0, session_id="s1")
     raw = encode_session(SECRET, data)
     assert decode_session(SECRET, raw, now=1010.0, max_age_s=60) == data
     assert decode_session(SECRET, raw, now=1061.0, max_age_s=60) is None
 
 
 def test_a_tampered_or_foreign_cookie_is_refused() -> None:
-    raw = encode_session(SECRET, SessionData.signed_in(7, now=1000.0))
+    raw = encode_session(SECRET, SessionData.signed_in(7, now=1000.0, session_id="s1"))
     payload, signature = raw.split(".")
-    forged = encode_session(b"other" * 8, SessionData.signed_in(1, now=1000.0))
+    forged = encode_session(b"other" * 8, SessionData.signed_in(1, now=1000.0, session_id="s2"))
     assert decode_session(SECRET, forged, now=1000.0, max_age_s=60) is None
     assert decode_session(SECRET, payload + "." + signature[:-2] + "AA", 1000.0, 60) is None
     assert decode_session(SECRET, "garbage", 1000.0, 60) is None
 
 
-def test_an_upload_token_is_bound_to_its_station_and_request() -> None:
-    token = upload_token(SECRET, "CP-1", 42)
-    assert check_upload_token(SECRET, "CP-1", 42, token)
-    assert not check_upload_token(SECRET, "CP-2", 42, token)
-    assert not check_upload_token(SECRET, "CP-1", 43, token)
+def test_an_upload_token_is_bound_to_its_station_request_and_expiry() -> None:
+    token = upload_token(SECRET, "CP-1", 42, expires_at=2000)
+    assert check_upload_token(SECRET, "CP-1", 42, token, now=1999.0) == "valid"
+    assert check_upload_token(SECRET, "CP-1", 42, token, now=2000.0) == "expired"
+    assert check_upload_token(SECRET, "CP-2", 42, token, now=1000.0) == "invalid"
+    assert check_upload_token(SECRET, "CP-1", 43, token, now=1000.0) == "invalid"
+    later = token.replace("2000.", "9999.")
+    assert check_upload_token(SECRET, "CP-1", 42, later, now=1000.0) == "invalid"
+    assert check_upload_token(SECRET, "CP-1", 42, "é", now=1000.0) == "invalid"
+    assert check_upload_token(SECRET, "CP-1", 42, "2000.é", now=1000.0) == "invalid"
 
 
 def test_the_generated_secret_is_kept_for_the_next_start(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """events: the outbox (the durable event log) and consumers' checkpoints
 
 Revision ID: 0006
-Revises: 0013
+Revises: 0012
 Create Date: 2026-12-01 19:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0006"
-down_revision: str | None = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,79 @@
+"""How uvicorn serves evhub: HTTP request headers must arrive in time, and only so many
+connections may still be sending theirs.
+
+uvicorn 0.54 arms its keep-alive timer only between requests: a client that opens a
+connection and sends half a header is held forever, and a few thousand such sockets hold the
+server's descriptors (a slowloris). The protocol class below closes a connection whose request
+headers are not complete `header_timeout_s` after its first byte (or after it opened), and
+closes at once a new connection beyond `max_pending` ones still in that state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from evhub.settings import Settings
+
+log = logging.getLogger("evhub.serving")
+
+
+def guarded_http_protocol(header_timeout_s: float, max_pending: int) -> type[HttpToolsProtocol]:
+    """A uvicorn HTTP protocol class with a header deadline; the class owns its count of
+    connections still sending headers (one class per server)."""
+    pending: set[HttpToolsProtocol] = set()
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(pending) >= max_pending:
+                log.warning("event=refused reason=pending_headers client=%s", self.client)
+                transport.close()
+                return
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                pending.add(self)
+                self._header_timer = self.loop.call_later(header_timeout_s, self._expired)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+            pending.discard(self)
+
+        def _expired(self) -> None:
+            self._header_timer = None
+            pending.discard(self)
+            log.info("event=closed reason=header_timeout client=%s", self.client)
+            self.transport.close()
+
+    return GuardedHttpToolsProtocol
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The options of `uvicorn.run` / `uvicorn.Config` that protect the server."""
+    return {
+        "http": guarded_http_protocol(
+            settings.ocpp_header_timeout_s, settings.ocpp_max_pending_handshakes
+        ),
+        "ws_ping_interval": None,
+    }
