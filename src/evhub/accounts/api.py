@@ -18,6 +18,7 @@ from evhub.deps import ClockDep, ReadSessionDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.pagination import PAGE_RESPONSE, PageDep, fetch_page, set_page_headers
 from evhub.params import DbId
+from evhub.reservations import access
 
 router = APIRouter(tags=["accounts"])
 
@@ -68,5 +69,5 @@ async def check_token(
 ) -> object:
     """What a station would be told for this token now, with the reason; with `station_id`,
     the access windows and quota of the driver's user group at that station's site apply."""
-    auth = await service.authorize(session, uid, clock.now(), station_id=station_id)
+    auth = await access.authorize(session, uid, clock.now(), station_id=station_id)
     return AuthorizationOut(status=auth.status, reason=auth.reason)

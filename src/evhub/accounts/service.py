@@ -1,4 +1,9 @@
-"""Token registry and authorisation decisions (own tokens; roaming tokens come later)."""
+"""Token registry and authorisation decisions (own tokens; roaming tokens come later).
+
+Whether a token is valid is decided here; where and when its driver may charge (access windows,
+quotas) is the reservations domain's rule, which composes this one (`reservations.access`), so
+accounts depends on no other domain.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts.models import Driver, Token
 from evhub.errors import Conflict, InvalidInput, NotFound
-from evhub.reservations import access
 
 TOKEN_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 USER_GROUPS = ("visitor", "resident", "fleet", "staff")
@@ -111,11 +115,9 @@ async def update_token_status(session: AsyncSession, uid: str, status: str) -> T
     return token
 
 
-async def authorize(
-    session: AsyncSession, uid: str, now: datetime, station_id: str | None = None
-) -> Authorization:
-    """Decide whether `uid` may charge now (OCPP 1.6 §4.2, 2.0.1 C01); at `station_id`, also
-    within its user group's access windows and quota there (2.0.1 NotAtThisTime)."""
+async def authorize(session: AsyncSession, uid: str, now: datetime) -> Authorization:
+    """Decide whether the token `uid` is valid now (OCPP 1.6 §4.2, 2.0.1 C01), wherever it is
+    presented; `reservations.access.authorize` adds the site's windows and quotas."""
     token = await find_token(session, uid)
     if token is None:
         return Authorization("Invalid", f"token {uid!r} is not known")
@@ -127,8 +129,4 @@ async def authorize(
         return Authorization(
             "Expired", f"token {uid!r} expired at {token.expires_at.isoformat()}", token.id
         )
-    if station_id is not None:
-        refusal = await access.refusal_at_station(session, station_id, token, now)
-        if refusal is not None:
-            return Authorization("NotAtThisTime", refusal, token.id, token.group_id)
     return Authorization("Accepted", "ok", token.id, token.group_id, token.expires_at)

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evhub.db import Base, UTCDateTime
+
+ACTIVE_EVSE_INDEX = "uq_transactions_active_evse"
+START_KEY_INDEX = "uq_transactions_start_key"
+_ACTIVE = "state = 'active' AND evse_id > 0"
+_KEYED_BY_START = "ocpp_version = '1.6'"
 
 
 class Transaction(Base):
@@ -16,6 +30,28 @@ class Transaction(Base):
         # A station's own transaction id (2.0.1) or our id as text (1.6) is unique per station.
         UniqueConstraint("station_id", "ocpp_transaction_id"),
         Index("ix_transactions_station_state", "station_id", "state"),
+        # At most one active transaction per EVSE (OCPP 2.0.1 Part 2 §E; in 1.6 the EVSE
+        # number is the connector id). EVSE 0 stands for "not known yet" (a lost start).
+        Index(
+            ACTIVE_EVSE_INDEX,
+            "station_id",
+            "evse_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE),
+            postgresql_where=text(_ACTIVE),
+        ),
+        # A start that carries no id of the station's (1.6) is recognised on retry by these.
+        Index(
+            START_KEY_INDEX,
+            "station_id",
+            "evse_id",
+            "started_at",
+            "meter_start_wh",
+            "id_token",
+            unique=True,
+            sqlite_where=text(_KEYED_BY_START),
+            postgresql_where=text(_KEYED_BY_START),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

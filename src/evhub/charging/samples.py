@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
+
+from evhub.errors import InvalidInput
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
@@ -11,6 +14,24 @@ CURRENT = "Current.Import"
 SOC = "SoC"
 
 _SCALE = {"kWh": ("Wh", 1000.0), "kW": ("W", 1000.0), "kvarh": ("varh", 1000.0)}
+
+# What a real meter can read, in base units: beyond it a value is a fault, not a measurement
+# (a terawatt-hour register, a hundred-megawatt charger, a state of charge over 100 %).
+_BOUNDS = {
+    "Wh": (-1e12, 1e12),
+    "varh": (-1e12, 1e12),
+    "W": (-1e8, 1e8),
+    "var": (-1e8, 1e8),
+    "VA": (-1e8, 1e8),
+    "A": (-1e5, 1e5),
+    "V": (-1e5, 1e5),
+    "Percent": (0.0, 100.0),
+}
+_OTHER_BOUNDS = (-1e6, 1e6)
+
+
+class ImplausibleSample(InvalidInput):
+    """A sampled value that no meter reads: not a number, infinite, or out of range."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +56,14 @@ def normalise(
     """A sample in base units; OCPP defaults: energy register in Wh, periodic context."""
     measurand = measurand or ENERGY_REGISTER
     unit = unit or ("Wh" if measurand.startswith("Energy") else "")
-    value = value * (10.0**multiplier)
+    try:
+        value = value * (10.0**multiplier)
+    except OverflowError as exc:
+        raise ImplausibleSample(f"{measurand} with multiplier {multiplier} overflows") from exc
     if unit in _SCALE:
         unit, factor = _SCALE[unit]
         value *= factor
+    _check_plausible(measurand, value, unit)
     return Sample(
         timestamp=timestamp,
         measurand=measurand,
@@ -47,6 +72,18 @@ def normalise(
         phase=phase or "",
         context=context or "Sample.Periodic",
     )
+
+
+def _check_plausible(measurand: str, value: float, unit: str) -> None:
+    """Refuse what would corrupt totals or fail the write of others' samples (NaN is NULL in
+    SQLite and cannot be rounded to Wh)."""
+    if not math.isfinite(value):
+        raise ImplausibleSample(f"{measurand} is {value}, not a finite number")
+    low, high = _BOUNDS.get(unit, _OTHER_BOUNDS)
+    if not low <= value <= high:
+        raise ImplausibleSample(
+            f"{measurand} of {value:g} {unit} is beyond what a meter reads", bounds=[low, high]
+        )
 
 
 def energy_register_wh(samples: list[Sample]) -> int | None:

@@ -1,229 +1,372 @@
-"""Transactions and meter values: open, update, close, exactly once.
+"""Transactions: open, update, close, exactly once, whichever protocol reported them.
 
-A station's messages are handled one at a time, so a check-then-insert per station is free of
-races; retried messages are recognised by their natural keys (transaction id, seqNo, start
-time and meter, sample timestamp) and change nothing the second time.
+The gateway translates its version's payloads into the value objects below. Retries are
+recognised by keys the database enforces: the station's own transaction id, or for a start that
+carries none, its start key (EVSE, time, meter start, token); and one record per (transaction,
+sequence number). At most one transaction is active per EVSE (a partial unique index): a start
+there ends the one still open, as superseded, in the same database transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import service as accounts
-from evhub.charging.models import MeterValue, Transaction, TransactionEvent
-from evhub.charging.samples import POWER, SOC, Sample, energy_register_wh, latest
+from evhub.accounts.service import Authorization
+from evhub.charging.meters import store_samples
+from evhub.charging.models import (
+    ACTIVE_EVSE_INDEX,
+    START_KEY_INDEX,
+    MeterValue,
+    Transaction,
+    TransactionEvent,
+)
+from evhub.charging.samples import Sample, energy_register_wh
 from evhub.charging.state import TransactionState, check_transition
-from evhub.errors import NotFound
+from evhub.errors import Conflict, NotFound
 from evhub.events import emit
+from evhub.reservations import access
+from evhub.reservations import lifecycle as bookings
+
+log = logging.getLogger("evhub.charging")
+
+SUPERSEDED = "Superseded"  # stop reason of a transaction ended by a new start on its EVSE
+_OPEN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
-class Opened:
-    transaction: Transaction
-    authorization: accounts.Authorization
-    duplicate: bool
+class Step:
+    """One reported moment of a transaction, recognised on retry by its sequence number."""
+
+    seq_no: int
+    kind: str  # Started, Updated, Ended
+    trigger: str
+    at: datetime
 
 
 @dataclass(frozen=True)
-class EventOutcome:
+class TransactionStart:
+    station_id: str
+    evse_id: int  # 0: not known yet
+    connector_id: int
+    started_at: datetime
+    meter_start_wh: int | None  # None: the energy register among `samples`, else 0
+    id_token: str | None
+    protocol: str
+    station_transaction_id: str | None = None  # None: the CSMS numbers it (its row id)
+    reservation_id: int | None = None
+    remote_start_id: int | None = None
+    charging_state: str | None = None
+    samples: tuple[Sample, ...] = ()
+    seq_no: int = 0
+    trigger: str = "Authorized"
+
+
+@dataclass(frozen=True)
+class TransactionUpdate:
+    station_id: str
+    transaction_id: str
+    step: Step
+    evse_id: int | None = None
+    connector_id: int | None = None
+    id_token: str | None = None
+    reservation_id: int | None = None
+    remote_start_id: int | None = None
+    charging_state: str | None = None
+    samples: tuple[Sample, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransactionStop:
+    station_id: str
+    transaction_id: str
+    step: Step  # its time is the stop time
+    meter_stop_wh: int | None  # None: the energy register among `samples`, else the latest
+    reason: str
+    id_token: str | None = None
+    charging_state: str | None = None
+    samples: tuple[Sample, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The transaction, what the station is told about the token (if one came), and whether
+    the message was a retry that changed nothing."""
+
     transaction: Transaction
-    authorization: accounts.Authorization | None
+    authorization: Authorization | None
     duplicate: bool
 
 
-async def start_transaction_v16(
-    session: AsyncSession,
-    now: datetime,
-    station_id: str,
-    connector_id: int,
-    id_tag: str,
-    meter_start_wh: int,
-    timestamp: datetime,
-    reservation_id: int | None = None,
-) -> Opened:
-    """OCPP 1.6 StartTransaction: the transaction is stored even when the tag is refused
-    (the station has started it; §4.8), and a retry returns the same transaction id."""
-    authorization = await accounts.authorize(session, id_tag, now)
-    existing = (
-        await session.execute(
-            select(Transaction).where(
-                Transaction.station_id == station_id,
-                Transaction.evse_id == connector_id,
-                Transaction.started_at == timestamp,
-                Transaction.meter_start_wh == meter_start_wh,
-                Transaction.id_token == id_tag,
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        return Opened(existing, authorization, duplicate=True)
-    tx = _new_transaction(station_id, connector_id, 1, id_tag, timestamp, now, "1.6")
-    tx.meter_start_wh = meter_start_wh
-    tx.token_id = authorization.token_id
-    session.add(tx)
-    await session.flush()
-    tx.ocpp_transaction_id = str(tx.id)
-    _record_event(session, tx, 0, "Started", "Authorized", timestamp, now)
-    emit(session, "transaction.started", now, **_summary(tx))
-    return Opened(tx, authorization, duplicate=False)
+async def open_transaction(
+    session: AsyncSession, now: datetime, start: TransactionStart
+) -> Outcome:
+    """A transaction started. It is stored even when the token is refused (the station has
+    started it and is told to stop: OCPP 1.6 §4.8, 2.0.1 E05), and a retry returns the same
+    transaction. The token's windows and quota at the site apply at start too."""
+    authorization = (
+        await access.authorize(session, start.id_token, now, start.station_id)
+        if start.id_token
+        else None
+    )
+    tx, created = await _known_or_created(session, now, start, authorization)
+    step = Step(start.seq_no, "Started", start.trigger, start.started_at)
+    if not created and await _seen(session, tx.id, step.seq_no):
+        return Outcome(tx, authorization, duplicate=True)
+    await _apply(session, now, tx, _update_of_start(start, step), authorization)
+    return Outcome(tx, authorization, duplicate=False)
 
 
-async def stop_transaction_v16(
+async def update_transaction(
     session: AsyncSession,
     now: datetime,
-    station_id: str,
-    transaction_id: int,
-    meter_stop_wh: int,
-    timestamp: datetime,
-    reason: str | None,
-    id_tag: str | None,
-    samples: list[Sample],
-) -> EventOutcome:
-    tx = await _find(session, station_id, str(transaction_id))
-    if tx is None:
-        raise NotFound(f"transaction {transaction_id} of {station_id} not found")
-    authorization = await accounts.authorize(session, id_tag, now) if id_tag else None
-    if samples:
-        await store_samples(session, station_id, tx.evse_id, tx, samples)
+    update: TransactionUpdate,
+    opening: TransactionStart | None = None,
+) -> Outcome:
+    """Something happened during a transaction (meter values, charging state, the token that
+    authorises it). `opening`: the transaction to open if its start never arrived."""
+    authorization = (
+        await access.authorize(session, update.id_token, now, update.station_id)
+        if update.id_token
+        else None
+    )
+    tx = await _find_or_open(session, now, update.station_id, update.transaction_id, opening)
+    if await _seen(session, tx.id, update.step.seq_no):
+        return Outcome(tx, authorization, duplicate=True)
+    await _apply(session, now, tx, update, authorization)
+    return Outcome(tx, authorization, duplicate=False)
+
+
+async def close_transaction(
+    session: AsyncSession,
+    now: datetime,
+    stop: TransactionStop,
+    opening: TransactionStart | None = None,
+) -> Outcome:
+    """A transaction ended; it is closed once, whatever the retries. A transaction already
+    ended as superseded keeps that end (its energy has been accounted for)."""
+    authorization = await accounts.authorize(session, stop.id_token, now) if stop.id_token else None
+    tx = await _find_or_open(session, now, stop.station_id, stop.transaction_id, opening)
+    if await _seen(session, tx.id, stop.step.seq_no):
+        return Outcome(tx, authorization, duplicate=True)
+    update = TransactionUpdate(
+        stop.station_id, stop.transaction_id, stop.step,
+        charging_state=stop.charging_state, samples=stop.samples,
+    )  # fmt: skip
+    await _apply(session, now, tx, update, None)
     if tx.state == TransactionState.ENDED:
-        return EventOutcome(tx, authorization, duplicate=True)
-    _close(session, tx, timestamp, meter_stop_wh, reason or "Local", now)
-    _record_event(session, tx, 1, "Ended", reason or "Local", timestamp, now)
-    return EventOutcome(tx, authorization, duplicate=False)
+        log.info("station=%s event=stop_of_ended_transaction tx=%s", tx.station_id, tx.id)
+        return Outcome(tx, authorization, duplicate=False)
+    stop_wh = stop.meter_stop_wh
+    if stop_wh is None:
+        stop_wh = energy_register_wh(list(stop.samples))
+    _end(tx, stop.step.at, stop_wh, stop.reason, now)
+    emit(session, "transaction.ended", now, **_summary(tx))
+    return Outcome(tx, authorization, duplicate=False)
 
 
-async def transaction_event_v201(
+def _update_of_start(start: TransactionStart, step: Step) -> TransactionUpdate:
+    return TransactionUpdate(
+        start.station_id, "", step, evse_id=start.evse_id or None,
+        connector_id=start.connector_id, reservation_id=start.reservation_id,
+        remote_start_id=start.remote_start_id, charging_state=start.charging_state,
+        samples=start.samples,
+    )  # fmt: skip
+
+
+async def _find_or_open(
     session: AsyncSession,
     now: datetime,
     station_id: str,
-    event_type: str,
     transaction_id: str,
-    seq_no: int,
-    timestamp: datetime,
-    trigger_reason: str,
-    evse_id: int | None,
-    connector_id: int | None,
-    id_token: str | None,
-    charging_state: str | None,
-    stopped_reason: str | None,
-    remote_start_id: int | None,
-    samples: list[Sample],
-) -> EventOutcome:
-    """OCPP 2.0.1 TransactionEvent (E01-E15): one record per (transaction, seqNo)."""
-    authorization = await accounts.authorize(session, id_token, now) if id_token else None
+    opening: TransactionStart | None,
+) -> Transaction:
+    """The transaction, or the one `opening` describes when its start never arrived (its
+    token is authorised when the token's own step comes)."""
     tx = await _find(session, station_id, transaction_id)
-    if tx is None:
-        # Started, or the first event we see of a transaction whose start was not stored.
-        tx = _new_transaction(
-            station_id, evse_id or 0, connector_id or 1, id_token, timestamp, now, "2.0.1"
-        )
-        tx.ocpp_transaction_id = transaction_id
-        tx.token_id = authorization.token_id if authorization else None
-        start_wh = energy_register_wh(samples)
-        tx.meter_start_wh = start_wh if start_wh is not None and event_type == "Started" else 0
-        session.add(tx)
-        await session.flush()
-        emit(session, "transaction.started", now, **_summary(tx))
-    elif await _seen(session, tx.id, seq_no):
-        return EventOutcome(tx, authorization, duplicate=True)
-    _record_event(session, tx, seq_no, event_type, trigger_reason, timestamp, now)
-    _apply_event_fields(tx, evse_id, connector_id, id_token, authorization, remote_start_id)
-    if charging_state:
-        tx.charging_state = charging_state
-    tx.last_seq_no = max(seq_no, tx.last_seq_no or 0)
-    tx.updated_at = now
-    if samples:
-        await store_samples(session, station_id, tx.evse_id, tx, samples)
-    if event_type == "Ended" and tx.state != TransactionState.ENDED:
-        stop_wh = energy_register_wh(samples)
-        _close(session, tx, timestamp, stop_wh, stopped_reason or "Local", now)
-    return EventOutcome(tx, authorization, duplicate=False)
-
-
-def _apply_event_fields(
-    tx: Transaction,
-    evse_id: int | None,
-    connector_id: int | None,
-    id_token: str | None,
-    authorization: accounts.Authorization | None,
-    remote_start_id: int | None,
-) -> None:
-    if evse_id:
-        tx.evse_id = evse_id
-    if connector_id:
-        tx.connector_id = connector_id
-    if id_token and tx.id_token is None:
-        tx.id_token = id_token
-        tx.token_id = authorization.token_id if authorization else None
-    if remote_start_id is not None:
-        tx.remote_start_id = remote_start_id
-
-
-async def store_samples(
-    session: AsyncSession,
-    station_id: str,
-    evse_id: int,
-    tx: Transaction | None,
-    samples: list[Sample],
-) -> int:
-    """Insert samples, ignoring ones already stored; keep the transaction's latest reading."""
-    inserted = await insert_samples(session, station_id, evse_id, tx.id if tx else None, samples)
     if tx is not None:
-        _update_latest(tx, samples)
-    return inserted
+        return tx
+    if opening is None:
+        raise NotFound(f"transaction {transaction_id} of {station_id} not found")
+    tx, _ = await _known_or_created(session, now, opening, None)
+    return tx
 
 
-def sample_rows(
-    station_id: str, evse_id: int, transaction_pk: int | None, samples: list[Sample]
-) -> list[dict[str, object]]:
-    return [
-        {
-            "station_id": station_id,
-            "evse_id": evse_id,
-            "transaction_pk": transaction_pk,
-            "timestamp": s.timestamp,
-            "measurand": s.measurand,
-            "phase": s.phase,
-            "context": s.context,
-            "value": s.value,
-            "unit": s.unit,
-        }
-        for s in samples
-    ]
-
-
-async def insert_samples(
+async def _known_or_created(
     session: AsyncSession,
-    station_id: str,
-    evse_id: int,
-    transaction_pk: int | None,
-    samples: list[Sample],
-) -> int:
-    return await insert_sample_rows(
-        session, sample_rows(station_id, evse_id, transaction_pk, samples)
+    now: datetime,
+    start: TransactionStart,
+    authorization: Authorization | None,
+) -> tuple[Transaction, bool]:
+    """The transaction of `start` if it is stored already, else a new one (and True)."""
+    tx = await _existing_start(session, start)
+    if tx is not None:
+        return tx, False
+    return await _create(session, now, start, authorization)
+
+
+async def _create(
+    session: AsyncSession,
+    now: datetime,
+    start: TransactionStart,
+    authorization: Authorization | None,
+) -> tuple[Transaction, bool]:
+    """Insert the transaction, ending the one still active on its EVSE in the same database
+    transaction (OCPP 2.0.1 Part 2 §E: at most one transaction is active on an EVSE, and
+    E01.FR.01-05 start one only when none has started on the EVSE yet; OCPP 1.6 §2.2, §4.8:
+    a connector serves one vehicle at a time, so a StartTransaction on it means the previous
+    transaction there is over). A concurrent writer on the same EVSE (a second socket of the
+    station) makes the insert fail on the index; the attempt is then made again."""
+    for _ in range(_OPEN_ATTEMPTS):
+        try:
+            async with session.begin_nested():
+                at = start.started_at
+                superseded = await _end_active(session, start.station_id, start.evse_id, at, now)
+                tx = _new_transaction(start, authorization, now)
+                session.add(tx)
+                await session.flush()
+        except IntegrityError as exc:
+            if not _is_key_conflict(exc):
+                raise
+            existing = await _existing_start(session, start)
+            if existing is not None:  # the same start, written by the other socket
+                return existing, False
+            continue
+        if start.station_transaction_id is None:
+            tx.ocpp_transaction_id = str(tx.id)
+        for old in superseded:
+            log.info(
+                "station=%s event=transaction_superseded tx=%s by=%s evse=%s",
+                old.station_id, old.id, tx.id, old.evse_id,
+            )  # fmt: skip
+            emit(session, "transaction.ended", now, superseded_by=tx.id, **_summary(old))
+        emit(session, "transaction.started", now, **_summary(tx))
+        return tx, True
+    raise Conflict(f"EVSE {start.evse_id} of {start.station_id} is being started concurrently")
+
+
+async def _end_active(
+    session: AsyncSession, station_id: str, evse_id: int, at: datetime, now: datetime
+) -> list[Transaction]:
+    """End what is still active on the EVSE as superseded at `at` (its meter stop: the latest
+    reading); locked, so that two writers do not both end it."""
+    if evse_id <= 0:
+        return []
+    running = await session.scalars(
+        select(Transaction)
+        .where(
+            Transaction.station_id == station_id,
+            Transaction.evse_id == evse_id,
+            Transaction.state == TransactionState.ACTIVE,
+        )
+        .with_for_update()
+    )
+    ended = list(running)
+    for old in ended:
+        _end(old, max(at, old.started_at), None, SUPERSEDED, now)
+    return ended
+
+
+async def _apply(
+    session: AsyncSession,
+    now: datetime,
+    tx: Transaction,
+    update: TransactionUpdate,
+    authorization: Authorization | None,
+) -> None:
+    """Record the step and what it says; link the booking it starts (a reservation id, or the
+    driver's token on the booked EVSE: `reservations.lifecycle`)."""
+    step = update.step
+    session.add(
+        TransactionEvent(
+            transaction_pk=tx.id, seq_no=step.seq_no, event_type=step.kind,
+            trigger_reason=step.trigger, timestamp=step.at, received_at=now,
+        )
+    )  # fmt: skip
+    if update.evse_id and update.evse_id != tx.evse_id and tx.state == TransactionState.ACTIVE:
+        await _move_to_evse(session, tx, update.evse_id, now)
+    if update.connector_id:
+        tx.connector_id = update.connector_id
+    token_is_new = update.id_token is not None and tx.id_token is None
+    if token_is_new:
+        tx.id_token = update.id_token
+        tx.token_id = authorization.token_id if authorization else None
+    if update.remote_start_id is not None:
+        tx.remote_start_id = update.remote_start_id
+    if update.charging_state:
+        tx.charging_state = update.charging_state
+    tx.last_seq_no = max(step.seq_no, tx.last_seq_no or 0)
+    tx.updated_at = now
+    if update.samples:
+        await store_samples(session, tx.station_id, tx.evse_id, tx, update.samples)
+    if step.kind == "Started" or update.id_token or update.reservation_id is not None:
+        await bookings.link_transaction(session, tx, now, update.reservation_id)
+
+
+async def _move_to_evse(
+    session: AsyncSession, tx: Transaction, evse_id: int, now: datetime
+) -> None:
+    """A transaction first seen without its EVSE learns it: it takes the EVSE over."""
+    superseded = await _end_active(session, tx.station_id, evse_id, tx.started_at, now)
+    await session.flush()  # the superseded one first: the index allows one active per EVSE
+    tx.evse_id = evse_id
+    for old in superseded:
+        emit(session, "transaction.ended", now, superseded_by=tx.id, **_summary(old))
+
+
+def _new_transaction(
+    start: TransactionStart, authorization: Authorization | None, now: datetime
+) -> Transaction:
+    meter_start = start.meter_start_wh
+    if meter_start is None:
+        meter_start = energy_register_wh(list(start.samples)) or 0
+    return Transaction(
+        station_id=start.station_id,
+        ocpp_transaction_id=start.station_transaction_id or uuid.uuid4().hex,
+        evse_id=start.evse_id,
+        connector_id=start.connector_id,
+        id_token=start.id_token,
+        token_id=authorization.token_id if authorization else None,
+        state=TransactionState.ACTIVE,
+        started_at=start.started_at,
+        meter_start_wh=meter_start,
+        ocpp_version=start.protocol,
+        created_at=now,
+        updated_at=now,
     )
 
 
-_METER_TABLE = cast(Table, MeterValue.__table__)
+def _is_key_conflict(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return any(
+        key in text
+        for key in (ACTIVE_EVSE_INDEX, START_KEY_INDEX, "ocpp_transaction_id", "UNIQUE constraint")
+    )
 
 
-async def insert_sample_rows(session: AsyncSession, rows: list[dict[str, object]]) -> int:
-    """Insert meter value rows; a row already stored (a retried message) is skipped."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = 0
-    for start in range(0, len(rows), 1000):  # stay under SQLite's bound-parameter limit
-        # Core insert on the table: the ORM's bulk bookkeeping is wasted on append-only rows.
-        statement = dialect.insert(_METER_TABLE).values(rows[start : start + 1000])
-        result = await session.execute(statement.on_conflict_do_nothing())
-        inserted += int(getattr(result, "rowcount", 0) or 0)
-    return inserted
+async def _existing_start(session: AsyncSession, start: TransactionStart) -> Transaction | None:
+    if start.station_transaction_id is not None:
+        return await _find(session, start.station_id, start.station_transaction_id)
+    if start.meter_start_wh is None:
+        return None
+    result = await session.execute(
+        select(Transaction).where(
+            Transaction.station_id == start.station_id,
+            Transaction.evse_id == start.evse_id,
+            Transaction.started_at == start.started_at,
+            Transaction.meter_start_wh == start.meter_start_wh,
+            Transaction.id_token == start.id_token,
+            Transaction.ocpp_version == start.protocol,
+        )
+    )
+    return result.scalar_one_or_none()
 
 
 async def transaction_pk(session: AsyncSession, station_id: str, ocpp_id: str) -> int | None:
@@ -247,18 +390,6 @@ async def active_transaction_pk(session: AsyncSession, station_id: str, evse_id:
         .limit(1)
     )
     return result.scalar_one_or_none()
-
-
-def _update_latest(tx: Transaction, samples: list[Sample]) -> None:
-    register = energy_register_wh(samples)
-    if register is not None and register >= (tx.meter_last_wh or 0):
-        tx.meter_last_wh = register
-    power = latest(samples, POWER)
-    if power is not None:
-        tx.power_last_w = power
-    soc = latest(samples, SOC)
-    if soc is not None:
-        tx.soc_last_pct = soc
 
 
 async def list_transactions(
@@ -311,32 +442,7 @@ async def _seen(session: AsyncSession, transaction_pk: int, seq_no: int) -> bool
     return result.first() is not None
 
 
-def _new_transaction(
-    station_id: str,
-    evse_id: int,
-    connector_id: int,
-    id_token: str | None,
-    started_at: datetime,
-    now: datetime,
-    version: str,
-) -> Transaction:
-    return Transaction(
-        station_id=station_id,
-        ocpp_transaction_id=uuid.uuid4().hex,
-        evse_id=evse_id,
-        connector_id=connector_id,
-        id_token=id_token,
-        state=TransactionState.ACTIVE,
-        started_at=started_at,
-        meter_start_wh=0,
-        ocpp_version=version,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _close(
-    session: AsyncSession,
+def _end(
     tx: Transaction,
     stopped_at: datetime,
     meter_stop_wh: int | None,
@@ -352,28 +458,6 @@ def _close(
     tx.meter_last_wh = max(meter_stop_wh, tx.meter_last_wh or 0)
     tx.stop_reason = reason
     tx.updated_at = now
-    emit(session, "transaction.ended", now, **_summary(tx))
-
-
-def _record_event(
-    session: AsyncSession,
-    tx: Transaction,
-    seq_no: int,
-    event_type: str,
-    trigger: str,
-    timestamp: datetime,
-    now: datetime,
-) -> None:
-    session.add(
-        TransactionEvent(
-            transaction_pk=tx.id,
-            seq_no=seq_no,
-            event_type=event_type,
-            trigger_reason=trigger,
-            timestamp=timestamp,
-            received_at=now,
-        )
-    )
 
 
 def _summary(tx: Transaction) -> dict[str, object]:
@@ -384,4 +468,5 @@ def _summary(tx: Transaction) -> dict[str, object]:
         "id_token": tx.id_token,
         "energy_wh": tx.energy_wh,
         "state": str(tx.state),
+        "stop_reason": tx.stop_reason,
     }

@@ -3,27 +3,34 @@
 Meter values are most of a CSMS's traffic. Each handler hands its samples to the writer and
 waits until they are committed before acknowledging the station, so nothing acknowledged is
 ever lost; under load one commit carries hundreds of messages instead of one.
+
+One station's bad message must not fail the others that shared its commit: a batch that fails
+is written again item by item, each in a savepoint of one transaction, so that only the items
+that fail get the error and the rest commit. The queue is bounded: when the database falls
+behind, handlers wait for room (and their stations for their answers) instead of memory growing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.charging.meters import insert_sample_rows, sample_rows
 from evhub.charging.models import Transaction
 from evhub.charging.samples import POWER, SOC, Sample, energy_register_wh, latest
-from evhub.charging.service import insert_sample_rows, sample_rows
 from evhub.events import emit
 from evhub.uow import UnitOfWork
 
 log = logging.getLogger("evhub.charging")
 
 MAX_MESSAGES_PER_COMMIT = 500
+MAX_QUEUED_MESSAGES = 4 * MAX_MESSAGES_PER_COMMIT
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,7 @@ class MeterBatchItem:
     station_id: str
     evse_id: int
     transaction_pk: int | None
-    samples: list[Sample]
+    samples: Sequence[Sample]
 
 
 _table = cast(Table, Transaction.__table__)
@@ -65,16 +72,6 @@ async def write_batch(session: AsyncSession, items: list[MeterBatchItem]) -> Non
         rows += sample_rows(item.station_id, item.evse_id, item.transaction_pk, item.samples)
         if item.transaction_pk is not None and item.samples:
             by_tx.setdefault(item.transaction_pk, []).extend(item.samples)
-            emit(
-                session,
-                "transaction.metered",
-                max(s.timestamp for s in item.samples),
-                transaction_id=item.transaction_pk,
-                station_id=item.station_id,
-                evse_id=item.evse_id,
-                register_wh=energy_register_wh(item.samples),
-                power_w=latest(item.samples, POWER),
-            )
     if rows:
         await insert_sample_rows(session, rows)
     params = [
@@ -85,17 +82,44 @@ async def write_batch(session: AsyncSession, items: list[MeterBatchItem]) -> Non
         await (await session.connection()).execute(_LATEST, params)
 
 
+def emit_metered(session: AsyncSession, items: list[MeterBatchItem]) -> None:
+    """The events of written items (apart from the writes: an item whose write is undone in
+    its savepoint must leave no event behind)."""
+    for item in items:
+        if item.transaction_pk is not None and item.samples:
+            samples = list(item.samples)
+            emit(
+                session,
+                "transaction.metered",
+                max(s.timestamp for s in samples),
+                transaction_id=item.transaction_pk,
+                station_id=item.station_id,
+                evse_id=item.evse_id,
+                register_wh=energy_register_wh(samples),
+                power_w=latest(samples, POWER),
+            )
+
+
+_Pending = tuple[MeterBatchItem, "asyncio.Future[None]"]
+
+
 class MeterWriter:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, max_queued: int = MAX_QUEUED_MESSAGES) -> None:
         self._uow = uow
-        self._queue: asyncio.Queue[tuple[MeterBatchItem, asyncio.Future[None]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(max_queued)
         self.commits = 0
         self.messages = 0
+        self.isolated_failures = 0
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
 
     async def write(self, item: MeterBatchItem) -> None:
-        """Return once `item` is committed; raise if its batch failed (the station retries)."""
+        """Return once `item` is committed; raise if it could not be (the station retries).
+        Waits for room in the queue first."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((item, done))
+        await self._queue.put((item, done))
         await done
 
     async def run(self) -> None:
@@ -106,15 +130,49 @@ class MeterWriter:
                 batch.append(self._queue.get_nowait())
             try:
                 async with self._uow() as session:
-                    await write_batch(session, [item for item, _ in batch])
-            except Exception as exc:
-                log.exception("event=meter_batch_failed messages=%d", len(batch))
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                    items = [item for item, _ in batch]
+                    await write_batch(session, items)
+                    emit_metered(session, items)
+            except Exception:
+                log.warning("event=meter_batch_failed messages=%d retry=one_by_one", len(batch))
+                await self._write_one_by_one(batch)
                 continue
-            self.commits += 1
-            self.messages += len(batch)
+            self._settled(batch)
+
+    async def _write_one_by_one(self, batch: list[_Pending]) -> None:
+        """Each item in its own savepoint: the failing ones get their error, the rest commit."""
+        failed: dict[int, Exception] = {}
+        try:
+            async with self._uow() as session:
+                written: list[MeterBatchItem] = []
+                for index, (item, _) in enumerate(batch):
+                    try:
+                        async with session.begin_nested():
+                            await write_batch(session, [item])
+                    except Exception as exc:
+                        failed[index] = exc
+                        log.exception(
+                            "event=meter_item_failed station=%s evse=%s",
+                            item.station_id, item.evse_id,
+                        )  # fmt: skip
+                        continue
+                    written.append(item)
+                emit_metered(session, written)
+        except Exception as exc:
+            log.exception("event=meter_batch_failed messages=%d", len(batch))
             for _, done in batch:
                 if not done.done():
-                    done.set_result(None)
+                    done.set_exception(exc)
+            return
+        self.isolated_failures += len(failed)
+        for index, error in failed.items():
+            if not batch[index][1].done():
+                batch[index][1].set_exception(error)
+        self._settled([pending for i, pending in enumerate(batch) if i not in failed])
+
+    def _settled(self, batch: list[_Pending]) -> None:
+        self.commits += 1
+        self.messages += len(batch)
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)

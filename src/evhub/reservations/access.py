@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.accounts import service as accounts
 from evhub.accounts.models import Driver, Token
+from evhub.accounts.service import Authorization
 from evhub.assets import service as assets
 from evhub.assets.models import Site, Station
 from evhub.charging.models import Transaction
@@ -138,6 +140,22 @@ async def user_group_of(session: AsyncSession, driver_id: int | None) -> str:
         return DEFAULT_GROUP
     group = await session.scalar(select(Driver.user_group).where(Driver.id == driver_id))
     return group or DEFAULT_GROUP
+
+
+async def authorize(
+    session: AsyncSession, uid: str, now: datetime, station_id: str | None = None
+) -> Authorization:
+    """Whether `uid` may charge now: a valid token (accounts), and at `station_id` within its
+    user group's access windows and quota there (OCPP 2.0.1 C01 NotAtThisTime)."""
+    authorization = await accounts.authorize(session, uid, now)
+    if station_id is None or not authorization.accepted:
+        return authorization
+    token = await accounts.find_token(session, uid)
+    assert token is not None  # accepted, so known
+    refusal = await refusal_at_station(session, station_id, token, now)
+    if refusal is None:
+        return authorization
+    return Authorization("NotAtThisTime", refusal, token.id, token.group_id)
 
 
 async def refusal_at_station(

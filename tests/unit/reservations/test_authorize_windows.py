@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from evhub.accounts import service as accounts
 from evhub.accounts.service import Authorization
 from evhub.charging import service as charging
+from evhub.charging.service import TransactionStart
 from evhub.reservations import access
 from evhub.reservations.access import HolidaySpec, WindowSpec
 from tests.unit.reservations.conftest import NOW, Hub
@@ -33,7 +34,7 @@ async def _authorize(
     hub: Hub, uid: str, at: datetime, station: str | None = "CP-A"
 ) -> Authorization:
     async with hub.uow() as s:
-        return await accounts.authorize(s, uid, at, station_id=station)
+        return await access.authorize(s, uid, at, station_id=station)
 
 
 async def test_outside_the_window_the_answer_is_not_at_this_time_with_the_reason(
@@ -68,9 +69,8 @@ async def test_a_full_quota_refuses_the_next_driver_of_the_group(hub: Hub) -> No
     async with hub.uow() as s:
         other = await accounts.create_driver(s, "Di", None, "resident", NOW)
         await accounts.create_token(s, "DI-1", "ISO14443", "Accepted", NOW, other.id)
-        await charging.start_transaction_v16(
-            s, WEDNESDAY_NIGHT, "CP-B", 1, "DI-1", 0, WEDNESDAY_NIGHT
-        )
+        start = TransactionStart("CP-B", 1, 1, WEDNESDAY_NIGHT, 0, "DI-1", "1.6")
+        await charging.open_transaction(s, WEDNESDAY_NIGHT, start)
     refused = await _authorize(hub, "ADA-1", WEDNESDAY_NIGHT + timedelta(minutes=5))
     assert refused.status == "NotAtThisTime"
     assert refused.reason == "all 1 points for resident drivers at Quai 9 are in use"

@@ -11,6 +11,7 @@ import pytest
 
 from evhub.assets import service as assets
 from evhub.charging import service as charging
+from evhub.charging.service import Step, TransactionStart, TransactionStop
 from evhub.clock import FrozenClock
 from evhub.control import CommandResult
 from evhub.errors import StationUnavailable
@@ -187,8 +188,8 @@ async def test_a_1_6_start_with_the_reservation_id_puts_the_booking_in_use(
     clock.current = START - 10 * MIN
     await scheduler.tick()
     async with hub.uow() as s:
-        opened = await charging.start_transaction_v16(
-            s, START, "CP-A", 1, "ADA-1", 1000, START, booking.id
+        opened = await charging.open_transaction(
+            s, START, _start("ADA-1", 1000, START, reservation_id=booking.id)
         )
         linked = await lifecycle.link_transaction(s, opened.transaction, START, booking.id)
     assert linked is not None and linked.id == booking.id
@@ -202,10 +203,11 @@ async def test_a_1_6_start_with_the_reservation_id_puts_the_booking_in_use(
 async def test_a_2_0_1_start_with_the_driver_token_on_the_evse_is_recognised(hub: Hub) -> None:
     booking = await _book(hub)
     async with hub.uow() as s:
-        outcome = await charging.transaction_event_v201(
-            s, START, "CP-A", "Started", "tx-1", 0, START - 5 * MIN, "Authorized", 1, 1,
-            "ADA-1", "Charging", None, None, [],
+        start = TransactionStart(
+            "CP-A", 1, 1, START - 5 * MIN, None, "ADA-1", "2.0.1",
+            station_transaction_id="tx-1", charging_state="Charging",
         )  # fmt: skip
+        outcome = await charging.open_transaction(s, START, start)
         assert await lifecycle.link_transaction(s, outcome.transaction, START) is not None
     assert (await _get(hub, booking.id)).state == BookingState.IN_USE
 
@@ -213,15 +215,25 @@ async def test_a_2_0_1_start_with_the_driver_token_on_the_evse_is_recognised(hub
 async def test_someone_else_on_the_booked_evse_does_not_start_the_booking(hub: Hub) -> None:
     booking = await _book(hub)
     async with hub.uow() as s:
-        opened = await charging.start_transaction_v16(s, START, "CP-A", 1, "BO-1", 0, START)
+        opened = await charging.open_transaction(s, START, _start("BO-1", 0, START))
         assert await lifecycle.link_transaction(s, opened.transaction, START) is None
     assert (await _get(hub, booking.id)).state == BookingState.BOOKED
+
+
+def _start(
+    token: str, meter_wh: int, at: datetime, reservation_id: int | None = None
+) -> TransactionStart:
+    return TransactionStart("CP-A", 1, 1, at, meter_wh, token, "1.6", reservation_id=reservation_id)
+
+
+def _stop(tx_id: int, meter_wh: int, at: datetime) -> TransactionStop:
+    return TransactionStop("CP-A", str(tx_id), Step(1, "Ended", "Local", at), meter_wh, "Local")
 
 
 async def _in_use(hub: Hub) -> tuple[Booking, int]:
     booking = await _book(hub)
     async with hub.uow() as s:
-        opened = await charging.start_transaction_v16(s, START, "CP-A", 1, "ADA-1", 0, START)
+        opened = await charging.open_transaction(s, START, _start("ADA-1", 0, START))
         await lifecycle.link_transaction(s, opened.transaction, START)
         await assets.record_status(s, "CP-A", 1, 1, "Charging", START, START)
     return booking, opened.transaction.id
@@ -255,9 +267,7 @@ async def test_a_car_left_plugged_in_after_its_slot_accrues_idle_minutes(
         ("reservation.overstay", 16),  # a reminder every 15 minutes
     ]
     async with hub.uow() as s:
-        await charging.stop_transaction_v16(
-            s, END + 30 * MIN, "CP-A", tx_id, 20000, END + 30 * MIN, "Local", None, []
-        )
+        await charging.close_transaction(s, END + 30 * MIN, _stop(tx_id, 20000, END + 30 * MIN))
         await assets.record_status(s, "CP-A", 1, 1, "Available", END + 40 * MIN, END + 40 * MIN)
     clock.current = END + 45 * MIN
     await scheduler.tick()
@@ -282,7 +292,7 @@ async def test_a_driver_leaving_in_time_completes_the_booking_without_a_fee(
     booking, tx_id = await _in_use(hub)
     async with hub.uow() as s:
         at = START + 60 * MIN
-        await charging.stop_transaction_v16(s, at, "CP-A", tx_id, 9000, at, "Local", None, [])
+        await charging.close_transaction(s, at, _stop(tx_id, 9000, at))
         await assets.record_status(s, "CP-A", 1, 1, "Available", at + MIN, at + MIN)
     clock.current = START + 65 * MIN
     await scheduler.tick()

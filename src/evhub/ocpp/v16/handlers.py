@@ -9,15 +9,14 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, DataTransferStatus
 
-from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.charging import service as charging
 from evhub.charging.writer import MeterBatchItem
 from evhub.errors import NotFound
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
-from evhub.ocpp.v16.translate import id_tag_info, samples
-from evhub.reservations import lifecycle as bookings
+from evhub.ocpp.v16.translate import id_tag_info, samples, transaction_start, transaction_stop
+from evhub.reservations import access
 
 log = logging.getLogger("evhub.ocpp")
 
@@ -75,41 +74,40 @@ class V16Handler(CsmsEndpoint, ChargePoint):
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
         async with self.ctx.uow() as s:
-            auth = await accounts.authorize(s, id_tag, self.now(), station_id=self.id)
+            auth = await access.authorize(s, id_tag, self.now(), station_id=self.id)
         return call_result.Authorize(id_tag_info=id_tag_info(auth))
 
     @on(Action.start_transaction)
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **kw: Any
     ) -> call_result.StartTransaction:
+        start = transaction_start(
+            self.id, connector_id, id_tag, meter_start, timestamp, kw.get("reservation_id")
+        )
         async with self.ctx.uow() as s:
-            opened = await charging.start_transaction_v16(
-                s, self.now(), self.id, connector_id, id_tag, meter_start,
-                parse_time(timestamp), kw.get("reservation_id"),
-            )  # fmt: skip
-            await bookings.link_transaction(
-                s, opened.transaction, self.now(), kw.get("reservation_id")
-            )
-        self.transaction_pks[str(opened.transaction.id)] = opened.transaction.id
+            opened = await charging.open_transaction(s, self.now(), start)
+        tx = opened.transaction
+        assert opened.authorization is not None  # 1.6 starts always carry an idTag
+        self.transaction_pks[str(tx.id)] = tx.id
         log.info(
-            "station=%s event=start_transaction tx=%s duplicate=%s",
-            self.id, opened.transaction.id, opened.duplicate,
+            "station=%s event=start_transaction tx=%s duplicate=%s status=%s",
+            self.id, tx.id, opened.duplicate, opened.authorization.status,
         )  # fmt: skip
         return call_result.StartTransaction(
-            transaction_id=opened.transaction.id, id_tag_info=id_tag_info(opened.authorization)
+            transaction_id=tx.id, id_tag_info=id_tag_info(opened.authorization)
         )
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(
         self, meter_stop: int, timestamp: str, transaction_id: int, **kw: Any
     ) -> call_result.StopTransaction:
-        data = samples(kw.get("transaction_data") or [])
+        stop = transaction_stop(
+            self.id, transaction_id, meter_stop, timestamp, kw.get("reason"), kw.get("id_tag"),
+            kw.get("transaction_data") or [],
+        )  # fmt: skip
         try:
             async with self.ctx.uow() as s:
-                outcome = await charging.stop_transaction_v16(
-                    s, self.now(), self.id, transaction_id, meter_stop, parse_time(timestamp),
-                    kw.get("reason"), kw.get("id_tag"), data,
-                )  # fmt: skip
+                outcome = await charging.close_transaction(s, self.now(), stop)
         except NotFound:
             # Never make a station retry a stop forever (§4.10): acknowledge and log it.
             log.warning("station=%s event=stop_unknown_transaction tx=%s", self.id, transaction_id)

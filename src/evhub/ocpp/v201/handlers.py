@@ -10,15 +10,14 @@ from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, DataTransferStatusEnumType
 
-from evhub.accounts import service as accounts
 from evhub.assets import service as assets
 from evhub.charging import service as charging
 from evhub.charging.writer import MeterBatchItem
-from evhub.events import emit
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
-from evhub.ocpp.v201.translate import ev_needs, id_token_info, samples
-from evhub.planning import demand
+from evhub.ocpp.v201.translate import ev_needs, id_token_info, samples, transaction_event
+from evhub.planning import vehicle_needs
+from evhub.reservations import access
 from evhub.reservations import lifecycle as bookings
 
 log = logging.getLogger("evhub.ocpp")
@@ -73,7 +72,7 @@ class V201Handler(CsmsEndpoint, ChargePoint):
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
         async with self.ctx.uow() as s:
-            auth = await accounts.authorize(s, id_token["id_token"], self.now(), station_id=self.id)
+            auth = await access.authorize(s, id_token["id_token"], self.now(), station_id=self.id)
         return call_result.Authorize(id_token_info=id_token_info(auth))
 
     @on(Action.transaction_event)
@@ -86,30 +85,17 @@ class V201Handler(CsmsEndpoint, ChargePoint):
         transaction_info: dict[str, Any],
         **kw: Any,
     ) -> call_result.TransactionEvent:
-        evse = kw.get("evse") or {}
-        token = (kw.get("id_token") or {}).get("id_token")
+        values = transaction_event(
+            self.id, event_type, timestamp, trigger_reason, seq_no, transaction_info, kw
+        )
+        now = self.now()
         async with self.ctx.uow() as s:
-            outcome = await charging.transaction_event_v201(
-                s,
-                self.now(),
-                self.id,
-                event_type,
-                transaction_info["transaction_id"],
-                seq_no,
-                parse_time(timestamp),
-                trigger_reason,
-                evse.get("id"),
-                evse.get("connector_id"),
-                token,
-                transaction_info.get("charging_state"),
-                transaction_info.get("stopped_reason"),
-                transaction_info.get("remote_start_id"),
-                samples(kw.get("meter_value") or []),
-            )
-            if token or kw.get("reservation_id") is not None:  # what starts a booking (E01, H01)
-                await bookings.link_transaction(
-                    s, outcome.transaction, self.now(), kw.get("reservation_id")
-                )
+            if values.stop is not None:
+                outcome = await charging.close_transaction(s, now, values.stop, values.start)
+            elif values.update is not None:
+                outcome = await charging.update_transaction(s, now, values.update, values.start)
+            else:
+                outcome = await charging.open_transaction(s, now, values.start)
         tx = outcome.transaction
         if tx.state == "active":
             self.transaction_pks[str(tx.evse_id)] = tx.id
@@ -194,11 +180,9 @@ class V201Handler(CsmsEndpoint, ChargePoint):
     ) -> call_result.NotifyEVChargingNeeds:
         """ISO 15118 needs (K15): the car's own energy, departure and battery size."""
         await self._record("ev_charging_needs", str(evse_id), json.dumps(charging_needs))
-        needs = ev_needs(charging_needs)
+        need = ev_needs(charging_needs)
         async with self.ctx.uow() as s:
-            tx_pk = await charging.active_transaction_pk(s, self.id, evse_id)
-            if tx_pk is None:
-                return call_result.NotifyEVChargingNeeds(status="Rejected")
-            await demand.declare(s, tx_pk, self.now(), "iso15118", *needs)
-            emit(s, "need.declared", self.now(), station_id=self.id, transaction_id=tx_pk)
-        return call_result.NotifyEVChargingNeeds(status="Accepted")
+            recorded = await vehicle_needs.declare_vehicle_need(
+                s, self.id, evse_id, need, self.now()
+            )
+        return call_result.NotifyEVChargingNeeds(status="Accepted" if recorded else "Rejected")

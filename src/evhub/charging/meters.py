@@ -1,0 +1,74 @@
+"""Storing meter samples: append-only rows, a retried sample skipped by its unique key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.charging.models import MeterValue, Transaction
+from evhub.charging.samples import POWER, SOC, Sample, energy_register_wh, latest
+
+_METER_TABLE = cast(Table, MeterValue.__table__)
+
+
+async def store_samples(
+    session: AsyncSession,
+    station_id: str,
+    evse_id: int,
+    tx: Transaction | None,
+    samples: Sequence[Sample],
+) -> int:
+    """Insert samples, ignoring ones already stored; keep the transaction's latest reading."""
+    inserted = await insert_sample_rows(
+        session, sample_rows(station_id, evse_id, tx.id if tx else None, samples)
+    )
+    if tx is not None:
+        update_latest(tx, samples)
+    return inserted
+
+
+def sample_rows(
+    station_id: str, evse_id: int, transaction_pk: int | None, samples: Sequence[Sample]
+) -> list[dict[str, object]]:
+    return [
+        {
+            "station_id": station_id,
+            "evse_id": evse_id,
+            "transaction_pk": transaction_pk,
+            "timestamp": s.timestamp,
+            "measurand": s.measurand,
+            "phase": s.phase,
+            "context": s.context,
+            "value": s.value,
+            "unit": s.unit,
+        }
+        for s in samples
+    ]
+
+
+async def insert_sample_rows(session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Insert meter value rows; a row already stored (a retried message) is skipped."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = 0
+    for start in range(0, len(rows), 1000):  # stay under SQLite's bound-parameter limit
+        # Core insert on the table: the ORM's bulk bookkeeping is wasted on append-only rows.
+        statement = dialect.insert(_METER_TABLE).values(rows[start : start + 1000])
+        result = await session.execute(statement.on_conflict_do_nothing())
+        inserted += int(getattr(result, "rowcount", 0) or 0)
+    return inserted
+
+
+def update_latest(tx: Transaction, samples: Sequence[Sample]) -> None:
+    register = energy_register_wh(list(samples))
+    if register is not None and register >= (tx.meter_last_wh or 0):
+        tx.meter_last_wh = register
+    power = latest(list(samples), POWER)
+    if power is not None:
+        tx.power_last_w = power
+    soc = latest(list(samples), SOC)
+    if soc is not None:
+        tx.soc_last_pct = soc

@@ -1,0 +1,34 @@
+"""A vehicle's own need, as its ISO 15118 session reports it (OCPP 2.0.1 NotifyEVChargingNeeds,
+K15), recorded for the transaction running on the EVSE with its event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.charging import service as charging
+from evhub.events import emit
+from evhub.planning import demand
+
+
+@dataclass(frozen=True)
+class VehicleNeed:
+    energy_kwh: float | None
+    departure_at: datetime | None
+    battery_kwh: float | None
+
+
+async def declare_vehicle_need(
+    session: AsyncSession, station_id: str, evse_id: int, need: VehicleNeed, now: datetime
+) -> bool:
+    """Record the need of the vehicle charging on the EVSE; False when nothing runs there."""
+    tx_pk = await charging.active_transaction_pk(session, station_id, evse_id)
+    if tx_pk is None:
+        return False
+    await demand.declare(
+        session, tx_pk, now, "iso15118", need.energy_kwh, need.departure_at, need.battery_kwh
+    )
+    emit(session, "need.declared", now, station_id=station_id, transaction_id=tx_pk)
+    return True
