@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,7 @@ log = logging.getLogger("evhub.charging")
 
 SUPERSEDED = "Superseded"  # stop reason of a transaction ended by a new start on its EVSE
 _OPEN_ATTEMPTS = 3
+EVSE_LOCK_CLASS = 0x7E5E  # pg_advisory_xact_lock(class, hash) serialises starts on one EVSE
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,10 @@ async def _create(
     transaction (OCPP 2.0.1 Part 2 §E: at most one transaction is active on an EVSE, and
     E01.FR.01-05 start one only when none has started on the EVSE yet; OCPP 1.6 §2.2, §4.8:
     a connector serves one vehicle at a time, so a StartTransaction on it means the previous
-    transaction there is over). A concurrent writer on the same EVSE (a second socket of the
-    station) makes the insert fail on the index; the attempt is then made again."""
+    transaction there is over). Writers starting on one EVSE at once (sockets of one station)
+    queue on a transaction-scoped lock on PostgreSQL (SQLite has one writer); should one get
+    past it, the insert fails on the index and the attempt is made again."""
+    await _lock_evse(session, start.station_id, start.evse_id)
     for _ in range(_OPEN_ATTEMPTS):
         try:
             async with session.begin_nested():
@@ -250,6 +253,14 @@ async def _create(
         emit(session, "transaction.started", now, **_summary(tx))
         return tx, True
     raise Conflict(f"EVSE {start.evse_id} of {start.station_id} is being started concurrently")
+
+
+async def _lock_evse(session: AsyncSession, station_id: str, evse_id: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, hashtext(:evse))"),
+            {"k": EVSE_LOCK_CLASS, "evse": f"{station_id}/{evse_id}"},
+        )
 
 
 async def _end_active(
