@@ -44,6 +44,8 @@ async def hold(
         try:
             await session.flush()
         except IntegrityError as exc:
+            if _is_driver_overlap(exc):
+                raise _driver_conflict(booking) from exc
             if _is_overlap(exc):
                 raise ReservationConflict("the EVSE was booked by another writer") from exc
             raise
@@ -55,6 +57,8 @@ async def hold(
                 session.add(booking)
             await session.flush()
     except IntegrityError as exc:
+        if _is_driver_overlap(exc):
+            raise _driver_conflict(booking) from exc
         if not _is_overlap(exc):
             raise
         if not add:
@@ -78,7 +82,24 @@ async def _overlaps(session: AsyncSession, booking: Booking) -> bool:
 
 def _is_overlap(exc: IntegrityError) -> bool:
     text = str(exc.orig)
-    return "ex_bookings_evse_slot" in text or "booking overlaps" in text
+    return (
+        "ex_bookings_evse_slot" in text
+        or "booking overlaps another booking of the same EVSE" in text
+    )
+
+
+def _is_driver_overlap(exc: IntegrityError) -> bool:
+    """One driver's holding bookings may not overlap (migration 0008): the database says so
+    when two of the driver's requests race past the check made before."""
+    text = str(exc.orig)
+    return "ex_bookings_driver_slot" in text or "the same driver" in text
+
+
+def _driver_conflict(booking: Booking) -> ReservationConflict:
+    return ReservationConflict(
+        f"driver {booking.driver_id} already holds a booking for an overlapping slot",
+        reason="driver_overlap",
+    )
 
 
 async def conflict_for(
