@@ -1,7 +1,8 @@
 """Bookings: search free EVSEs, book, modify, cancel, operator overrides, planning's view.
 
 No double booking, ever: see `evhub.reservations.holds`. The checks made before a hold (free
-EVSEs, the driver's other bookings) only give better answers; the database has the last word.
+EVSEs, the driver's other bookings) only give better answers; the database has the last word,
+for an EVSE's bookings (migration 0004) as for a driver's (0008).
 """
 
 from __future__ import annotations
@@ -329,6 +330,7 @@ async def _check_driver_free(
     if other is not None:
         raise ReservationConflict(
             f"driver {driver_id} already holds booking {other.id} for an overlapping slot",
+            reason="driver_overlap",
             conflicting={
                 "booking_id": other.id,
                 "starts_at": other.starts_at.isoformat(),
