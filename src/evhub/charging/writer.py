@@ -109,7 +109,9 @@ class MeterWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(max_queued)
         self.commits = 0
         self.messages = 0
-        self.isolated_failures = 0
+        self.batches_written_again = 0  # batches that failed and were written one by one
+        self.isolated_failures = 0  # items that failed there, alone
+        self.rescued = 0  # items that committed there despite sharing a failing batch
 
     @property
     def queued(self) -> int:
@@ -142,6 +144,7 @@ class MeterWriter:
     async def _write_one_by_one(self, batch: list[_Pending]) -> None:
         """Each item in its own savepoint: the failing ones get their error, the rest commit."""
         failed: dict[int, Exception] = {}
+        self.batches_written_again += 1
         try:
             async with self._uow() as session:
                 written: list[MeterBatchItem] = []
@@ -165,6 +168,7 @@ class MeterWriter:
                     done.set_exception(exc)
             return
         self.isolated_failures += len(failed)
+        self.rescued += len(batch) - len(failed)
         for index, error in failed.items():
             if not batch[index][1].done():
                 batch[index][1].set_exception(error)
