@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request, Response, status
 
 from evhub.accounts import service
 from evhub.accounts.schemas import (
-    AuthorizationOut,
     DriverIn,
     DriverOut,
     TokenIn,
@@ -18,7 +17,6 @@ from evhub.deps import ClockDep, ReadSessionDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.pagination import PAGE_RESPONSE, PageDep, fetch_page, set_page_headers
 from evhub.params import DbId
-from evhub.reservations import access
 
 router = APIRouter(tags=["accounts"])
 
@@ -61,13 +59,3 @@ async def list_tokens(
 @router.patch("/tokens/{uid}", response_model=TokenOut, dependencies=[ADMIN])
 async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object:
     return await service.update_token_status(session, uid, body.status)
-
-
-@router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut, dependencies=[VIEWER])
-async def check_token(
-    uid: str, session: ReadSessionDep, clock: ClockDep, station_id: str | None = None
-) -> object:
-    """What a station would be told for this token now, with the reason; with `station_id`,
-    the access windows and quota of the driver's user group at that station's site apply."""
-    auth = await access.authorize(session, uid, clock.now(), station_id=station_id)
-    return AuthorizationOut(status=auth.status, reason=auth.reason)

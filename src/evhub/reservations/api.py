@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.accounts.schemas import AuthorizationOut
 from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.deps import ControlDep, ReadSessionDep, ServicesDep
+from evhub.deps import ClockDep, ControlDep, ReadSessionDep, ServicesDep
 from evhub.errors import InvalidInput
 from evhub.params import DbId
 from evhub.reservations import access, charger, service, views
@@ -254,3 +255,14 @@ async def put_holidays(site_id: DbId, body: list[HolidayIn], services: ServicesD
     specs = [HolidaySpec(h.day, h.treat_as, h.name) for h in body]
     async with services.uow() as session:
         return await access.replace_holidays(session, site_id, specs)
+
+
+@router.get("/tokens/{uid}/authorization", response_model=AuthorizationOut, dependencies=[VIEWER])
+async def check_token(
+    uid: str, session: ReadSessionDep, clock: ClockDep, station_id: str | None = None
+) -> object:
+    """What a station would be told for this token now, with the reason; with `station_id`,
+    the access windows and quota of the driver's user group at that station's site apply
+    (here, as those are this domain's rules)."""
+    auth = await access.authorize(session, uid, clock.now(), station_id=station_id)
+    return AuthorizationOut(status=auth.status, reason=auth.reason)
