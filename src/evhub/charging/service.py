@@ -132,13 +132,14 @@ async def update_transaction(
     opening: TransactionStart | None = None,
 ) -> Outcome:
     """Something happened during a transaction (meter values, charging state, the token that
-    authorises it). `opening`: the transaction to open if its start never arrived."""
-    authorization = (
-        await access.authorize(session, update.id_token, now, update.station_id)
-        if update.id_token
-        else None
-    )
+    authorises it: within its windows and quota, as at a start). `opening`: the transaction to
+    open if its start never arrived."""
     tx = await _find_or_open(session, now, update.station_id, update.transaction_id, opening)
+    authorization = None
+    if update.id_token is not None and update.id_token == tx.id_token:
+        authorization = await accounts.authorize(session, update.id_token, now)
+    elif update.id_token is not None:
+        authorization = await access.authorize(session, update.id_token, now, update.station_id)
     if await _seen(session, tx.id, update.step.seq_no):
         return Outcome(tx, authorization, duplicate=True)
     await _apply(session, now, tx, update, authorization)
