@@ -21,7 +21,9 @@ from evhub.db import Base, UTCDateTime
 ACTIVE_EVSE_INDEX = "uq_transactions_active_evse"
 START_KEY_INDEX = "uq_transactions_start_key"
 _ACTIVE = "state = 'active' AND evse_id > 0"
-_KEYED_BY_START = "ocpp_version = '1.6'"
+# The transactions the CSMS numbered itself (their id on the station is our row id): their
+# station gave no id of its own, so their start is what tells a retry.
+_NUMBERED_HERE = "ocpp_transaction_id = CAST(id AS TEXT)"
 
 
 class Transaction(Base):
@@ -40,7 +42,7 @@ class Transaction(Base):
             sqlite_where=text(_ACTIVE),
             postgresql_where=text(_ACTIVE),
         ),
-        # A start that carries no id of the station's (1.6) is recognised on retry by these.
+        # A start that carries no id of the station's is recognised on retry by these.
         Index(
             START_KEY_INDEX,
             "station_id",
@@ -49,8 +51,8 @@ class Transaction(Base):
             "meter_start_wh",
             "id_token",
             unique=True,
-            sqlite_where=text(_KEYED_BY_START),
-            postgresql_where=text(_KEYED_BY_START),
+            sqlite_where=text(_NUMBERED_HERE),
+            postgresql_where=text(_NUMBERED_HERE),
         ),
     )
 

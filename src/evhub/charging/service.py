@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -236,6 +236,9 @@ async def _create(
                 tx = _new_transaction(start, authorization, now)
                 session.add(tx)
                 await session.flush()
+                if start.station_transaction_id is None:  # numbered here: its start is its key
+                    tx.ocpp_transaction_id = str(tx.id)
+                    await session.flush()
         except IntegrityError as exc:
             if not _is_key_conflict(exc):
                 raise
@@ -243,8 +246,6 @@ async def _create(
             if existing is not None:  # the same start, written by the other socket
                 return existing, False
             continue
-        if start.station_transaction_id is None:
-            tx.ocpp_transaction_id = str(tx.id)
         for old in superseded:
             log.info(
                 "station=%s event=transaction_superseded tx=%s by=%s evse=%s",
@@ -375,7 +376,7 @@ async def _existing_start(session: AsyncSession, start: TransactionStart) -> Tra
             Transaction.started_at == start.started_at,
             Transaction.meter_start_wh == start.meter_start_wh,
             Transaction.id_token == start.id_token,
-            Transaction.ocpp_version == start.protocol,
+            Transaction.ocpp_transaction_id == cast(Transaction.id, Text),
         )
     )
     return result.scalar_one_or_none()

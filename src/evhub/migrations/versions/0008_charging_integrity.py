@@ -4,8 +4,9 @@
   Part 2 §E: at most one transaction is active on an EVSE; in 1.6 the EVSE number is the
   connector id). EVSE 0 is "not known yet" (a 2.0.1 event whose start was lost) and not covered.
   Older active duplicates are ended first, as superseded by the newer one.
-- `uq_transactions_start_key`: a 1.6 StartTransaction (which carries no id of the station's)
-  is recognised on retry by its connector, timestamp, meter start and idTag.
+- `uq_transactions_start_key`: a start that carries no id of the station's (1.6
+  StartTransaction), which the CSMS numbers with its row id, is recognised on retry by its
+  connector, timestamp, meter start and idTag.
 - No two bookings of one driver holding points may overlap: an exclusion constraint on
   PostgreSQL, triggers on SQLite, like the per-EVSE rule of 0004.
 
@@ -58,8 +59,8 @@ def upgrade() -> None:
         "transactions",
         ["station_id", "evse_id", "started_at", "meter_start_wh", "id_token"],
         unique=True,
-        sqlite_where=sa.text("ocpp_version = '1.6'"),
-        postgresql_where=sa.text("ocpp_version = '1.6'"),
+        sqlite_where=sa.text("ocpp_transaction_id = CAST(id AS TEXT)"),
+        postgresql_where=sa.text("ocpp_transaction_id = CAST(id AS TEXT)"),
     )
     _driver_no_overlap(op.get_bind().dialect.name)
 
