@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.reservations import views
 from evhub.reservations.errors import ReservationConflict
 from evhub.reservations.models import Booking
 from evhub.reservations.state import HOLDING
+
+_DEADLOCK_ATTEMPTS = 3
 
 
 async def hold(
@@ -50,21 +52,34 @@ async def hold(
                 raise ReservationConflict("the EVSE was booked by another writer") from exc
             raise
         return True
-    try:
-        async with session.begin_nested():  # flushes what was pending before it
-            _apply(booking, changes)
-            if add:
-                session.add(booking)
-            await session.flush()
-    except IntegrityError as exc:
-        if _is_driver_overlap(exc):
-            raise _driver_conflict(booking) from exc
-        if not _is_overlap(exc):
-            raise
-        if not add:
-            await session.refresh(booking)
-        return False
-    return True
+    for attempt in range(_DEADLOCK_ATTEMPTS):
+        try:
+            async with session.begin_nested():  # flushes what was pending before it
+                _apply(booking, changes)
+                if add:
+                    session.add(booking)
+                await session.flush()
+        except IntegrityError as exc:
+            if _is_driver_overlap(exc):
+                raise _driver_conflict(booking) from exc
+            if not _is_overlap(exc):
+                raise
+            if not add:
+                await session.refresh(booking)
+            return False
+        except DBAPIError as exc:
+            # Two writers whose rows conflict on both constraints (the EVSE's, the driver's)
+            # each wait for the other; PostgreSQL aborts one. Its savepoint undone, the other
+            # commits, and the attempt made again gets a clear answer.
+            if not _is_deadlock(exc) or attempt == _DEADLOCK_ATTEMPTS - 1:
+                raise
+            continue
+        return True
+    return False  # not reached: the last attempt returns or raises
+
+
+def _is_deadlock(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "40P01" or "deadlock detected" in str(exc.orig)
 
 
 def _apply(booking: Booking, changes: dict[str, object] | None) -> None:
