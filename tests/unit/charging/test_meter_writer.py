@@ -18,9 +18,11 @@ from evhub.charging.models import MeterValue
 from evhub.charging.samples import Sample
 from evhub.charging.service import TransactionStart
 from evhub.charging.writer import MeterBatchItem, MeterWriter
-from evhub.db import create_engine, session_factory
-from evhub.events import Event, EventBus
+from evhub.db import create_engine, is_sqlite, session_factory
+from evhub.events import Position
+from evhub.events.log import SqlEventLog
 from evhub.uow import UnitOfWork
+from tests.committed_events import committed
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -28,22 +30,22 @@ NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 @dataclass
 class Meters:
     uow: UnitOfWork
-    events: asyncio.Queue[Event]
+    log: SqlEventLog
+    read: Position
     transaction_pk: int
 
 
 @pytest.fixture
 async def meters(database_url: str) -> AsyncIterator[Meters]:
     engine = create_engine(database_url)
-    bus = EventBus()
-    uow = UnitOfWork(session_factory(engine), bus)
+    uow = UnitOfWork(session_factory(engine))
+    log = SqlEventLog(uow.sessions, uow.bell, postgres=not is_sqlite(database_url))
     async with uow() as s:
         site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 200.0)
         await assets.create_station(s, NOW, "CP-A", site.id, "station-password-0001")
         start = TransactionStart("CP-A", 1, 1, NOW, 0, None, "1.6")
         opened = await charging.open_transaction(s, NOW, start)
-    async with bus.subscribe() as events:
-        yield Meters(uow, events, opened.transaction.id)
+    yield Meters(uow, log, await log.head(), opened.transaction.id)
     await engine.dispose()
 
 
@@ -87,11 +89,8 @@ async def test_a_failing_message_fails_alone_and_its_batch_commits(meters: Meter
     assert isinstance(results[5], IntegrityError)
     assert (writer.batches_written_again, writer.isolated_failures, writer.rescued) == (1, 1, 5)
     assert await _stored(meters.uow) == 5
-    metered = []
-    while not meters.events.empty():
-        event = meters.events.get_nowait()
-        if event.kind == "transaction.metered":
-            metered.append(event.data["register_wh"])
+    events = await committed(meters.log, meters.read)
+    metered = [e.data["register_wh"] for e in events if e.kind == "transaction.metered"]
     assert metered == [100, 200, 300, 400, 500]  # none for the message that failed
 
 

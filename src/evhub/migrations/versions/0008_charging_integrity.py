@@ -11,7 +11,7 @@
   PostgreSQL, triggers on SQLite, like the per-EVSE rule of 0004.
 
 Revision ID: 0008
-Revises: 0012
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0012"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
