@@ -18,6 +18,7 @@ from evhub.app import create_app
 from evhub.assets import service as assets
 from evhub.assets.credentials import generate_password
 from evhub.auth.cli import register as register_auth_commands
+from evhub.billing.cli import billing_app
 from evhub.clock import SystemClock
 from evhub.db import create_engine, migrate, session_factory
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
@@ -241,3 +242,4 @@ register_auth_commands(app, _run_in_uow, console)
 register_prices_commands(app, _run_in_uow, console)
 register_roaming_commands(app, _run_in_uow, console)
 app.add_typer(op_app, name="op")
+app.add_typer(billing_app, name="billing")
