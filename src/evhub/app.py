@@ -21,6 +21,7 @@ from evhub.auth import service as auth
 from evhub.auth.api import router as auth_router
 from evhub.auth.roles import Role
 from evhub.auth.signing import server_secret
+from evhub.billing.api import router as billing_router
 from evhub.carsharing.api import router as carsharing_router
 from evhub.carsharing.gbfs_api import router as gbfs_router
 from evhub.carsharing.wiring import start_carsharing
@@ -152,7 +153,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     api = APIRouter(prefix="/api/v1")
     for router in (
         assets_router, accounts_router, charging_router, maintenance_router, feed_router,
-        remote_router, reservations_router, planning_router, auth_router, carsharing_router,
+        remote_router, reservations_router, planning_router, auth_router, billing_router,
+        carsharing_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)

@@ -3,6 +3,7 @@
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
 from evhub.auth.models import ApiKey, ConsoleSession, User
+from evhub.billing.models import TariffRecord
 from evhub.carsharing.models import (
     CarBooking,
     CarBookingFee,
@@ -63,6 +64,7 @@ __all__ = [
     "Station",
     "StationEvent",
     "StatusRecord",
+    "TariffRecord",
     "Ticket",
     "Token",
     "Transaction",

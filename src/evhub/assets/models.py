@@ -24,6 +24,10 @@ class Site(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The site's public tariff (billing); RESTRICT: a tariff a site uses cannot disappear.
+    tariff_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tariffs.id", ondelete="RESTRICT"), nullable=True
+    )
 
     stations: Mapped[list[Station]] = relationship(back_populates="site")
 

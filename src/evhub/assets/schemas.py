@@ -32,6 +32,9 @@ class SitePatch(BaseModel):
     town: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    tariff_id: str | None = Field(
+        default=None, min_length=1, max_length=36, description="the site's public tariff"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -49,6 +52,7 @@ NOT_NULL_SITE_FIELDS = ("name", "timezone", "grid_limit_kw", "address", "town")
 class SiteOut(SiteIn):
     model_config = ConfigDict(from_attributes=True)
     id: int
+    tariff_id: str | None = None
     created_at: datetime
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -80,12 +81,26 @@ async def update_site(session: AsyncSession, site_id: int, now: datetime, **fiel
     if isinstance(limit, int | float) and limit <= 0:
         raise InvalidInput("grid_limit_kw must be positive")
     before = site.grid_limit_kw
+    tariff_before = site.tariff_id
     for key, value in fields.items():
         setattr(site, key, value)
     if limit is not None and limit != before:  # the planner re-plans the site at once
         emit(session, "site.grid_limit_changed", now, site_id=site_id, grid_limit_kw=limit,
              previous_kw=before)  # fmt: skip
+    tariff_id = fields.get("tariff_id")
+    if tariff_id is not None:
+        await _check_tariff(session, str(tariff_id))
+    if tariff_id != tariff_before and "tariff_id" in fields:  # the site's public tariff
+        emit(session, "site.tariff_changed", now, site_id=site_id, tariff_id=tariff_id)
     return site
+
+
+async def _check_tariff(session: AsyncSession, tariff_id: str) -> None:
+    """The tariffs table's foreign key decides whether the tariff exists (billing owns it)."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise InvalidInput(f"unknown tariff {tariff_id!r}") from exc
 
 
 async def create_station(
