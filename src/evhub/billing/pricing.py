@@ -15,6 +15,14 @@ of the 2.2.1-bugfixes text:
   component of that dimension prices the slice. Reservation time is priced only by elements
   with a `reservation` restriction (by RESERVATION_EXPIRES ones first when it expired, §11.4.3),
   the session only by elements without one. TIME prices RESERVATION_TIME in a reservation.
+  min/max_duration count from the start of the session (of the reservation for reservation
+  time), min/max_kwh from its first kWh. A current or power restriction holds only when the
+  period shows it does (its MIN_/MAX_ dimensions, else its mean; power also from energy over
+  charging time); a period that delivers nothing draws no current.
+- Volumes. A period's TIME, PARKING_TIME and RESERVATION_TIME are taken as written, except that
+  a period with one of them only, within 1.8 s of its length, is billed for its exact length
+  (hours written with 3-4 decimals must not bill a fraction of a second as a whole step). A
+  period with no time dimension at all is charging time (TIME) for its whole length.
 - FLAT is billed once for the session and once for the reservation: the first FLAT component
   active in each.
 - step_size (§10.3.1 "step_size", §11.4.2) is applied once per session to the total billed
@@ -25,7 +33,10 @@ of the 2.2.1-bugfixes text:
   stay what the tariff priced. A bound without incl_vat bounds incl. VAT by its excl. amount.
 
 Amounts are rounded to 4 decimals (half up), OCPI's `number` precision, once per part; the
-total is the sum of the rounded parts before min/max. Quantities are rounded the same way.
+total is the sum of the rounded parts before min/max. Quantities are rounded the same way;
+total_time is the session's length (reservation excluded, so that total_time - total_parking_time
+is the charging time, §10.3.1 note), total_parking_time the PARKING_TIME written.
+The tariff's start/end_date_time are not checked here: choosing the tariff is `tariff_for`'s job.
 """
 
 from __future__ import annotations
