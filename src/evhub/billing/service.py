@@ -77,18 +77,29 @@ async def tariff_for(
     site_id: int,
     evse: EvseRef | None = None,
     driver: int | None = None,
+    at: datetime | None = None,
 ) -> Tariff | None:
-    """The tariff that prices a charge at `evse` of `site_id` by `driver`: the first found of
-    the driver's plan tariff, the EVSE's tariff, the site's public tariff. Only the site's
-    exists yet; the others slot in before it, each a lookup returning a tariff id or None."""
+    """The tariff that prices a charge at `evse` of `site_id` by `driver` starting `at`: the
+    first found, and valid then, of the driver's plan tariff, the EVSE's tariff, the site's
+    public tariff. Only the site's exists yet; the others slot in before it, each a lookup
+    returning a tariff id or None. The tariff valid at the start prices the whole charge
+    (OCPI 2.2.1 §11.3.1, note on start_date_time)."""
     for tariff_id in (
         await _plan_tariff(session, driver),
         await _evse_tariff(session, evse),
         await _site_tariff(session, site_id),
     ):
-        if tariff_id is not None:
-            return await get_tariff(session, tariff_id)
+        if tariff_id is None:
+            continue
+        tariff = await get_tariff(session, tariff_id)
+        if at is None or _valid(tariff, at):
+            return tariff
     return None
+
+
+def _valid(tariff: Tariff, at: datetime) -> bool:
+    start, end = tariff.start_date_time, tariff.end_date_time
+    return (start is None or start <= at) and (end is None or at < end)
 
 
 async def _plan_tariff(session: AsyncSession, driver: int | None) -> str | None:

@@ -82,8 +82,21 @@ async def test_a_charge_is_priced_by_its_site_public_tariff(uow: UnitOfWork) -> 
         evse = service.EvseRef("CP-1", 1)
         assert await service.tariff_for(s, site.id, evse, driver=7) == tariff
         assert await service.tariff_for(s, bare.id) is None
+        assert await service.tariff_for(s, site.id, at=NOW) == tariff
         with pytest.raises(NotFound):
             await service.tariff_for(s, 999)
+
+
+async def test_a_tariff_past_its_end_prices_nothing(uow: UnitOfWork) -> None:
+    async with uow() as s:
+        site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 100.0)
+        ending = await service.create_tariff(s, NOW, PARTY, body("tariff_6_025kwh_start_max_price"))
+        await assets.update_site(s, site.id, tariff_id=ending.id)
+    async with uow() as s:
+        assert ending.end_date_time is not None
+        before = ending.end_date_time - timedelta(seconds=1)
+        assert await service.tariff_for(s, site.id, at=before) == ending
+        assert await service.tariff_for(s, site.id, at=ending.end_date_time) is None
 
 
 async def test_a_site_cannot_take_an_unknown_tariff(uow: UnitOfWork) -> None:
