@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evhub.billing.pricing import Costs, price_cdr
@@ -45,7 +46,7 @@ class PriceRequest(BaseModel):
 
 
 def _fail(message: str) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    _err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 

@@ -130,6 +130,43 @@ class CdrDimensionType(StrEnum):
     TIME = "TIME"
 
 
+class EnergySourceCategory(StrEnum):
+    """OCPI 2.2.1 Locations §8.4.8."""
+
+    NUCLEAR = "NUCLEAR"
+    GENERAL_FOSSIL = "GENERAL_FOSSIL"
+    COAL = "COAL"
+    GAS = "GAS"
+    GENERAL_GREEN = "GENERAL_GREEN"
+    SOLAR = "SOLAR"
+    WIND = "WIND"
+    WATER = "WATER"
+
+
+class EnvironmentalImpactCategory(StrEnum):
+    """OCPI 2.2.1 Locations §8.4.10."""
+
+    NUCLEAR_WASTE = "NUCLEAR_WASTE"
+    CARBON_DIOXIDE = "CARBON_DIOXIDE"
+
+
+class TokenType(StrEnum):
+    """OCPI 2.2.1 Tokens §12.4.3."""
+
+    AD_HOC_USER = "AD_HOC_USER"
+    APP_USER = "APP_USER"
+    OTHER = "OTHER"
+    RFID = "RFID"
+
+
+class AuthMethod(StrEnum):
+    """OCPI 2.2.1 CDRs §10.4.1."""
+
+    AUTH_REQUEST = "AUTH_REQUEST"
+    COMMAND = "COMMAND"
+    WHITELIST = "WHITELIST"
+
+
 class Price(OcpiModel):
     """OCPI 2.2.1 types §16.5: incl_vat, when given, is never below excl_vat."""
 
@@ -144,22 +181,22 @@ class Price(OcpiModel):
 
 
 class DisplayText(OcpiModel):
-    language: str = Field(min_length=2, max_length=2)
+    language: str = Field(pattern=r"^[a-z]{2}$", examples=["en"])
     text: str = Field(max_length=512)
 
 
 class EnergySource(OcpiModel):
-    source: str
+    source: EnergySourceCategory
     percentage: NonNegative = Field(le=100)
 
 
 class EnvironmentalImpact(OcpiModel):
-    category: str
+    category: EnvironmentalImpactCategory
     amount: NonNegative
 
 
 class EnergyMix(OcpiModel):
-    """OCPI 2.2.1 Locations §8.4.7, carried as given."""
+    """OCPI 2.2.1 Locations §8.4.6, carried as given."""
 
     is_green_energy: bool
     energy_sources: list[EnergySource] = []
@@ -282,7 +319,7 @@ class CdrToken(BaseModel):
     country_code: CiString2
     party_id: CiString3
     uid: CiString36
-    type: str
+    type: TokenType
     contract_id: CiString36
 
 
@@ -302,7 +339,7 @@ class CdrDraft(BaseModel):
     id: str | None = Field(default=None, min_length=1, max_length=39)
     session_id: CiString36 | None = None
     cdr_token: CdrToken | None = None
-    auth_method: str | None = None
+    auth_method: AuthMethod | None = None
     cdr_location: dict[str, object] | None = None
     tariffs: list[Tariff] = []
     last_updated: DateTime | None = None
