@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from evhub.billing.models import TariffRecord
 from evhub.db import Base, UTCDateTime
 
 
@@ -24,9 +25,10 @@ class Site(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # The site's public tariff (billing); RESTRICT: a tariff a site uses cannot disappear.
+    # The site's public tariff. Named by its column, not its name, so that the tariffs table is
+    # known wherever sites are written; RESTRICT: a tariff a site uses cannot disappear.
     tariff_id: Mapped[str | None] = mapped_column(
-        ForeignKey("tariffs.id", ondelete="RESTRICT"), nullable=True
+        ForeignKey(TariffRecord.__table__.c.id, ondelete="RESTRICT"), nullable=True
     )
 
     stations: Mapped[list[Station]] = relationship(back_populates="site")
