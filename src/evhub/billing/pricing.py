@@ -115,14 +115,16 @@ class Costs:
 
 @dataclass(frozen=True)
 class CdrPeriods:
-    """The charging periods of a CDR and the instant the last one ends."""
+    """The charging periods of a CDR, the instant the last one ends, and the CDR's start (the
+    session's, when no reservation comes first; else the first charging period's start)."""
 
     periods: Sequence[ChargingPeriod]
     end_date_time: datetime
+    start_date_time: datetime | None = None
 
     @classmethod
     def of(cls, cdr: CdrDraft) -> CdrPeriods:
-        return cls(tuple(cdr.charging_periods), cdr.end_date_time)
+        return cls(tuple(cdr.charging_periods), cdr.end_date_time, cdr.start_date_time)
 
 
 @dataclass(frozen=True)
@@ -180,13 +182,16 @@ def price(tariff: TariffBody, cdr_periods: CdrPeriods, time_zone: str | ZoneInfo
     reserved = [s for s in slices if s.reservation]
     charged = [s for s in slices if not s.reservation]
     lines = _price_reservation(tariff.elements, reserved, not charged, tz)
-    lines += _price_session(tariff.elements, charged, tz)
+    origin = charged[0].start if charged else cdr_periods.end_date_time
+    if not reserved and cdr_periods.start_date_time is not None:
+        origin = cdr_periods.start_date_time
+    lines += _price_session(tariff.elements, charged, origin, tz)
     parts = {part: NO_COST for part in Part}
     for line in lines:
         parts[line.part] += line.cost()
     rounded = {part: cost.rounded() for part, cost in parts.items()}
     total = sum(rounded.values(), NO_COST)
-    session_s = _seconds(cdr_periods.end_date_time - charged[0].start) if charged else ZERO
+    session_s = _seconds(cdr_periods.end_date_time - origin) if charged else ZERO
     return Costs(
         total_cost=_bounded(total, tariff.min_price, tariff.max_price),
         total_energy_cost=rounded[Part.ENERGY],
@@ -227,12 +232,12 @@ def _price_reservation(
 
 
 def _price_session(
-    elements: list[TariffElement], slices: list[_Slice], tz: ZoneInfo
+    elements: list[TariffElement], slices: list[_Slice], origin: datetime, tz: ZoneInfo
 ) -> list[_Line]:
     """The charging session, then step_size once per session (OCPI 2.2.1 §10.3.1): for energy,
     and for parking if parking was billed, else for charging time."""
     chosen = [e for e in elements if e.restrictions is None or e.restrictions.reservation is None]
-    lines = _price_part(chosen, slices, tz, reservation=False)
+    lines = _price_part(chosen, slices, tz, reservation=False, origin=origin)
     _round_up(lines, Part.ENERGY, Kind.ENERGY)
     if any(line.part is Part.PARKING for line in lines):
         _round_up(lines, Part.PARKING, Kind.PARKING_TIME)
@@ -242,11 +247,17 @@ def _price_session(
 
 
 def _price_part(
-    elements: list[TariffElement], slices: list[_Slice], tz: ZoneInfo, reservation: bool
+    elements: list[TariffElement],
+    slices: list[_Slice],
+    tz: ZoneInfo,
+    reservation: bool,
+    origin: datetime | None = None,
 ) -> list[_Line]:
+    """Price each slice of one part; durations count from `origin` (its first period's start
+    unless given)."""
     if not slices:
         return []
-    origin = slices[0].start
+    origin = origin or slices[0].start
     lines: list[_Line] = []
     flat_billed = False
     energy_before = ZERO

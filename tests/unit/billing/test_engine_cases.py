@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from evhub.billing.pricing import price, price_cdr
+from evhub.billing.pricing import CdrPeriods, price, price_cdr
 from evhub.billing.tariff import CdrDraft, Tariff
 from tests.unit.billing.sessions import Session, at
 
@@ -128,6 +128,15 @@ def test_a_duration_threshold_cuts_a_period() -> None:
         element(component("TIME", "5.00"), min_duration=3600), element(component("TIME", "1.00"))
     )
     assert excl(t, Session(at("2026-06-10T10:00:00Z")).charge(120)) == D("6.00")
+
+
+def test_the_session_starts_when_the_cdr_does() -> None:
+    t = make(element(component("TIME", "5.00"), min_duration=3600), element(component("TIME", "1")))
+    session = Session(at("2026-06-10T10:30:00Z")).charge(60)  # from 10:30 to 11:30
+    late = CdrPeriods(session.cdr_periods().periods, session.end, at("2026-06-10T10:00:00Z"))
+    costs = price(t, late, "UTC")
+    assert costs.total_time == D("1.5")
+    assert costs.total_time_cost.excl_vat == D("3.00")  # 30 minutes at 1, then 30 at 5
 
 
 def test_flat_is_billed_once_and_may_start_late() -> None:
