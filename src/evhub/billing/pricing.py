@@ -206,8 +206,8 @@ def price(tariff: TariffBody, cdr_periods: CdrPeriods, time_zone: str | ZoneInfo
 
 
 def price_cdr(tariff: Tariff, cdr: CdrDraft, time_zone: str | ZoneInfo) -> Costs:
-    """`price` for a whole CDR, whose currency must be the tariff's."""
-    if cdr.currency != tariff.currency:
+    """`price` for a whole CDR, whose currency, when it says one, must be the tariff's."""
+    if cdr.currency is not None and cdr.currency != tariff.currency:
         raise ValueError(f"the CDR is in {cdr.currency}, the tariff in {tariff.currency}")
     return price(tariff, CdrPeriods.of(cdr), time_zone)
 

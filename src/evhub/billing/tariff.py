@@ -325,15 +325,15 @@ class CdrToken(BaseModel):
 
 class CdrDraft(BaseModel):
     """A CDR (OCPI 2.2.1 §10.3.1) before it is priced: the fields pricing reads are required;
-    those assigned when the CDR is issued (ids, location, token, totals) may be absent and are
-    checked when present. Totals sent anyway are ignored: they are what pricing computes."""
+    those assigned when the CDR is issued (ids, location, token, currency, totals) may be absent
+    and are checked when present. Totals sent anyway are ignored: pricing computes them."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     start_date_time: DateTime
     end_date_time: DateTime
-    currency: Currency
     charging_periods: list[ChargingPeriod] = Field(min_length=1)
+    currency: Currency | None = Field(default=None, description="the tariff's when absent")
     country_code: CiString2 | None = None
     party_id: CiString3 | None = None
     id: str | None = Field(default=None, min_length=1, max_length=39)

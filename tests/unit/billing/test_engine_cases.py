@@ -275,9 +275,11 @@ def test_invalid_cdrs_are_refused(change: dict[str, Any]) -> None:
 
 
 def test_a_cdr_in_another_currency_is_refused() -> None:
-    cdr = CdrDraft.model_validate(Session(at("2026-06-10T10:00:00Z")).charge(60).cdr_json("CHF"))
+    draft = Session(at("2026-06-10T10:00:00Z")).charge(60, 10).cdr_json("CHF")
     with pytest.raises(ValueError, match="CHF"):
-        price_cdr(NIGHT_ENERGY, cdr, "UTC")
+        price_cdr(NIGHT_ENERGY, CdrDraft.model_validate(draft), "UTC")
+    unsaid = CdrDraft.model_validate({k: v for k, v in draft.items() if k != "currency"})
+    assert price_cdr(NIGHT_ENERGY, unsaid, "UTC").total_cost.excl_vat == D("3.00")
 
 
 def test_naive_timestamps_are_utc() -> None:
