@@ -77,7 +77,13 @@ async def test_a_charge_is_priced_by_its_site_public_tariff(uow: UnitOfWork) -> 
         site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 100.0)
         bare = await assets.create_site(s, NOW, "Quai 10", "Europe/Paris", 100.0)
         tariff = await service.create_tariff(s, NOW, PARTY, body("tariff_9_025kwh_start"))
-        await assets.update_site(s, site.id, tariff_id=tariff.id)
+    async with uow.bus.subscribe() as events, uow() as s:
+        await assets.update_site(s, site.id, NOW, tariff_id=tariff.id)
+    changed = events.get_nowait()
+    assert (changed.kind, changed.data) == (
+        "site.tariff_changed",
+        {"site_id": site.id, "tariff_id": tariff.id},
+    )
     async with uow() as s:
         evse = service.EvseRef("CP-1", 1)
         assert await service.tariff_for(s, site.id, evse, driver=7) == tariff
@@ -91,7 +97,7 @@ async def test_a_tariff_past_its_end_prices_nothing(uow: UnitOfWork) -> None:
     async with uow() as s:
         site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 100.0)
         ending = await service.create_tariff(s, NOW, PARTY, body("tariff_6_025kwh_start_max_price"))
-        await assets.update_site(s, site.id, tariff_id=ending.id)
+        await assets.update_site(s, site.id, NOW, tariff_id=ending.id)
     async with uow() as s:
         assert ending.end_date_time is not None
         before = ending.end_date_time - timedelta(seconds=1)
@@ -104,6 +110,6 @@ async def test_a_site_cannot_take_an_unknown_tariff(uow: UnitOfWork) -> None:
         site = await assets.create_site(s, NOW, "Quai 9", "Europe/Paris", 100.0)
     with pytest.raises(InvalidInput, match="nope"):
         async with uow() as s:
-            await assets.update_site(s, site.id, tariff_id="nope")
+            await assets.update_site(s, site.id, NOW, tariff_id="nope")
     async with uow() as s:
         assert (await assets.get_site(s, site.id)).tariff_id is None
