@@ -32,7 +32,8 @@ of the 2.2.1-bugfixes text:
 - min_price and max_price (§11.3.1) bound the total cost, excl. and incl. VAT each; the parts
   stay what the tariff priced. A bound without incl_vat bounds incl. VAT by its excl. amount.
 
-Amounts are rounded to 4 decimals (half up), OCPI's `number` precision, once per part; the
+Amounts are rounded to 4 decimals (half up), OCPI's `number` precision, once per part (after
+settling to 9 decimals the last-digit error of dividing by 3600 and of sharing periods); the
 total is the sum of the rounded parts before min/max. Quantities are rounded the same way;
 total_time is the session's length (reservation excluded, so that total_time - total_parking_time
 is the charging time, §10.3.1 note), total_parking_time the PARKING_TIME written.
@@ -44,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -64,6 +65,10 @@ from evhub.billing.tariff import (
 
 HOUR_S = Decimal(3600)
 PLACES = Decimal("0.0001")
+# Shares of a period and divisions by 3600 leave an error in the 28th digit; amounts and totals
+# are settled to this before they are rounded or stepped, so that 1800 s cut in thirds is still
+# 1800 s (not a hair above, which a step would bill as a whole step more).
+SETTLED = Decimal("1e-9")
 ZERO = Decimal(0)
 # A time volume within this of its period's length is that length: OCPI numbers carry hours
 # to 3-4 decimals (a few tenths of a second), and a step of 1 s must not bill the rounding.
@@ -351,7 +356,7 @@ def _round_up(lines: list[_Line], part: Part, kind: Kind) -> None:
         return
     last = billed[-1].component
     unit = Decimal(1000) if kind is Kind.ENERGY else Decimal(1)  # kWh to Wh; seconds
-    total = sum((line.quantity for line in billed), ZERO) * unit
+    total = _settle(sum((line.quantity for line in billed), ZERO) * unit)
     step = Decimal(last.step_size)
     extra = (total / step).to_integral_value(ROUND_CEILING) * step - total
     if extra > 0:
@@ -424,7 +429,11 @@ def _bounded(total: Cost, low: Price | None, high: Price | None) -> Cost:
 
 
 def _round(value: Decimal) -> Decimal:
-    return value.quantize(PLACES, rounding=ROUND_HALF_UP)
+    return _settle(value).quantize(PLACES, rounding=ROUND_HALF_UP)
+
+
+def _settle(value: Decimal) -> Decimal:
+    return value.quantize(SETTLED, rounding=ROUND_HALF_EVEN)
 
 
 def _seconds(delta: timedelta) -> Decimal:

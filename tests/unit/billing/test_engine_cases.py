@@ -292,3 +292,15 @@ def test_naive_timestamps_are_utc() -> None:
         ],
     }
     assert CdrDraft.model_validate(naive) == CdrDraft.model_validate(draft)
+
+
+def test_a_period_cut_in_uneven_shares_is_billed_whole_steps_of_its_length() -> None:
+    # 660 s cut at 240 s and 360 s: the three shares are 28-digit decimals that add up to a hair
+    # over 660 s; the step of 60 s bills 660 s.
+    t = make(
+        element(component("TIME", "6.00", step=60), start_time="10:06"),
+        element(component("TIME", "6.00", step=60), start_time="10:04"),
+        element(component("TIME", "6.00", step=60)),
+    )
+    costs = price(t, Session(at("2026-06-10T10:00:00Z")).charge(11).cdr_periods(), "UTC")
+    assert costs.total_time_cost.excl_vat == D("1.10")
