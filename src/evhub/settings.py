@@ -49,9 +49,6 @@ class Settings(BaseSettings):
     upload_url_ttl_s: float = Field(default=3600.0, gt=0)
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     ssl_keyfile: str | None = None
-    # OCPI 2.2.1: the party this platform is as a CPO, owner of its tariffs and locations.
-    ocpi_country_code: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
-    ocpi_party_id: str = Field(default="EVH", pattern=r"^[A-Z0-9]{3}$")
     # Maintenance: fault detection thresholds and the watchdog's polling period.
     offline_after_missed_heartbeats: int = Field(default=3, ge=1)
     offline_grace_s: float = Field(
