@@ -1,7 +1,7 @@
 """billing: tariffs (OCPI 2.2.1 Tariff objects) and each site's public tariff
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-01 19:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
