@@ -22,7 +22,7 @@ from rich.table import Table
 
 from evhub.billing.pricing import Costs, price_cdr
 from evhub.billing.schemas import CostsOut
-from evhub.billing.tariff import CdrDraft, Tariff
+from evhub.billing.tariff import CdrDraft, TariffToPrice
 
 billing_app = typer.Typer(help="Tariffs (OCPI 2.2.1) and pricing.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -31,7 +31,7 @@ _err = Console(stderr=True)
 class PriceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tariff: Tariff
+    tariff: TariffToPrice
     cdr: CdrDraft
     time_zone: str
 

@@ -280,6 +280,15 @@ class Tariff(TariffBody):
     last_updated: DateTime
 
 
+class TariffToPrice(TariffBody):
+    """A Tariff given to price a CDR: the owner's fields are read if present, never needed."""
+
+    country_code: CiString2 | None = None
+    party_id: CiString3 | None = None
+    id: CiString36 | None = None
+    last_updated: DateTime | None = None
+
+
 class CdrDimension(OcpiModel):
     """OCPI 2.2.1 CDRs §10.4.2."""
 

@@ -58,6 +58,19 @@ def test_a_whole_cdr_with_its_totals_is_priced_again() -> None:
     assert json.loads(done.stdout)["total_cost"] == cdr["total_cost"]
 
 
+def test_a_tariff_without_its_owner_fields_prices_the_same() -> None:
+    session = Session(at("2026-06-01T09:30:00+02:00")).charge(165, 11, max_current=16).park(42)
+    tariff = json.loads(json.dumps(example("tariff_4_complex"), default=float))
+    bare = {k: v for k, v in tariff.items() if k not in {"id", "country_code", "party_id"}}
+    bare.pop("last_updated")
+    whole, without = (
+        run(request(tariff, session.cdr_json())),
+        run(request(bare, session.cdr_json())),
+    )
+    assert whole.returncode == without.returncode == 0, without.stderr
+    assert json.loads(without.stdout) == json.loads(whole.stdout)
+
+
 def test_invalid_input_exits_non_zero_and_says_why() -> None:
     session = Session(at("2026-06-01T09:30:00Z")).charge(60, 10).cdr_json()
     tariff = json.loads(json.dumps(example("tariff_8_simple_025kwh"), default=float))
