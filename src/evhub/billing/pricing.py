@@ -57,7 +57,6 @@ from evhub.billing.tariff import (
     Price,
     PriceComponent,
     ReservationRestrictionType,
-    Tariff,
     TariffBody,
     TariffDimensionType,
     TariffElement,
@@ -210,7 +209,7 @@ def price(tariff: TariffBody, cdr_periods: CdrPeriods, time_zone: str | ZoneInfo
     )
 
 
-def price_cdr(tariff: Tariff, cdr: CdrDraft, time_zone: str | ZoneInfo) -> Costs:
+def price_cdr(tariff: TariffBody, cdr: CdrDraft, time_zone: str | ZoneInfo) -> Costs:
     """`price` for a whole CDR, whose currency, when it says one, must be the tariff's."""
     if cdr.currency is not None and cdr.currency != tariff.currency:
         raise ValueError(f"the CDR is in {cdr.currency}, the tariff in {tariff.currency}")
