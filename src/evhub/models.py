@@ -19,6 +19,7 @@ from evhub.events.models import ConsumerCheckpoint, OutboxEvent
 from evhub.maintenance.models import Ticket
 from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
+from evhub.reporting.models import IrveOperator, IrvePointDetails, IrveSiteDetails
 from evhub.reservations.models import AccessWindow, Booking, SiteHoliday
 from evhub.roaming.models import (
     LocationDetails,
@@ -48,6 +49,9 @@ __all__ = [
     "Driver",
     "Evse",
     "FleetVehicle",
+    "IrveOperator",
+    "IrvePointDetails",
+    "IrveSiteDetails",
     "LocationDetails",
     "MeterValue",
     "OutboxEvent",

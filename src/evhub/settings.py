@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     roaming_request_timeout_s: float = Field(
         default=10.0, gt=0, description="Outgoing OCPI calls, real-time authorisation included."
     )
+    # IRVE open data: how long a reader may keep the public files before asking again.
+    open_data_max_age_s: int = Field(default=300, ge=0)
 
     def advertised_url(self) -> str:
         """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""

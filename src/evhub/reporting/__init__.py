@@ -1,0 +1,1 @@
+"""Monthly reports for the operator and the towns, and the French IRVE open data."""

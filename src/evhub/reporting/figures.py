@@ -1,0 +1,121 @@
+"""The month's figures of one scope (a site, a town, the network), and how they add up.
+
+Methods, stated in every report:
+- A session belongs to the month it starts in; its energy is its meter difference.
+- Hours plugged: each session's time from start to stop, cut to the month.
+- Hours charging: time connectors reported `Charging` (OCPP status), cut to the month.
+- Occupancy: hours plugged over the point-hours of the month (points = EVSEs).
+- Availability: the share of known connector time not down (maintenance/availability.py:
+  Faulted, Unavailable and station outages are all down).
+- Uptime (AFIR, Regulation (EU) 2023/1804 art. 5 and its delegated act): as availability, but
+  time a point was set `Unavailable` (planned maintenance, an operator's ChangeAvailability)
+  is left out of the base instead of counted as down.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from evhub.maintenance.availability import Figures
+
+PLANNED_CAUSE = "unavailable"
+
+
+@dataclass
+class ScopeFigures:
+    """Additive figures of one scope; sets keep unique drivers exact when scopes add up."""
+
+    kind: str  # network | town | site
+    town: str
+    site_id: int | None
+    site_name: str
+    points: int = 0
+    hours_in_month: float = 0.0
+    sessions: int = 0
+    drivers: dict[str, set[str]] = field(default_factory=dict)  # user group -> driver keys
+    energy_wh: int = 0
+    plugged_s: float = 0.0
+    charging_s: float = 0.0
+    availability: Figures = field(default_factory=Figures)
+    tickets_opened: Counter[str] = field(default_factory=Counter)
+    tickets_closed: int = 0
+    repair_s: float = 0.0
+    tickets_open_at_end: int = 0
+    bookings: int = 0
+    booking_fee_rules: Counter[str] = field(default_factory=Counter)
+    trips: int = 0
+    trip_km: float = 0.0
+    carsharing_fees: dict[str, Decimal] = field(default_factory=dict)
+    daily_energy_wh: Counter[date] = field(default_factory=Counter)
+    # weekday (0 = Monday) x hour -> plugged point-seconds, and the hours of that cell
+    plugged_by_slot: defaultdict[tuple[int, int], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )
+    slot_hours: defaultdict[tuple[int, int], float] = field(
+        default_factory=lambda: defaultdict(float)
+    )
+
+    def add(self, other: ScopeFigures) -> None:
+        self.points += other.points
+        self.sessions += other.sessions
+        for group, keys in other.drivers.items():
+            self.drivers.setdefault(group, set()).update(keys)
+        self.energy_wh += other.energy_wh
+        self.plugged_s += other.plugged_s
+        self.charging_s += other.charging_s
+        self.availability = self.availability + other.availability
+        self.tickets_opened.update(other.tickets_opened)
+        self.tickets_closed += other.tickets_closed
+        self.repair_s += other.repair_s
+        self.tickets_open_at_end += other.tickets_open_at_end
+        self.bookings += other.bookings
+        self.booking_fee_rules.update(other.booking_fee_rules)
+        self.trips += other.trips
+        self.trip_km += other.trip_km
+        for currency, amount in other.carsharing_fees.items():
+            self.carsharing_fees[currency] = self.carsharing_fees.get(currency, Decimal(0)) + amount
+        self.daily_energy_wh.update(other.daily_energy_wh)
+        for slot, seconds in other.plugged_by_slot.items():
+            self.plugged_by_slot[slot] += seconds
+        self.hours_in_month = max(self.hours_in_month, other.hours_in_month)
+        for slot, hours in other.slot_hours.items():
+            self.slot_hours[slot] = max(self.slot_hours[slot], hours)
+
+    @property
+    def energy_kwh(self) -> float:
+        return self.energy_wh / 1000
+
+    @property
+    def unique_drivers(self) -> int:
+        return len(set().union(*self.drivers.values())) if self.drivers else 0
+
+    @property
+    def occupancy_pct(self) -> float | None:
+        base = self.points * self.hours_in_month * 3600
+        return 100 * self.plugged_s / base if base else None
+
+    @property
+    def availability_pct(self) -> float | None:
+        return self.availability.availability_pct
+
+    @property
+    def uptime_pct(self) -> float | None:
+        planned = self.availability.downtime_s.get(PLANNED_CAUSE, 0.0)
+        base = self.availability.known_s - planned
+        return 100 * self.availability.available_s / base if base > 0 else None
+
+    @property
+    def mean_repair_h(self) -> float | None:
+        return self.repair_s / self.tickets_closed / 3600 if self.tickets_closed else None
+
+    def occupancy_heat(self) -> list[list[float]]:
+        """Mean share of points plugged, [weekday][hour], in percent."""
+        grid = [[0.0] * 24 for _ in range(7)]
+        for (day, hour), hours in self.slot_hours.items():
+            base = self.points * hours * 3600
+            if base:
+                grid[day][hour] = 100 * self.plugged_by_slot[(day, hour)] / base
+        return grid

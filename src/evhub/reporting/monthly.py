@@ -1,0 +1,278 @@
+"""The monthly report's figures, read from the database: per site, then per town and network.
+
+The month runs from the first day 00:00 to the next month's first day in the report's time
+zone; a month still under way stops at `now`. Every figure's method is in `figures.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.accounts.models import Driver, Token
+from evhub.assets.models import Evse, Site, Station, StatusRecord
+from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
+from evhub.charging.models import Transaction
+from evhub.errors import InvalidInput, NotFound
+from evhub.maintenance.models import Ticket
+from evhub.maintenance.uptime import availability_report
+from evhub.reporting.figures import ScopeFigures
+from evhub.reporting.revenue import Revenue, revenue_excl_vat
+from evhub.reservations.models import Booking
+
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Month:
+    label: str
+    start: datetime
+    end: datetime
+    timezone: str
+
+    @classmethod
+    def parse(cls, label: str, timezone: str) -> Month:
+        match = MONTH_RE.match(label)
+        if match is None:
+            raise InvalidInput(f"month {label!r} is not YYYY-MM")
+        year, month = int(match.group(1)), int(match.group(2))
+        zone = ZoneInfo(timezone)
+        start = datetime(year, month, 1, tzinfo=zone)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+        return cls(label, start, end, timezone)
+
+
+@dataclass
+class MonthlyReport:
+    month: Month
+    until: datetime  # the end, or now for a month under way
+    network: ScopeFigures
+    towns: list[ScopeFigures]
+    sites: list[ScopeFigures]
+    revenue: Revenue | None
+
+
+async def monthly_report(
+    session: AsyncSession,
+    month: Month,
+    now: datetime,
+    town: str | None = None,
+    site_id: int | None = None,
+) -> MonthlyReport:
+    if month.start >= now:
+        raise InvalidInput(f"month {month.label} has not started")
+    until = min(month.end, now)
+    sites = await _sites(session, town, site_id)
+    if not sites:
+        raise NotFound("no site matches the report's filters")
+    figures = {site.id: await _site_figures(session, site, month, until) for site in sites}
+    report_av = await availability_report(session, month.start, until, now, site_id, None, town)
+    for scope, av in report_av.sites:
+        figures[scope.site_id].availability = av
+    towns: dict[str, ScopeFigures] = {}
+    network = ScopeFigures("network", "", None, "network")
+    for site in sites:
+        f = figures[site.id]
+        towns.setdefault(site.town, ScopeFigures("town", site.town, None, "")).add(f)
+        network.add(f)
+    revenue = await revenue_excl_vat(session, [s.id for s in sites], month.start, until)
+    return MonthlyReport(
+        month,
+        until,
+        network,
+        [towns[t] for t in sorted(towns)],
+        [figures[s.id] for s in sites],
+        revenue,
+    )
+
+
+async def _sites(session: AsyncSession, town: str | None, site_id: int | None) -> list[Site]:
+    query = select(Site).order_by(Site.town, Site.id)
+    if town is not None:
+        query = query.where(func.lower(Site.town) == town.lower())
+    if site_id is not None:
+        query = query.where(Site.id == site_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def _site_figures(
+    session: AsyncSession, site: Site, month: Month, until: datetime
+) -> ScopeFigures:
+    f = ScopeFigures("site", site.town, site.id, site.name)
+    f.hours_in_month = (until - month.start).total_seconds() / 3600
+    stations = list(
+        (await session.scalars(select(Station.id).where(Station.site_id == site.id))).all()
+    )
+    f.points = int(
+        await session.scalar(select(func.count(Evse.id)).where(Evse.station_id.in_(stations))) or 0
+    )
+    zone = ZoneInfo(month.timezone)
+    _slot_hours(f, month.start, until, zone)
+    await _sessions(session, f, stations, month.start, until, zone)
+    f.charging_s = await _charging_seconds(session, stations, month.start, until)
+    await _tickets(session, f, stations, month.start, until)
+    await _bookings(session, f, site.id, month.start, until)
+    await _trips(session, f, site.id, month.start, until)
+    return f
+
+
+def _slot_hours(f: ScopeFigures, start: datetime, until: datetime, zone: ZoneInfo) -> None:
+    t = start.astimezone(zone)
+    while t < until:
+        nxt = min(until, (t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)))
+        f.slot_hours[(t.weekday(), t.hour)] += (nxt - t).total_seconds() / 3600
+        t = nxt.astimezone(zone)
+
+
+async def _sessions(
+    session: AsyncSession,
+    f: ScopeFigures,
+    stations: list[str],
+    start: datetime,
+    until: datetime,
+    zone: ZoneInfo,
+) -> None:
+    query = (
+        select(Transaction, Token.driver_id, Driver.user_group)
+        .outerjoin(Token, Token.id == Transaction.token_id)
+        .outerjoin(Driver, Driver.id == Token.driver_id)
+        .where(
+            Transaction.station_id.in_(stations),
+            Transaction.started_at >= start,
+            Transaction.started_at < until,
+        )
+    )
+    for tx, driver_id, group in await session.execute(query):
+        f.sessions += 1
+        f.energy_wh += tx.energy_wh
+        f.daily_energy_wh[tx.started_at.astimezone(zone).date()] += tx.energy_wh
+        key = f"driver:{driver_id}" if driver_id is not None else f"token:{tx.id_token}"
+        f.drivers.setdefault(group or "unregistered", set()).add(key)
+        _plugged(f, tx.started_at, min(tx.stopped_at or until, until), zone)
+
+
+def _plugged(f: ScopeFigures, begin: datetime, end: datetime, zone: ZoneInfo) -> None:
+    """Add a plugged interval, hour by local hour, to the total and the heat map."""
+    t = begin.astimezone(zone)
+    while t < end:
+        nxt = min(end, t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        seconds = (nxt - t).total_seconds()
+        f.plugged_s += seconds
+        f.plugged_by_slot[(t.weekday(), t.hour)] += seconds
+        t = nxt.astimezone(zone)
+
+
+async def _charging_seconds(
+    session: AsyncSession, stations: list[str], start: datetime, until: datetime
+) -> float:
+    """Connector-seconds in the OCPP state `Charging`: the last state before the month, then
+    every report within it, each holding until the connector's next one."""
+    key = (StatusRecord.station_id, StatusRecord.evse_id, StatusRecord.connector_id)
+    before = (
+        select(*key, func.max(StatusRecord.timestamp).label("at"))
+        .where(StatusRecord.station_id.in_(stations), StatusRecord.timestamp < start)
+        .group_by(*key)
+        .subquery()
+    )
+    last_before = and_(
+        StatusRecord.station_id == before.c.station_id,
+        StatusRecord.evse_id == before.c.evse_id,
+        StatusRecord.connector_id == before.c.connector_id,
+        StatusRecord.timestamp == before.c.at,
+    )
+    within = and_(StatusRecord.timestamp >= start, StatusRecord.timestamp < until)
+    rows = await session.execute(
+        select(*key, StatusRecord.status, StatusRecord.timestamp)
+        .outerjoin(before, last_before)
+        .where(
+            StatusRecord.station_id.in_(stations),
+            StatusRecord.evse_id > 0,
+            or_(within, before.c.at.is_not(None)),
+        )
+        .order_by(StatusRecord.timestamp, StatusRecord.id)
+    )
+    timelines: dict[tuple[str, int, int], list[tuple[datetime, str]]] = {}
+    for station, evse, connector, status, at in rows:
+        timelines.setdefault((station, evse, connector), []).append((max(at, start), status))
+    total = 0.0
+    for points in timelines.values():
+        ends = [t for t, _ in points[1:]] + [until]
+        total += sum(
+            (e - t).total_seconds()
+            for (t, status), e in zip(points, ends, strict=True)
+            if status == "Charging"
+        )
+    return total
+
+
+async def _tickets(
+    session: AsyncSession, f: ScopeFigures, stations: list[str], start: datetime, until: datetime
+) -> None:
+    in_scope = Ticket.station_id.in_(stations)
+    opened = await session.execute(
+        select(Ticket.cause, func.count())
+        .where(in_scope, Ticket.first_seen >= start, Ticket.first_seen < until)
+        .group_by(Ticket.cause)
+    )
+    f.tickets_opened = Counter({cause: int(n) for cause, n in opened})
+    closed = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Ticket.downtime_s), 0.0)).where(
+                in_scope, Ticket.closed_at >= start, Ticket.closed_at < until
+            )
+        )
+    ).one()
+    f.tickets_closed, f.repair_s = int(closed[0]), float(closed[1] or 0.0)
+    f.tickets_open_at_end = int(
+        await session.scalar(
+            select(func.count()).where(
+                in_scope,
+                Ticket.first_seen < until,
+                or_(Ticket.closed_at.is_(None), Ticket.closed_at >= until),
+            )
+        )
+        or 0
+    )
+
+
+async def _bookings(
+    session: AsyncSession, f: ScopeFigures, site_id: int, start: datetime, until: datetime
+) -> None:
+    rows = await session.execute(
+        select(Booking.fee_rule, func.count())
+        .where(Booking.site_id == site_id, Booking.starts_at >= start, Booking.starts_at < until)
+        .group_by(Booking.fee_rule)
+    )
+    for rule, n in rows:
+        f.bookings += int(n)
+        if rule is not None:
+            f.booking_fee_rules[rule] += int(n)
+
+
+async def _trips(
+    session: AsyncSession, f: ScopeFigures, site_id: int, start: datetime, until: datetime
+) -> None:
+    """Car-sharing trips ended in the month by cars based at the site, and their fees."""
+    of_site = FleetVehicle.home_site_id == site_id
+    trips = await session.execute(
+        select(Trip.start_odometer_km, Trip.end_odometer_km)
+        .join(FleetVehicle, FleetVehicle.id == Trip.vehicle_id)
+        .where(of_site, Trip.ended_at >= start, Trip.ended_at < until)
+    )
+    for start_km, end_km in trips:
+        f.trips += 1
+        f.trip_km += max(0.0, (end_km or start_km) - start_km)
+    fees = await session.execute(
+        select(CarBookingFee.currency, func.sum(CarBookingFee.amount))
+        .join(CarBooking, CarBooking.id == CarBookingFee.booking_id)
+        .join(FleetVehicle, FleetVehicle.id == CarBooking.vehicle_id)
+        .where(of_site, CarBookingFee.created_at >= start, CarBookingFee.created_at < until)
+        .group_by(CarBookingFee.currency)
+    )
+    f.carsharing_fees = {currency: amount for currency, amount in fees}
