@@ -55,6 +55,8 @@ from evhub.openapi import document_errors
 from evhub.planning.api import router as planning_router
 from evhub.planning.loop import PlanningLoop
 from evhub.remote.api import router as remote_router
+from evhub.reporting.api import router as reporting_router
+from evhub.reporting.open_data_api import router as open_data_router
 from evhub.reservations.api import router as reservations_router
 from evhub.reservations.policy import BookingPolicy
 from evhub.reservations.scheduler import ReservationScheduler
@@ -154,12 +156,13 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     for router in (
         assets_router, accounts_router, charging_router, maintenance_router, feed_router,
         remote_router, reservations_router, planning_router, auth_router, billing_router,
-        carsharing_router,
+        carsharing_router, reporting_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)
     app.include_router(pages_router)
     app.include_router(document_errors(gbfs_router))
+    app.include_router(document_errors(open_data_router))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
     ocpi = create_ocpi_app()

@@ -27,6 +27,7 @@ from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
 from evhub.prices.cli import register as register_prices_commands
 from evhub.remote.cli import op_app
+from evhub.reporting.cli import report_app
 from evhub.roaming.cli import register as register_roaming_commands
 from evhub.serving import uvicorn_options
 from evhub.settings import load_settings
@@ -43,6 +44,7 @@ app.add_typer(site_app, name="site")
 app.add_typer(station_app, name="station")
 app.add_typer(token_app, name="token")
 app.add_typer(bench_app, name="bench")
+app.add_typer(report_app, name="report")
 
 console = Console()
 T = TypeVar("T")

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     )
     # IRVE open data: how long a reader may keep the public files before asking again.
     open_data_max_age_s: int = Field(default=300, ge=0)
+    report_timezone: str = Field(
+        default="Europe/Paris", description="Months of the monthly report start at midnight here."
+    )
 
     def advertised_url(self) -> str:
         """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""

@@ -88,7 +88,39 @@ async def register_hub(
         await _post(http, "/api/v1/tokens", {"uid": uid, "driver_id": driver["id"]})
         tokens.append(uid)
         driver_of[uid] = int(driver["id"])
+    await describe_open_data(http, int(site["id"]), layout)
     return Hub(int(site["id"]), layout, tuple(tokens), driver_of)
+
+
+# The IRVE open data of the demo network (etalab/schema-irve v2.3.0): who runs it, and the
+# site and each point as the public files describe them.
+OPERATOR = {
+    "afirev_operator_id": "E1H", "operator_name": "evhub Exploitation",
+    "operator_email": "exploitation@evhub.example.org", "operator_phone": "0474000000",
+    "installer_name": "Agglomération Villefranche Beaujolais Saône", "installer_siren": "200040590",
+    "installer_email": "mobilite@agglo-villefranche.example.org", "brand": "evhub Bornes",
+}  # fmt: skip
+SITE_OPEN_DATA = {
+    "insee_code": "69264", "implantation": "Parking privé à usage public",
+    "opening_hours": "Mo-Su 07:00-23:30", "accessibility_pmr": "Accessible mais non réservé PMR",
+    "access_condition": "Accès libre", "gauge_restriction": "Hauteur maximale 2,10 m",
+    "two_wheelers": False, "grid_connection": "Direct", "delivery_point": "30001234567890",
+    "commissioned_on": "2026-03-02",
+}  # fmt: skip
+
+
+async def describe_open_data(
+    http: httpx.AsyncClient, site_id: int, layout: tuple[StationSpec, ...]
+) -> None:
+    await _put(http, "/api/v1/open-data/operator", OPERATOR)
+    await _put(http, f"/api/v1/sites/{site_id}/open-data", SITE_OPEN_DATA)
+    for spec in layout:
+        for evse in spec.evses:
+            tariff = "0,45 EUR/kWh TTC" if evse.dc else "0,30 EUR/kWh TTC, 0,05 EUR/min après 3 h"
+            await _put(http, f"/api/v1/stations/{spec.station_id}/evses/{evse.evse_id}/open-data", {
+                "pay_per_use": True, "pay_by_card": evse.dc, "pay_other": True, "tariff": tariff,
+                "bookable": True, "t2_cable_attached": False if not evse.dc else None,
+            })  # fmt: skip
 
 
 async def book(

@@ -276,3 +276,7 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+async def missing_report(session: AsyncSession) -> list[MissingItem]:
+    return missing_facts(await _network(session))
