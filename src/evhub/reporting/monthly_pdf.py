@@ -98,6 +98,28 @@ def _table(
         cell.set_facecolor("#f4f6f8" if r % 2 == 0 else "white")
 
 
+def _towns_table(
+    fig: Figure, rect: tuple[float, float, float, float], towns: list[ScopeFigures]
+) -> None:
+    ax = fig.add_axes(rect)
+    ax.axis("off")
+    header = ["Town", "Points", "Sessions", "Energy (kWh)", "Occupancy", "Uptime (AFIR)"]
+    rows = [
+        [t.town or "(no town)", str(t.points), str(t.sessions), f"{t.energy_kwh:,.1f}",
+         _pct(t.occupancy_pct), _pct(t.uptime_pct)]
+        for t in towns
+    ]  # fmt: skip
+    table = ax.table(cellText=rows, colLabels=header, loc="upper center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8.5)
+    table.scale(1, 1.3)
+    for (r, _), cell in table.get_celld().items():
+        cell.set_edgecolor("#cccccc")
+        if r == 0:
+            cell.set_text_props(fontweight="bold")
+            cell.set_facecolor("#dde6ee")
+
+
 def _summary_page(report: MonthlyReport) -> Figure:
     fig = Figure(figsize=A4)
     fig.text(0.08, 0.95, "Charging hubs: monthly report", fontsize=18, fontweight="bold")
@@ -106,8 +128,9 @@ def _summary_page(report: MonthlyReport) -> Figure:
     fig.text(0.08, 0.925, f"{report.month.label}: {period} ({report.month.timezone})", fontsize=10)
     towns = ", ".join(t.town or "(no town)" for t in report.towns)
     fig.text(0.08, 0.905, f"Whole network: {len(report.sites)} sites in {towns}", fontsize=10)
-    _table(fig, (0.08, 0.42, 0.84, 0.47), _lines(report, report.network))
-    ax = fig.add_axes((0.3, 0.24, 0.62, 0.16))
+    _table(fig, (0.08, 0.5, 0.84, 0.39), _lines(report, report.network))
+    _towns_table(fig, (0.08, 0.42, 0.84, 0.15), report.towns)
+    ax = fig.add_axes((0.3, 0.23, 0.62, 0.14))
     _uptime_bars(ax, report.sites)
     notes = ["Methods", *METHODS, co2.METHOD]
     y = 0.19
