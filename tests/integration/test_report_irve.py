@@ -1,6 +1,6 @@
 """IRVE open data end to end: an undescribed network publishes nothing (the CLI exits non-zero
 and writes no file), the demo's descriptions make both files valid, served publicly with a
-validator for caches."""
+validator for caches. The demo hub registers itself fully described."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from frictionless import Resource, Schema, validate
 
-from evhub.demo.hub import describe_open_data, shopping_centre_layout
+from evhub.demo.hub import register_hub, shopping_centre_layout
 from tests.integration.live_server import LiveServer, run_server
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "irve_schemas"
@@ -76,8 +76,8 @@ async def test_undescribed_network_publishes_nothing(
 async def test_described_network_is_valid_open_data(
     server: LiveServer, database_url: str, tmp_path: Path
 ) -> None:
-    site = await hub(server)
-    await describe_open_data(server.http, site, shopping_centre_layout(4, 1))
+    demo = await register_hub(server.http, layout=shopping_centre_layout(4, 1), drivers=2)
+    site = demo.site_id
     anonymous = await server.client(None)
     r = await anonymous.get("/open-data/irve-statique.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
