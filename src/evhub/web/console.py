@@ -86,6 +86,7 @@ NAV = (
     ("/transactions", "Transactions"),
     ("/reservations", "Reservations"),
     ("/tickets", "Tickets"),
+    ("/reports", "Reports"),
 )
 
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from evhub.web import login, overview, reservations, sites, stations, tickets, transactions
+from evhub.web import (
+    login,
+    overview,
+    reports,
+    reservations,
+    sites,
+    stations,
+    tickets,
+    transactions,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (login, overview, sites, stations, transactions, reservations, tickets):
+for module in (login, overview, sites, stations, transactions, reservations, tickets, reports):
     router.include_router(module.router)

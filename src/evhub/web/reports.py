@@ -1,0 +1,64 @@
+"""The reports page: the month's figures per town and site, daily energy, and downloads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from evhub.deps import ClockDep, SessionDep
+from evhub.errors import DomainError
+from evhub.reporting import co2
+from evhub.reporting.monthly import Month, MonthlyReport, monthly_report
+from evhub.reporting.monthly_csv import row
+from evhub.web.console import PageViewer, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports_page(
+    request: Request,
+    principal: PageViewer,
+    session: SessionDep,
+    clock: ClockDep,
+    month: str | None = None,
+    town: str | None = None,
+) -> HTMLResponse:
+    timezone = request.app.state.settings.report_timezone
+    now = clock.now()
+    label = month or now.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+    report: MonthlyReport | None = None
+    error = ""
+    try:
+        report = await monthly_report(session, Month.parse(label, timezone), now, town or None)
+    except DomainError as exc:
+        error = exc.message
+    query = {"month": label, **({"town": town} if town else {})}
+    rows = []
+    if report is not None:
+        rows = [row(report, f) for f in [report.network, *report.towns, *report.sites]]
+    return render(
+        request, "reports.html", principal, month=label, town=town or "", error=error,
+        report=report, rows=rows, daily=_daily(report), co2_method=co2.METHOD,
+        csv_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "csv"}),
+        pdf_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "pdf"}),
+    )  # fmt: skip
+
+
+def _daily(report: MonthlyReport | None) -> dict[str, list[float]]:
+    """The network's energy per local day, for the page's chart (day start as epoch seconds).
+
+    Adding a day to an aware time moves its wall clock: each step is a local midnight."""
+    t: list[float] = []
+    kwh: list[float] = []
+    if report is not None:
+        day = report.month.start
+        while day < report.until:
+            t.append(day.timestamp())
+            kwh.append(report.network.daily_energy_wh.get(day.date(), 0) / 1000)
+            day += timedelta(days=1)
+    return {"t": t, "kwh": kwh}
