@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -27,14 +27,26 @@ from evhub.reporting.revenue import Revenue, revenue_excl_vat
 from evhub.reservations.models import Booking
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class Month:
+    """A calendar month in a time zone; `start` and `end` are UTC, so that differences are
+    true durations (a month with a clock change has an hour more or less)."""
+
     label: str
     start: datetime
     end: datetime
     timezone: str
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(ZoneInfo(self.timezone))
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(ZoneInfo(self.timezone))
 
     @classmethod
     def parse(cls, label: str, timezone: str) -> Month:
@@ -45,7 +57,7 @@ class Month:
         zone = ZoneInfo(timezone)
         start = datetime(year, month, 1, tzinfo=zone)
         end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
-        return cls(label, start, end, timezone)
+        return cls(label, start.astimezone(UTC), end.astimezone(UTC), timezone)
 
 
 @dataclass
@@ -123,11 +135,21 @@ async def _site_figures(
 
 
 def _slot_hours(f: ScopeFigures, start: datetime, until: datetime, zone: ZoneInfo) -> None:
-    t = start.astimezone(zone)
-    while t < until:
-        nxt = min(until, (t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)))
-        f.slot_hours[(t.weekday(), t.hour)] += (nxt - t).total_seconds() / 3600
-        t = nxt.astimezone(zone)
+    for t, seconds in _hours(start, until):
+        local = t.astimezone(zone)
+        f.slot_hours[(local.weekday(), local.hour)] += seconds / 3600
+
+
+def _hours(begin: datetime, end: datetime) -> list[tuple[datetime, float]]:
+    """[begin, end) cut at each hour, stepped in UTC so that a clock change neither doubles
+    nor drops an hour (local hours start on UTC hours in whole-hour time zones)."""
+    out = []
+    t = begin.astimezone(UTC)
+    while t < end:
+        nxt = min(end.astimezone(UTC), t.replace(minute=0, second=0, microsecond=0) + HOUR)
+        out.append((t, (nxt - t).total_seconds()))
+        t = nxt
+    return out
 
 
 async def _sessions(
@@ -159,13 +181,10 @@ async def _sessions(
 
 def _plugged(f: ScopeFigures, begin: datetime, end: datetime, zone: ZoneInfo) -> None:
     """Add a plugged interval, hour by local hour, to the total and the heat map."""
-    t = begin.astimezone(zone)
-    while t < end:
-        nxt = min(end, t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
-        seconds = (nxt - t).total_seconds()
+    for t, seconds in _hours(begin, end):
+        local = t.astimezone(zone)
         f.plugged_s += seconds
-        f.plugged_by_slot[(t.weekday(), t.hour)] += seconds
-        t = nxt.astimezone(zone)
+        f.plugged_by_slot[(local.weekday(), local.hour)] += seconds
 
 
 async def _charging_seconds(

@@ -123,8 +123,8 @@ def _towns_table(
 def _summary_page(report: MonthlyReport) -> Figure:
     fig = Figure(figsize=A4)
     fig.text(0.08, 0.95, "Charging hubs: monthly report", fontsize=18, fontweight="bold")
-    until = report.until.astimezone(report.month.start.tzinfo)
-    period = f"{report.month.start:%d %B %Y} to {(until - timedelta(seconds=1)):%d %B %Y}"
+    last = (report.until - timedelta(seconds=1)).astimezone(report.month.local_start.tzinfo)
+    period = f"{report.month.local_start:%d %B %Y} to {last:%d %B %Y}"
     fig.text(0.08, 0.925, f"{report.month.label}: {period} ({report.month.timezone})", fontsize=10)
     towns = ", ".join(t.town or "(no town)" for t in report.towns)
     fig.text(0.08, 0.905, f"Whole network: {len(report.sites)} sites in {towns}", fontsize=10)
@@ -157,10 +157,9 @@ def _town_page(report: MonthlyReport, town: ScopeFigures, sites: list[ScopeFigur
 
 
 def _daily_energy(ax: Axes, report: MonthlyReport, f: ScopeFigures) -> None:
-    start = report.month.start
     days = []
-    day = start.date()
-    while day < report.month.end.date():
+    day = report.month.local_start.date()
+    while day < report.month.local_end.date():
         days.append(day)
         day += timedelta(days=1)
     ax.bar(

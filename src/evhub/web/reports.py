@@ -56,7 +56,7 @@ def _daily(report: MonthlyReport | None) -> dict[str, list[float]]:
     t: list[float] = []
     kwh: list[float] = []
     if report is not None:
-        day = report.month.start
+        day = report.month.local_start
         while day < report.until:
             t.append(day.timestamp())
             kwh.append(report.network.daily_energy_wh.get(day.date(), 0) / 1000)

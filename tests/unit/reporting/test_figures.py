@@ -1,0 +1,56 @@
+"""How a month is cut and how scopes add up: drivers are counted once across sites, and
+uptime leaves planned maintenance out of its base where availability counts it as down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from evhub.errors import InvalidInput
+from evhub.maintenance.availability import Figures
+from evhub.reporting import co2
+from evhub.reporting.figures import ScopeFigures
+from evhub.reporting.monthly import Month
+
+
+def test_a_month_runs_between_local_midnights_across_a_clock_change() -> None:
+    october = Month.parse("2026-10", "Europe/Paris")  # summer time ends on 25 October
+    assert october.start.astimezone(UTC) == datetime(2026, 9, 30, 22, tzinfo=UTC)
+    assert october.end.astimezone(UTC) == datetime(2026, 10, 31, 23, tzinfo=UTC)
+    assert (october.end - october.start).total_seconds() / 3600 == 31 * 24 + 1
+    december = Month.parse("2026-12", "Europe/Paris")
+    assert december.end.astimezone(UTC) == datetime(2026, 12, 31, 23, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("label", ["2026-13", "2026-1", "26-11", "2026/11"])
+def test_malformed_months_are_refused(label: str) -> None:
+    with pytest.raises(InvalidInput):
+        Month.parse(label, "Europe/Paris")
+
+
+def test_a_driver_seen_at_two_sites_counts_once_in_the_town() -> None:
+    a = ScopeFigures("site", "Anse", 1, "A", points=2, hours_in_month=10, sessions=2)
+    a.drivers = {"resident": {"driver:1"}, "visitor": {"driver:2"}}
+    b = ScopeFigures("site", "Anse", 2, "B", points=1, hours_in_month=10, sessions=1)
+    b.drivers = {"resident": {"driver:1"}}
+    town = ScopeFigures("town", "Anse", None, "")
+    town.add(a)
+    town.add(b)
+    assert (town.sessions, town.unique_drivers, town.points) == (3, 2, 3)
+    assert {g: len(k) for g, k in town.drivers.items()} == {"resident": 1, "visitor": 1}
+
+
+def test_uptime_leaves_planned_maintenance_out_of_its_base() -> None:
+    f = ScopeFigures("site", "Anse", 1, "A")
+    f.availability = Figures(100.0, 90.0, {"faulted": 5.0, "unavailable": 5.0})
+    assert f.availability_pct == 90.0
+    assert f.uptime_pct == pytest.approx(100 * 90 / 95)
+    assert ScopeFigures("site", "", 2, "B").uptime_pct is None  # nothing known: no figure
+
+
+def test_co2_avoided_follows_the_stated_factors() -> None:
+    km = 100 / co2.EV_KWH_PER_KM
+    expected = km * co2.THERMAL_KG_PER_KM - 100 * co2.GRID_KG_PER_KWH
+    assert co2.avoided_kg(100) == pytest.approx(expected)
+    assert f"{co2.THERMAL_KG_PER_KM} kg/km" in co2.METHOD
