@@ -87,9 +87,11 @@ class _Network:
 
 
 async def _network(session: AsyncSession) -> _Network:
+    """The points in service: stations not yet commissioned are left out of the files."""
     stations: dict[int, list[Station]] = {}
     for station in await assets.list_stations(session):
-        stations.setdefault(station.site_id, []).append(station)
+        if station.commissioned:
+            stations.setdefault(station.site_id, []).append(station)
     sites = [s for s in await assets.list_sites(session) if stations.get(s.id)]
     return _Network(
         await descriptions.get_operator(session),

@@ -126,6 +126,15 @@ async def test_dynamic_file_passes_the_official_schema(uow: UnitOfWork, tmp_path
     assert frictionless_errors(text, "schema-dynamique.json", tmp_path) == []
 
 
+async def test_stations_not_commissioned_are_not_published(uow: UnitOfWork) -> None:
+    await describe(uow)
+    async with uow() as s:
+        await assets.set_commissioned(s, "DC-01", False)
+        rows = list(csv.DictReader(io.StringIO(await static_csv(s, NOW.date()))))
+    assert [r["id_pdc_local"] for r in rows] == ["AC-01/1", "AC-01/2"]
+    assert {r["nbre_pdc"] for r in rows} == {"2"}
+
+
 async def test_missing_descriptions_are_listed_per_site_and_point(uow: UnitOfWork) -> None:
     async with uow() as s:
         await descriptions.set_operator(s, OPERATOR, NOW)
