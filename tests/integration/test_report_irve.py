@@ -63,7 +63,7 @@ async def test_undescribed_network_publishes_nothing(
     await hub(server)
     anonymous = await server.client(None)
     r = await anonymous.get("/open-data/irve-statique.csv")
-    assert r.status_code == 503
+    assert r.status_code == 404
     assert {"scope": "network", "missing": ["operator identity"]} in r.json()["missing"]
     out = tmp_path / "out" / "irve.csv"
     out.parent.mkdir()

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from evhub.auth.deps import ADMIN, VIEWER
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import NotFound
+from evhub.openapi import error_responses
 from evhub.reporting import descriptions
 from evhub.reporting.irve import missing_report
 from evhub.reporting.render import MEDIA_TYPES, ReportFormat, render_monthly
@@ -47,7 +48,12 @@ async def monthly(
     )
 
 
-@router.get("/open-data/operator", response_model=OperatorOut, dependencies=[VIEWER])
+@router.get(
+    "/open-data/operator",
+    response_model=OperatorOut,
+    dependencies=[VIEWER],
+    responses=error_responses(404),
+)
 async def get_operator(session: SessionDep) -> object:
     row = await descriptions.get_operator(session)
     if row is None:

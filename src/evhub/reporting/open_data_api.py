@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from evhub.deps import ClockDep, SessionDep
+from evhub.openapi import error_responses
 from evhub.reporting.irve import IrveIncomplete, dynamic_csv, static_csv
 
 router = APIRouter(prefix="/open-data", tags=["open-data"])
 CSV = "text/csv; charset=utf-8"
+# A file that lacks required data is not published: 404, with what is missing.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The file"},
+    304: {"description": "Not modified since the ETag the reader sent"},
+    **error_responses(404),
+}
 
 
-@router.get("/irve-statique.csv")
+@router.get("/irve-statique.csv", responses=RESPONSES)
 async def irve_static(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     try:
         body = await static_csv(session, clock.now().date())
@@ -23,7 +31,7 @@ async def irve_static(request: Request, session: SessionDep, clock: ClockDep) ->
     return _cached(request, body, request.app.state.settings.open_data_max_age_s)
 
 
-@router.get("/irve-dynamique.csv")
+@router.get("/irve-dynamique.csv", responses=RESPONSES)
 async def irve_dynamic(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     try:
         body = await dynamic_csv(session, clock.now())
@@ -47,6 +55,6 @@ def _not_published(exc: IrveIncomplete) -> Response:
     return JSONResponse(
         {"detail": "the IRVE file is not published: data is missing",
          "missing": [m.model_dump() for m in exc.missing]},
-        status_code=503,
+        status_code=404,
         headers={"Cache-Control": "no-store"},
     )  # fmt: skip
