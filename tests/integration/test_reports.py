@@ -27,6 +27,7 @@ import pytest
 from evhub.clock import FrozenClock
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import RawStation, connect
+from tests.integration.test_maintenance import Tickets, eventually
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -80,7 +81,14 @@ async def month_of_use(server: LiveServer) -> int:
         await status(st, 1, "Available", "2026-11-20T21:00:00Z")
         await status(st, 1, "Unavailable", "2026-11-25T08:00:00Z")
         await status(st, 1, "Available", "2026-11-25T10:00:00Z")
+    # The fault monitor reads the events once committed: the month is whole when both
+    # tickets are closed.
+    await eventually(server, both_closed, site_id=site)
     return site
+
+
+def both_closed(found: Tickets) -> bool:
+    return len(found) == 2 and all(t["state"] == "closed" for t in found)
 
 
 async def report_rows(server: LiveServer, **params: object) -> dict[str, dict[str, str]]:
@@ -93,6 +101,7 @@ async def report_rows(server: LiveServer, **params: object) -> dict[str, dict[st
 
 async def test_monthly_figures_equal_the_sessions_and_tickets_made(server: LiveServer) -> None:
     site = await month_of_use(server)
+
     tickets = (await server.http.get("/api/v1/tickets", params={"site_id": site})).json()
     assert sorted((t["cause"], t["downtime_s"]) for t in tickets) == [
         ("faulted", 4 * 3600),

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.clock import SystemClock
 from evhub.db import create_engine, migrate, session_factory
 from evhub.errors import DomainError
-from evhub.events import EventBus
 from evhub.reporting.irve import IrveIncomplete, dynamic_csv, static_csv
 from evhub.reporting.render import ReportFormat, render_monthly
 from evhub.settings import load_settings
@@ -38,7 +37,7 @@ def _read(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = create_engine(settings.database_url)
         try:
-            async with UnitOfWork(session_factory(engine), EventBus())() as session:
+            async with UnitOfWork(session_factory(engine))() as session:
                 return await work(session)
         finally:
             await engine.dispose()

@@ -15,7 +15,6 @@ from frictionless import Resource, Schema, validate
 
 from evhub.assets import service as assets
 from evhub.db import create_engine, session_factory
-from evhub.events import EventBus
 from evhub.reporting import descriptions
 from evhub.reporting.irve import (
     DYNAMIC_COLUMNS,
@@ -53,7 +52,7 @@ POINT = PointOpenDataIn(pay_per_use=True, pay_by_card=False, pay_other=True, boo
 @pytest.fixture
 async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
     engine = create_engine(database_url)
-    uow = UnitOfWork(session_factory(engine), EventBus())
+    uow = UnitOfWork(session_factory(engine))
     async with uow() as s:
         site = await assets.create_site(s, NOW, "Place du Marché", "Europe/Paris", 100.0)
         site.address, site.town, site.latitude, site.longitude = "1 place", "Anse", 45.93, 4.72
