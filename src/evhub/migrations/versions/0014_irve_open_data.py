@@ -1,7 +1,7 @@
 """irve open data: the operator's identity, and per site and point what the IRVE files need
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-01 20:05:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0014"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
