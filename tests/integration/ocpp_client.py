@@ -57,7 +57,9 @@ async def connect(
         f"{ws_base}/{station_id}",
         subprotocols=[protocol],  # type: ignore[list-item]
         additional_headers=basic_auth(station_id, password),
-        open_timeout=5,
+        # A bound on failure, not a timing: the server shares this test's event loop and its
+        # two cores with the suite, so an opening handshake may wait seconds behind other work.
+        open_timeout=30,
     ) as ws:
         assert ws.subprotocol == protocol
         yield RawStation(ws, station_id)

@@ -55,7 +55,7 @@ async def _refusal(server: LiveServer, station_id: str, password: str) -> Invali
             f"{server.ws_base}/{station_id}",
             subprotocols=["ocpp1.6"],  # type: ignore[list-item]
             additional_headers=basic_auth(station_id, password),
-            open_timeout=5,
+            open_timeout=30,
         ):
             pass
     return refused.value
