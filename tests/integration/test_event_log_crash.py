@@ -48,12 +48,15 @@ async def _faults(server: ServerProcess, first: int, count: int) -> None:
 
 
 async def _state(url: str) -> tuple[int, dict[str, int], int, int]:
-    """The newest outbox id, each consumer's checkpoint, tickets opened and ticket.opened
+    """The id of the log's last event, each consumer's checkpoint, tickets opened and ticket.opened
     events in the log."""
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            head = (await conn.execute(text("SELECT max(id) FROM outbox"))).scalar() or 0
+            # The log's order is (txid, id): on PostgreSQL the last event read need not have
+            # the greatest id (a transaction that began first may commit last).
+            last = "SELECT id FROM outbox ORDER BY txid DESC, id DESC LIMIT 1"
+            head = (await conn.execute(text(last))).scalar() or 0
             rows = await conn.execute(text("SELECT name, last_id FROM consumer_checkpoints"))
             checkpoints = {name: int(last) for name, last in rows}
             tickets = (
