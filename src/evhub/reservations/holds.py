@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Select, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.reservations import views
@@ -18,7 +18,8 @@ from evhub.reservations.errors import ReservationConflict
 from evhub.reservations.models import Booking
 from evhub.reservations.state import HOLDING
 
-_DEADLOCK_ATTEMPTS = 3
+# The first key of PostgreSQL's two-key advisory locks that holds one driver's booking writes.
+_DRIVER_LOCKS = 0x626B  # "bk"
 
 
 async def hold(
@@ -30,7 +31,8 @@ async def hold(
     """Write the booking (new with `add`, or with `changes`); False, with nothing changed,
     when its EVSE is held by another booking for an overlapping slot.
 
-    PostgreSQL: in a savepoint, which the exclusion constraint makes fail. SQLite: its one
+    PostgreSQL: in a savepoint, which the exclusion constraint makes fail, after a lock on the
+    driver that lasts until commit. SQLite: its one
     pooled connection serialises this process's writers, so a check within this transaction
     holds until commit, and the triggers stop other processes. (pysqlite opens its transaction
     at the first write, so a SAVEPOINT before it would commit on release: none is used.)"""
@@ -52,34 +54,29 @@ async def hold(
                 raise ReservationConflict("the EVSE was booked by another writer") from exc
             raise
         return True
-    for attempt in range(_DEADLOCK_ATTEMPTS):
-        try:
-            async with session.begin_nested():  # flushes what was pending before it
-                _apply(booking, changes)
-                if add:
-                    session.add(booking)
-                await session.flush()
-        except IntegrityError as exc:
-            if _is_driver_overlap(exc):
-                raise _driver_conflict(booking) from exc
-            if not _is_overlap(exc):
-                raise
-            if not add:
-                await session.refresh(booking)
-            return False
-        except DBAPIError as exc:
-            # Two writers whose rows conflict on both constraints (the EVSE's, the driver's)
-            # each wait for the other; PostgreSQL aborts one. Its savepoint undone, the other
-            # commits, and the attempt made again gets a clear answer.
-            if not _is_deadlock(exc) or attempt == _DEADLOCK_ATTEMPTS - 1:
-                raise
-            continue
-        return True
-    return False  # not reached: the last attempt returns or raises
-
-
-def _is_deadlock(exc: DBAPIError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) == "40P01" or "deadlock detected" in str(exc.orig)
+    if booking.driver_id is not None:
+        # One driver's writers queue here, before either constraint is touched: two of them
+        # would otherwise each wait on the other (one on the EVSE's constraint, one on the
+        # driver's) until PostgreSQL aborts one as a deadlock.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :driver)"),
+            {"space": _DRIVER_LOCKS, "driver": booking.driver_id},
+        )
+    try:
+        async with session.begin_nested():  # flushes what was pending before it
+            _apply(booking, changes)
+            if add:
+                session.add(booking)
+            await session.flush()
+    except IntegrityError as exc:
+        if _is_driver_overlap(exc):
+            raise _driver_conflict(booking) from exc
+        if not _is_overlap(exc):
+            raise
+        if not add:
+            await session.refresh(booking)
+        return False
+    return True
 
 
 def _apply(booking: Booking, changes: dict[str, object] | None) -> None:
