@@ -12,9 +12,9 @@ import pytest
 from playwright import async_api as playwright_api
 
 from evhub.web.console import VENDOR_DIR
+from tests.screenshots import SCREENSHOTS
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",

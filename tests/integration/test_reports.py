@@ -20,7 +20,6 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -28,9 +27,9 @@ from evhub.clock import FrozenClock
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import RawStation, connect
 from tests.integration.test_maintenance import Tickets, eventually
+from tests.screenshots import SCREENSHOTS
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
