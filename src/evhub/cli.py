@@ -19,10 +19,10 @@ from evhub.assets import service as assets
 from evhub.assets.credentials import generate_password
 from evhub.auth.cli import register as register_auth_commands
 from evhub.billing.cli import billing_app
+from evhub.cli_database import run_in_session
 from evhub.clock import SystemClock
-from evhub.db import create_engine, migrate, session_factory
+from evhub.db import migrate
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
-from evhub.errors import DomainError
 from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
 from evhub.prices.cli import register as register_prices_commands
@@ -31,7 +31,6 @@ from evhub.reporting.cli import report_app
 from evhub.roaming.cli import register as register_roaming_commands
 from evhub.serving import uvicorn_options
 from evhub.settings import load_settings
-from evhub.uow import UnitOfWork
 
 app = typer.Typer(help="evhub: operate shared charging hubs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -58,22 +57,7 @@ def _configure_logging(level: str) -> None:
 
 def _run_in_uow(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run one unit of work against the configured database, migrated first."""
-    settings = load_settings()
-    migrate(settings.database_url)
-
-    async def main() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with UnitOfWork(session_factory(engine))() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+    return run_in_session(work, console)
 
 
 @app.command()

@@ -6,7 +6,6 @@ what is missing per site and point, and leaves no file behind.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -17,41 +16,25 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.cli_database import run_in_session
 from evhub.clock import SystemClock
-from evhub.db import create_engine, migrate, session_factory
-from evhub.errors import DomainError
 from evhub.reporting.irve import IrveIncomplete, dynamic_csv, static_csv
 from evhub.reporting.render import ReportFormat, render_monthly
 from evhub.settings import load_settings
-from evhub.uow import UnitOfWork
 
 report_app = typer.Typer(help="Monthly reports and IRVE open data.", no_args_is_help=True)
 errors = Console(stderr=True)
 T = TypeVar("T")
 
 
+def _incomplete(exc: IrveIncomplete) -> str:
+    lines = ["[red]IRVE export incomplete, nothing written. Missing:[/red]"]
+    lines += [f"  {item.scope}: {', '.join(item.missing)}" for item in exc.missing]
+    return "\n".join(lines)
+
+
 def _read(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    settings = load_settings()
-    migrate(settings.database_url)
-
-    async def main() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with UnitOfWork(session_factory(engine))() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except IrveIncomplete as exc:
-        errors.print("[red]IRVE export incomplete, nothing written. Missing:[/red]")
-        for item in exc.missing:
-            errors.print(f"  {item.scope}: {', '.join(item.missing)}")
-        raise typer.Exit(2) from exc
-    except DomainError as exc:
-        errors.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+    return run_in_session(work, errors, [(IrveIncomplete, _incomplete)])
 
 
 def _write(out: Path, data: bytes) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -11,40 +10,37 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.cli_database import run_with_database
 from evhub.clock import SystemClock
-from evhub.db import create_engine, migrate, session_factory
 from evhub.roaming import credentials, locations, partners, remote, tokens
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.wire import OcpiError, PartnerError, Role
-from evhub.settings import load_settings
+from evhub.settings import Settings, load_settings
 from evhub.uow import UnitOfWork
 
 RunInUow = Callable[[Callable[[AsyncSession], Awaitable[Any]]], Any]
 T = TypeVar("T")
 
 
-def _with_context(work: Callable[[RoamingContext], Awaitable[T]], console: Console) -> T:
-    settings = load_settings()
-    migrate(settings.database_url)
+def _ocpi_error(exc: OcpiError) -> str:
+    return f"[red]error:[/red] {exc.message} (OCPI {int(exc.status)})"
 
-    async def main() -> T:
-        engine = create_engine(settings.database_url)
-        uow = UnitOfWork(session_factory(engine))
+
+def _partner_error(exc: PartnerError) -> str:
+    return f"[red]error:[/red] {exc}"
+
+
+def _with_context(work: Callable[[RoamingContext], Awaitable[T]], console: Console) -> T:
+    async def with_context(settings: Settings, uow: UnitOfWork) -> T:
         ctx = RoamingContext.from_settings(settings, uow, SystemClock())
         try:
             return await work(ctx)
         finally:
             await ctx.client.aclose()
-            await engine.dispose()
 
-    try:
-        return asyncio.run(main())
-    except OcpiError as exc:
-        console.print(f"[red]error:[/red] {exc.message} (OCPI {int(exc.status)})")
-        raise typer.Exit(2) from exc
-    except PartnerError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    return run_with_database(
+        with_context, console, [(OcpiError, _ocpi_error), (PartnerError, _partner_error)]
+    )
 
 
 def register(app: typer.Typer, run_in_uow: RunInUow, console: Console) -> None:
