@@ -22,6 +22,12 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not see this (a funder asking for another town)."""
+
+    status_code = 403
+
+
 class InvalidInput(DomainError):
     status_code = 422
 

@@ -43,21 +43,29 @@ class LiveServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def client(self, role: str | None) -> httpx.AsyncClient:
-        """A client with a new API key of `role` (no credentials at all for None)."""
+    async def client(self, role: str | None, towns: list[str] | None = None) -> httpx.AsyncClient:
+        """A client with a new API key of `role` (no credentials at all for None); a funder's
+        key is for `towns` (by default one town that no test site is in)."""
         headers = {}
         if role is not None:
-            r = await self.http.post("/api/v1/api-keys", json={"name": role, "role": role})
+            body: dict[str, object] = {"name": role, "role": role}
+            if role == "funder":
+                body["towns"] = towns or ["Nowhere"]
+            r = await self.http.post("/api/v1/api-keys", json=body)
             assert r.status_code == 201, r.text
             headers = {"Authorization": f"Bearer {r.json()['key']}"}
         client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
         return await self._clients.enter_async_context(client)
 
-    async def console(self, role: str = "operator") -> tuple[httpx.AsyncClient, str]:
+    async def console(
+        self, role: str = "operator", towns: list[str] | None = None
+    ) -> tuple[httpx.AsyncClient, str]:
         """A browser-like client signed in to the console as a new user of `role`, with the
-        session's CSRF token."""
+        session's CSRF token (a funder's for `towns`, as `client` does)."""
         name = f"{role}-{secrets.token_hex(3)}"
-        body = {"name": name, "password": USER_PASSWORD, "role": role}
+        body: dict[str, object] = {"name": name, "password": USER_PASSWORD, "role": role}
+        if role == "funder":
+            body["towns"] = towns or ["Nowhere"]
         r = await self.http.post("/api/v1/users", json=body)
         assert r.status_code == 201, r.text
         client = await self._clients.enter_async_context(
@@ -88,7 +96,7 @@ async def login(client: httpx.AsyncClient, name: str, password: str) -> str:
     csrf = _csrf_field(form.text)
     r = await client.post("/login", data={"csrf": csrf, "name": name, "password": password})
     assert r.status_code == 303, r.text
-    return _csrf_field((await client.get("/")).text)
+    return _csrf_field((await client.get(r.headers["location"])).text)
 
 
 def _csrf_field(html: str) -> str:

@@ -19,7 +19,7 @@ from evhub.settings import Settings
 from evhub.web.console import PageRequire
 from tests.integration.live_server import LiveServer
 
-ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
+ROLES = (Role.FUNDER, Role.VIEWER, Role.OPERATOR, Role.ADMIN)
 # Called by stations, which hold no key: guarded by a signed token in the URL instead.
 STATION_ROUTES = re.compile(r"^/api/v1/uploads/")
 OPEN_PAGES = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
@@ -136,6 +136,7 @@ async def test_api_answers_each_role_as_its_rule_says(server: LiveServer) -> Non
 
 async def test_console_pages_need_a_login_and_actions_an_operator(server: LiveServer) -> None:
     anonymous = await server.client(None)
+    funder, funder_csrf = await server.console("funder")
     viewer, viewer_csrf = await server.console("viewer")
     operator, operator_csrf = await server.console("operator")
     failures = []
@@ -146,7 +147,8 @@ async def test_console_pages_need_a_login_and_actions_an_operator(server: LiveSe
             failures.append(f"anonymous {method} {path}: {got}")
         if (method, path) == ("POST", "/logout"):
             continue  # it would end the sessions the rest of the loop uses
-        for role, client, csrf in ((Role.VIEWER, viewer, viewer_csrf),
+        for role, client, csrf in ((Role.FUNDER, funder, funder_csrf),
+                                   (Role.VIEWER, viewer, viewer_csrf),
                                    (Role.OPERATOR, operator, operator_csrf)):  # fmt: skip
             got = await _status(client, method, path, headers={"X-CSRF-Token": csrf})
             denied = not role.allows(required)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from evhub.auth import service
-from evhub.auth.deps import ADMIN, Viewer
+from evhub.auth.deps import ADMIN, ReportReader
 from evhub.auth.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -22,8 +22,12 @@ router = APIRouter(tags=["authentication"])
 
 
 @router.get("/me", response_model=WhoAmI)
-async def who_am_i(principal: Viewer) -> WhoAmI:
-    return WhoAmI(kind=principal.kind, id=principal.id, name=principal.name, role=principal.role)
+async def who_am_i(principal: ReportReader) -> WhoAmI:
+    """Who calls, with any role (a funder too, with its towns)."""
+    towns = list(principal.towns) if principal.towns is not None else None
+    return WhoAmI(
+        kind=principal.kind, id=principal.id, name=principal.name, role=principal.role, towns=towns
+    )
 
 
 @router.get("/users", response_model=list[UserOut], dependencies=[ADMIN])
@@ -35,12 +39,16 @@ async def list_users(session: ReadSessionDep) -> object:
     "/users", status_code=status.HTTP_201_CREATED, response_model=UserOut, dependencies=[ADMIN]
 )
 async def create_user(body: UserIn, session: SessionDep, clock: ClockDep) -> object:
-    return await service.create_user(session, body.name, body.password, body.role, clock.now())
+    return await service.create_user(
+        session, body.name, body.password, body.role, clock.now(), body.towns
+    )
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, dependencies=[ADMIN])
 async def patch_user(user_id: DbId, body: UserPatch, session: SessionDep) -> object:
-    return await service.update_user(session, user_id, body.role, body.password, body.active)
+    return await service.update_user(
+        session, user_id, body.role, body.password, body.active, body.towns
+    )
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut], dependencies=[ADMIN])
@@ -55,7 +63,9 @@ async def list_api_keys(session: ReadSessionDep) -> object:
     dependencies=[ADMIN],
 )
 async def create_api_key(body: ApiKeyIn, session: SessionDep, clock: ClockDep) -> ApiKeyCreated:
-    row, key = await service.create_api_key(session, body.name, body.role, clock.now())
+    row, key = await service.create_api_key(
+        session, body.name, body.role, clock.now(), towns=body.towns
+    )
     return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(row).model_dump(), "key": key})
 
 

@@ -28,7 +28,10 @@ def register(app: typer.Typer, run_in_uow: RunInUow, console: Console) -> None:
     @user_app.command("create")
     def user_create(
         name: str,
-        role: Annotated[Role, typer.Option(help="viewer, operator or admin")] = Role.VIEWER,
+        role: Annotated[Role, typer.Option(help="funder, viewer, operator or admin")] = Role.VIEWER,
+        town: Annotated[
+            list[str] | None, typer.Option(help="a funder's town (repeat for several)")
+        ] = None,
         password: Annotated[
             str | None, typer.Option(help="at least 8 characters; generated if omitted")
         ] = None,
@@ -41,11 +44,12 @@ def register(app: typer.Typer, run_in_uow: RunInUow, console: Console) -> None:
         now = SystemClock().now()
 
         async def work(s: AsyncSession) -> None:
-            await service.create_user(s, name, secret, role, now)
+            await service.create_user(s, name, secret, role, now, town)
 
         run_in_uow(work)
         shown = f"; password: {secret}" if password is None else ""
-        console.print(f"user {name} created ({role}){shown}")
+        towns = f" for {', '.join(town)}" if town else ""
+        console.print(f"user {name} created ({role}{towns}){shown}")
 
     @user_app.command("list")
     def user_list() -> None:
@@ -64,14 +68,17 @@ def register(app: typer.Typer, run_in_uow: RunInUow, console: Console) -> None:
 
     @key_app.command("create")
     def key_create(
-        role: Annotated[Role, typer.Option(help="viewer, operator or admin")],
+        role: Annotated[Role, typer.Option(help="funder, viewer, operator or admin")],
         name: Annotated[str, typer.Option(help="what the key is for")] = "",
+        town: Annotated[
+            list[str] | None, typer.Option(help="a funder's town (repeat for several)")
+        ] = None,
     ) -> None:
         """Create an API key and print it (only this once: it is stored hashed)."""
         now = SystemClock().now()
 
         async def work(s: AsyncSession) -> str:
-            _, key = await service.create_api_key(s, name, role, now)
+            _, key = await service.create_api_key(s, name, role, now, towns=town)
             return key
 
         key = run_in_uow(work)

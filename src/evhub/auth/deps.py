@@ -56,7 +56,7 @@ async def current_principal(request: Request) -> Principal | None:
         if service.last_use_due(row, now):
             async with services.uow() as session:
                 await service.touch_key(session, row.id, now)
-        return Principal("api_key", row.id, row.name, Role(row.role))
+        return service.key_principal(row)
     data = session_of(request)
     if data is None or data.user_id is None:
         return None
@@ -100,10 +100,13 @@ class Require:
         return principal
 
 
+# The reports: every role, a funder included (limited to its towns by the route).
+REPORT_READER = Depends(Require(Role.FUNDER))
 VIEWER = Depends(Require(Role.VIEWER))
 OPERATOR = Depends(Require(Role.OPERATOR))
 ADMIN = Depends(Require(Role.ADMIN))
 
+ReportReader = Annotated[Principal, REPORT_READER]
 Viewer = Annotated[Principal, VIEWER]
 Operator = Annotated[Principal, OPERATOR]
 Admin = Annotated[Principal, ADMIN]

@@ -1,4 +1,7 @@
-"""Roles, ordered: each role may do everything the roles below it may."""
+"""Roles, ordered: each role may do everything the roles below it may.
+
+A funder (a town or agency that paid for hubs) ranks below a viewer: it reads the reports of
+its own towns and nothing else."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
+    FUNDER = "funder"
     VIEWER = "viewer"
     OPERATOR = "operator"
     ADMIN = "admin"
@@ -18,4 +22,4 @@ class Role(StrEnum):
         return self.rank >= required.rank
 
 
-_RANKS = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
+_RANKS = {Role.FUNDER: -1, Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}

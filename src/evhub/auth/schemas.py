@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from evhub.auth.roles import Role
+
+Town = Annotated[str, Field(min_length=1, max_length=100)]
+# A funder's towns: required for that role, refused for the others.
+Towns = Annotated[list[Town] | None, Field(default=None, max_length=200)]
 
 
 class UserIn(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=8, max_length=200)
     role: Role
+    towns: Towns = None
 
 
 class UserPatch(BaseModel):
     role: Role | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
     active: bool | None = None
+    towns: Towns = None
 
 
 class UserOut(BaseModel):
@@ -28,6 +35,7 @@ class UserOut(BaseModel):
     name: str
     role: Role
     active: bool
+    towns: list[str] | None
     created_at: datetime
     last_login_at: datetime | None
 
@@ -35,6 +43,7 @@ class UserOut(BaseModel):
 class ApiKeyIn(BaseModel):
     name: str = Field(default="", max_length=64)
     role: Role
+    towns: Towns = None
 
 
 class ApiKeyOut(BaseModel):
@@ -44,6 +53,7 @@ class ApiKeyOut(BaseModel):
     name: str
     prefix: str
     role: Role
+    towns: list[str] | None
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
@@ -58,3 +68,4 @@ class WhoAmI(BaseModel):
     id: int
     name: str
     role: Role
+    towns: list[str] | None = None

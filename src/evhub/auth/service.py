@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,14 +29,30 @@ class Principal:
     name: str
     role: Role
     csrf: str | None = None
+    towns: tuple[str, ...] | None = None  # a funder's towns; None: every town
 
     @property
     def label(self) -> str:
         return self.name if self.kind == "user" else f"key:{self.name}"
 
 
+def funder_towns(role: Role, towns: Sequence[str] | None) -> list[str] | None:
+    """The towns to store: a funder needs at least one, no other role may have any."""
+    cleaned = sorted({t.strip() for t in towns or () if t.strip()}, key=str.lower)
+    if role is Role.FUNDER and not cleaned:
+        raise InvalidInput("a funder sees only its towns: name at least one")
+    if role is not Role.FUNDER and cleaned:
+        raise InvalidInput(f"only a funder is limited to towns, not a {role}")
+    return cleaned or None
+
+
 async def create_user(
-    session: AsyncSession, name: str, password: str, role: Role, now: datetime
+    session: AsyncSession,
+    name: str,
+    password: str,
+    role: Role,
+    now: datetime,
+    towns: Sequence[str] | None = None,
 ) -> User:
     name = name.strip()
     if not name:
@@ -45,7 +62,14 @@ async def create_user(
     if await _user_named(session, name) is not None:
         raise Conflict(f"user {name!r} exists")
     encoded = await anyio.to_thread.run_sync(passwords.hash_password, password)
-    user = User(name=name, password_hash=encoded, role=str(role), active=True, created_at=now)
+    user = User(
+        name=name,
+        password_hash=encoded,
+        role=str(role),
+        towns=funder_towns(role, towns),
+        active=True,
+        created_at=now,
+    )
     session.add(user)
     await session.flush()
     return user
@@ -81,10 +105,13 @@ async def update_user(
     role: Role | None = None,
     password: str | None = None,
     active: bool | None = None,
+    towns: Sequence[str] | None = None,
 ) -> User:
     user = await get_user(session, user_id)
-    if role is not None:
-        user.role = str(role)
+    if role is not None or towns is not None:
+        new_role = role if role is not None else Role(user.role)
+        user.towns = funder_towns(new_role, towns if towns is not None else user.towns)
+        user.role = str(new_role)
     if active is not None:
         user.active = active
     if password is not None:
@@ -97,7 +124,12 @@ async def update_user(
 
 
 async def create_api_key(
-    session: AsyncSession, name: str, role: Role, now: datetime, key: str | None = None
+    session: AsyncSession,
+    name: str,
+    role: Role,
+    now: datetime,
+    key: str | None = None,
+    towns: Sequence[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key (random unless given); the key itself is returned once and never stored."""
     key = key or passwords.generate_api_key()
@@ -106,6 +138,7 @@ async def create_api_key(
         prefix=passwords.key_prefix(key),
         key_hash=passwords.key_digest(key),
         role=str(role),
+        towns=funder_towns(role, towns),
         created_at=now,
     )
     session.add(row)
@@ -130,7 +163,11 @@ async def principal_for_key(session: AsyncSession, key: str, now: datetime) -> P
         return None
     if last_use_due(row, now):
         row.last_used_at = now
-    return Principal("api_key", row.id, row.name, Role(row.role))
+    return key_principal(row)
+
+
+def key_principal(row: ApiKey) -> Principal:
+    return Principal("api_key", row.id, row.name, Role(row.role), None, _towns(row.towns))
 
 
 async def active_key(session: AsyncSession, key: str) -> ApiKey | None:
@@ -182,7 +219,11 @@ async def principal_for_user(
     user = await session.get(User, user_id)
     if user is None or not user.active:
         return None
-    return Principal("user", user.id, user.name, Role(user.role), csrf)
+    return Principal("user", user.id, user.name, Role(user.role), csrf, _towns(user.towns))
+
+
+def _towns(stored: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(stored) if stored is not None else None
 
 
 async def list_api_keys(session: AsyncSession) -> list[ApiKey]:

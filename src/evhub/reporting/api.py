@@ -1,4 +1,5 @@
-"""REST routes: the monthly report (viewer) and the open-data descriptions (admin writes)."""
+"""REST routes: the monthly report (every role; a funder its towns only) and the open-data
+descriptions (admin writes)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from evhub.auth.deps import ADMIN, VIEWER
+from evhub.auth.deps import ADMIN, VIEWER, ReportReader
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import NotFound
 from evhub.openapi import error_responses
@@ -23,13 +24,15 @@ from evhub.reporting.schemas import (
     SiteOpenDataIn,
     SiteOpenDataOut,
 )
+from evhub.reporting.scope import report_scope
 
 router = APIRouter(tags=["reporting"])
 
 
-@router.get("/reports/monthly", dependencies=[VIEWER])
+@router.get("/reports/monthly")
 async def monthly(
     request: Request,
+    reader: ReportReader,
     session: SessionDep,
     clock: ClockDep,
     month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
@@ -37,9 +40,13 @@ async def monthly(
     town: str | None = None,
     site_id: int | None = None,
 ) -> Response:
-    """The month's report of the network, or of one town or site, as CSV or PDF."""
+    """The month's report of the network, or of one town or site, as CSV or PDF; a funder's
+    report covers its towns only (403 for another town)."""
     timezone = request.app.state.settings.report_timezone
-    body = await render_monthly(session, month, timezone, clock.now(), format, town, site_id)
+    scope = report_scope(reader.towns, town)
+    body = await render_monthly(
+        session, month, timezone, clock.now(), format, town, site_id, scope.towns
+    )
     name = f"evhub-report-{month}{'-' + town if town else ''}{f'-site{site_id}' if site_id else ''}"
     return Response(
         body,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -76,38 +77,46 @@ async def monthly_report(
     now: datetime,
     town: str | None = None,
     site_id: int | None = None,
+    towns: Sequence[str] | None = None,
 ) -> MonthlyReport:
+    """The month's figures of the sites matching every filter; `towns` limits them to those
+    towns (a funder's), the network's totals included."""
     if month.start >= now:
         raise InvalidInput(f"month {month.label} has not started")
     until = min(month.end, now)
-    sites = await _sites(session, town, site_id)
+    sites = await _sites(session, town, site_id, towns)
     if not sites:
         raise NotFound("no site matches the report's filters")
     figures = {site.id: await _site_figures(session, site, month, until) for site in sites}
     report_av = await availability_report(session, month.start, until, now, site_id, None, town)
     for scope, av in report_av.sites:
-        figures[scope.site_id].availability = av
-    towns: dict[str, ScopeFigures] = {}
+        if scope.site_id in figures:  # the other towns' sites, when limited to some towns
+            figures[scope.site_id].availability = av
+    by_town: dict[str, ScopeFigures] = {}
     network = ScopeFigures("network", "", None, "network")
     for site in sites:
         f = figures[site.id]
-        towns.setdefault(site.town, ScopeFigures("town", site.town, None, "")).add(f)
+        by_town.setdefault(site.town, ScopeFigures("town", site.town, None, "")).add(f)
         network.add(f)
     revenue = await revenue_excl_vat(session, [s.id for s in sites], month.start, until)
     return MonthlyReport(
         month,
         until,
         network,
-        [towns[t] for t in sorted(towns)],
+        [by_town[t] for t in sorted(by_town)],
         [figures[s.id] for s in sites],
         revenue,
     )
 
 
-async def _sites(session: AsyncSession, town: str | None, site_id: int | None) -> list[Site]:
+async def _sites(
+    session: AsyncSession, town: str | None, site_id: int | None, towns: Sequence[str] | None
+) -> list[Site]:
     query = select(Site).order_by(Site.town, Site.id)
     if town is not None:
         query = query.where(func.lower(Site.town) == town.lower())
+    if towns is not None:
+        query = query.where(func.lower(Site.town).in_([t.lower() for t in towns]))
     if site_id is not None:
         query = query.where(Site.id == site_id)
     return list((await session.execute(query)).scalars())

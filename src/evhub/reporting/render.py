@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -24,9 +25,11 @@ async def render_monthly(
     fmt: ReportFormat,
     town: str | None = None,
     site_id: int | None = None,
+    towns: Sequence[str] | None = None,
 ) -> bytes:
     """The report's bytes; the PDF is drawn in a worker thread, off the event loop."""
-    report = await monthly_report(session, Month.parse(month_label, timezone), now, town, site_id)
+    month = Month.parse(month_label, timezone)
+    report = await monthly_report(session, month, now, town, site_id, towns)
     if fmt == "csv":
         return monthly_csv(report).encode()
     return await anyio.to_thread.run_sync(monthly_pdf, report)

@@ -76,8 +76,10 @@ class PageRequire(Require):
         return principal
 
 
+PAGE_REPORT_READER = Depends(PageRequire(Role.FUNDER))
 PAGE_VIEWER = Depends(PageRequire(Role.VIEWER))
 PAGE_OPERATOR = Depends(PageRequire(Role.OPERATOR))
+PageReportReader = Annotated[Principal, PAGE_REPORT_READER]
 PageViewer = Annotated[Principal, PAGE_VIEWER]
 PageOperator = Annotated[Principal, PAGE_OPERATOR]
 
@@ -88,6 +90,8 @@ NAV = (
     ("/tickets", "Tickets"),
     ("/reports", "Reports"),
 )
+# A funder sees the reports of its towns, nothing else.
+FUNDER_NAV = (("/reports", "Reports"),)
 
 
 def render(
@@ -100,7 +104,7 @@ def render(
             "user": principal,
             "csrf": principal.csrf if principal is not None else "",
             "can_operate": principal is not None and principal.role.allows(Role.OPERATOR),
-            "nav": NAV,
+            "nav": NAV if principal is None or principal.role.allows(Role.VIEWER) else FUNDER_NAV,
             "vendor_ready": (VENDOR_DIR / "htmx.min.js").exists(),
             **context,
         },

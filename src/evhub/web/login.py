@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from evhub.auth import service as auth
 from evhub.auth.deps import SESSION_COOKIE, session_of
+from evhub.auth.roles import Role
 from evhub.auth.signing import SessionData, encode_session
 from evhub.services import Services
-from evhub.web.console import PageViewer, read_form, render
+from evhub.web.console import PageReportReader, read_form, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,6 +79,8 @@ async def login(request: Request) -> Response:
             # Wall-clock time, as the cookie's own expiry (see auth.deps.session_of).
             session_id = await auth.start_session(session, user.id, datetime.now(UTC), max_age)
             user_id = user.id
+            if user.role == Role.FUNDER and next_url == "/":
+                next_url = "/reports"  # the one page a funder may see
     if session_id is None:
         return _login_form(request, next_url, data, "Unknown user or wrong password.", 401)
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
@@ -87,12 +90,12 @@ async def login(request: Request) -> Response:
 
 
 @router.get("/logout", response_class=HTMLResponse)
-async def logout_page(request: Request, principal: PageViewer) -> Response:
+async def logout_page(request: Request, principal: PageReportReader) -> Response:
     return render(request, "logout.html", principal)
 
 
 @router.post("/logout")
-async def logout(request: Request, principal: PageViewer) -> Response:
+async def logout(request: Request, principal: PageReportReader) -> Response:
     """Revoke the session on the server: a copy of the cookie is refused from now on."""
     data = session_of(request)
     if data is not None and data.session_id is not None:

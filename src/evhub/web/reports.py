@@ -14,7 +14,8 @@ from evhub.errors import DomainError
 from evhub.reporting import co2
 from evhub.reporting.monthly import Month, MonthlyReport, monthly_report
 from evhub.reporting.monthly_csv import row
-from evhub.web.console import PageViewer, render
+from evhub.reporting.scope import report_scope
+from evhub.web.console import PageReportReader, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/reports", response_class=HTMLResponse)
 async def reports_page(
     request: Request,
-    principal: PageViewer,
+    principal: PageReportReader,
     session: SessionDep,
     clock: ClockDep,
     month: str | None = None,
@@ -34,7 +35,9 @@ async def reports_page(
     report: MonthlyReport | None = None
     error = ""
     try:
-        report = await monthly_report(session, Month.parse(label, timezone), now, town or None)
+        scope = report_scope(principal.towns, town or None)
+        month_ = Month.parse(label, timezone)
+        report = await monthly_report(session, month_, now, scope.town, None, scope.towns)
     except DomainError as exc:
         error = exc.message
     query = {"month": label, **({"town": town} if town else {})}
