@@ -32,7 +32,8 @@ def requests(draw: st.DrawFn) -> PlanRequest:
         sessions.append(
             SessionDemand(
                 session_id=f"s{i}",
-                energy_kwh=draw(st.floats(0, 60)),
+                # Needs are whole Wh, as evhub stores energy: no sub-Wh (or subnormal) need.
+                energy_kwh=draw(st.integers(0, 60_000)) / 1000,
                 arrival_slot=arrival,
                 departure_slot=departure,
                 max_power_kw=draw(st.sampled_from([0.0, 3.7, 6.656, 11.0, 22.0])),
