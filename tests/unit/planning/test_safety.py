@@ -98,10 +98,13 @@ def test_the_lp_delivers_at_least_what_least_laxity_first_would_within_its_horiz
     llf = plan_with_heuristic(request, "llf")
     # The LP minimises the largest unmet fraction first, then the total: it may trade a little
     # total for fairness, never the worst-off session's share.
-    worst = np.divide(
-        llf.unmet_energy_kwh, [max(s.energy_kwh, 1e-9) for s in request.sessions]
-    ).max(initial=0.0)
-    lp_worst = np.divide(
-        lp.unmet_energy_kwh, [max(s.energy_kwh, 1e-9) for s in request.sessions]
-    ).max(initial=0.0)
+    needs = [max(s.energy_kwh, 1e-9) for s in request.sessions]
+    worst = np.divide(_beyond_solver_noise(llf.unmet_energy_kwh), needs).max(initial=0.0)
+    lp_worst = np.divide(_beyond_solver_noise(lp.unmet_energy_kwh), needs).max(initial=0.0)
     assert lp_worst <= worst + 1e-5
+
+
+def _beyond_solver_noise(unmet_kwh: np.ndarray) -> np.ndarray:
+    """Unmet energy, with what is within HiGHS's feasibility tolerance (1e-7) read as none:
+    0.1 mWh left of a 1 Wh need is the solver's rounding, not a worse plan."""
+    return np.where(unmet_kwh < 1e-6, 0.0, unmet_kwh)
