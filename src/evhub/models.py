@@ -1,6 +1,15 @@
 """Every table of every domain, gathered for Alembic's autogeneration and checks."""
 
-from evhub.accounts.models import Driver, Token
+from evhub.accounts.models import (
+    CardShipment,
+    Driver,
+    DriverSession,
+    Order,
+    Plan,
+    Token,
+    Vehicle,
+    VehicleModel,
+)
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
 from evhub.auth.models import ApiKey, ConsoleSession, User
 from evhub.billing.models import TariffRecord
@@ -16,6 +25,7 @@ from evhub.carsharing.models import (
 from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.db import Base
 from evhub.events.models import ConsumerCheckpoint, OutboxEvent
+from evhub.mail.models import OutboxMail
 from evhub.maintenance.models import Ticket
 from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
@@ -34,6 +44,13 @@ from evhub.roaming.models import (
 metadata = Base.metadata
 
 __all__ = [
+    "OutboxMail",
+    "VehicleModel",
+    "Vehicle",
+    "Plan",
+    "Order",
+    "DriverSession",
+    "CardShipment",
     "AccessWindow",
     "ApiKey",
     "Booking",
