@@ -28,10 +28,10 @@ P2: Matrix = ((0, 1), (1, 2))
 
 
 def _times(a: Matrix, b: Matrix, mod: int) -> Matrix:
-    return (
-        ((a[0][0] * b[0][0] + a[0][1] * b[1][0]) % mod, (a[0][0] * b[0][1] + a[0][1] * b[1][1]) % mod),
-        ((a[1][0] * b[0][0] + a[1][1] * b[1][0]) % mod, (a[1][0] * b[0][1] + a[1][1] * b[1][1]) % mod),
-    )  # fmt: skip
+    def cell(i: int, j: int) -> int:
+        return (a[i][0] * b[0][j] + a[i][1] * b[1][j]) % mod
+
+    return ((cell(0, 0), cell(0, 1)), (cell(1, 0), cell(1, 1)))
 
 
 def _powers(p: Matrix, mod: int, count: int) -> list[Matrix]:
