@@ -153,6 +153,22 @@ class Settings(BaseSettings):
         default="Europe/Paris", description="Months of the monthly report start at midnight here."
     )
 
+    # Mail to drivers (verification, password reset, welcome): the SMTP server that takes it.
+    # Without a host, mails wait in the outbox until one is set.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "evhub <no-reply@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_use_tls: bool = Field(default=False, description="Implicit TLS (usually port 465).")
+    smtp_starttls: bool = Field(default=False, description="STARTTLS (usually port 587).")
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Driver accounts: sessions, and how long the links sent by mail stay good.
+    driver_session_max_age_h: float = Field(default=24.0 * 30, gt=0)
+    verify_link_ttl_h: float = Field(default=48.0, gt=0)
+    reset_link_ttl_h: float = Field(default=2.0, gt=0)
+    welcome_link_ttl_h: float = Field(default=24.0 * 14, gt=0)
+
     def advertised_url(self) -> str:
         """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""
         return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")

@@ -112,6 +112,7 @@ async def update_token_status(session: AsyncSession, uid: str, status: str) -> T
     if token is None:
         raise NotFound(f"token {uid!r} not found")
     token.status = status
+    token.blocked_by = "operator" if status == "Blocked" else None
     return token
 
 
