@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from evhub import __version__
 from evhub.accounts.api import router as accounts_router
+from evhub.accounts.config import AccountConfig
+from evhub.accounts.orders_api import router as orders_router
+from evhub.accounts.self_api import router as self_service_router
 from evhub.assets import service as assets
 from evhub.assets.api import router as assets_router
 from evhub.auth import service as auth
@@ -42,6 +45,8 @@ from evhub.events.pruning import Pruner
 from evhub.events.relay import Relay, RelayTuning
 from evhub.feed.api import router as feed_router
 from evhub.feed.stream import EventFeed
+from evhub.mail.sender import MailSender
+from evhub.mail.smtp import SmtpMailer
 from evhub.maintenance.api import router as maintenance_router
 from evhub.maintenance.detectors import BootLoopDetector
 from evhub.maintenance.monitor import FaultMonitor
@@ -105,6 +110,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         app.state.control = services.control
         app.state.admission = admission_from(settings)
         app.state.secret = server_secret(settings)
+        app.state.account_config = AccountConfig.from_settings(settings, app.state.secret)
         app.state.feed = EventFeed(services.events, settings.feed_keepalive_s)
         if settings.bootstrap_admin_key:
             async with services.uow() as session:
@@ -138,6 +144,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 services.relay.add(pull.consumer())
                 services.relay.add(StatusPusher(roaming).consumer())
                 supervisor.start("roaming.pull", pull.run)
+                _add_mail(services)
                 _start_event_log(supervisor, services)
                 yield
         finally:
@@ -156,7 +163,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     for router in (
         assets_router, accounts_router, charging_router, maintenance_router, feed_router,
         remote_router, reservations_router, planning_router, auth_router, billing_router,
-        carsharing_router, reporting_router,
+        carsharing_router, reporting_router, self_service_router, orders_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)
@@ -195,7 +202,17 @@ def _services(
     log_ = SqlEventLog(sessions, bell, postgres=not is_sqlite(settings.database_url))
     tuning = RelayTuning(poll_s=settings.event_poll_s, retry_max_s=settings.event_retry_max_s)
     relay = Relay(log_, uow, clock, tuning)
-    return Services(settings, clock, uow, read_sessions, log_, relay, control)
+    mailer = SmtpMailer.from_settings(settings)
+    return Services(settings, clock, uow, read_sessions, log_, relay, control, mailer)
+
+
+def _add_mail(services: Services) -> None:
+    """The sender of the mail outbox, when there is an SMTP server to send to."""
+    if services.mailer is None:
+        return
+    domain = services.settings.smtp_from.rpartition("@")[2].strip(" >") or "evhub.invalid"
+    sender = MailSender(services.uow, services.clock, services.mailer, domain)
+    services.relay.add(sender.consumer())
 
 
 def _start_event_log(supervisor: Supervisor, services: Services) -> None:

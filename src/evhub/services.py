@@ -15,6 +15,7 @@ from evhub.clock import Clock
 from evhub.control import ChargerControl
 from evhub.events.log import EventLog
 from evhub.events.relay import Relay
+from evhub.mail.smtp import Mailer
 from evhub.settings import Settings
 from evhub.uow import UnitOfWork
 
@@ -29,3 +30,5 @@ class Services:
     events: EventLog
     relay: Relay
     control: ChargerControl
+    # Mail to drivers; None without an SMTP server (mails then wait in the outbox).
+    mailer: Mailer | None = None

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.accounts import plans
 from evhub.assets import service as assets
 from evhub.billing.models import TariffRecord
 from evhub.billing.tariff import Tariff, TariffBody
@@ -103,7 +104,7 @@ def _valid(tariff: Tariff, at: datetime) -> bool:
 
 
 async def _plan_tariff(session: AsyncSession, driver: int | None) -> str | None:
-    return None  # drivers' plans carry no tariff yet
+    return await plans.plan_tariff_id(session, driver)
 
 
 async def _evse_tariff(session: AsyncSession, evse: EvseRef | None) -> str | None:

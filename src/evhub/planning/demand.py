@@ -2,8 +2,9 @@
 
 Sources, best first: what the driver declared (app/API), a reservation's declaration, the car's
 own ISO 15118 need (OCPP 2.0.1 NotifyEVChargingNeeds), its state of charge with a known battery
-size, and else what cars at this site usually do at this hour (median energy and stay of past
-sessions of the same user group). The source travels with the plan so an operator sees why.
+size (the car's own, else the catalogue model of the driver's car), and else what cars at this
+site usually do at this hour (median energy and stay of past sessions of the same user group).
+The source travels with the plan so an operator sees why.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.accounts import vehicles
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
@@ -124,18 +126,24 @@ async def history_default(
 
 
 def resolve(
-    tx: Transaction, declared: ChargingNeed | None, history: HistoryDefault, now: datetime
+    tx: Transaction,
+    declared: ChargingNeed | None,
+    history: HistoryDefault,
+    now: datetime,
+    known_battery_kwh: float | None = None,
 ) -> Need:
-    """One transaction's need from the best source available (see the module's docstring)."""
+    """One transaction's need from the best source available (see the module's docstring);
+    `known_battery_kwh` is the driver's car's battery, when the car did not tell its own."""
     delivered_kwh = tx.energy_wh / 1000
     departure = None
     energy = None
     source = "history"
     if declared is not None:
         departure, energy, source = declared.departure_at, declared.energy_kwh, declared.source
-    if energy is None and tx.soc_last_pct is not None and declared and declared.battery_kwh:
-        energy = delivered_kwh + declared.battery_kwh * max(0.0, 100 - tx.soc_last_pct) / 100
-        source = "soc" if declared.energy_kwh is None else source
+    battery = (declared.battery_kwh if declared else None) or known_battery_kwh
+    if energy is None and tx.soc_last_pct is not None and battery:
+        energy = delivered_kwh + battery * max(0.0, 100 - tx.soc_last_pct) / 100
+        source = "soc" if declared is None or declared.energy_kwh is None else source
     if energy is None:
         energy = history.energy_kwh
     if departure is None:
@@ -179,6 +187,8 @@ async def needs_of(
         .where(Transaction.id.in_(ids))
     )
     groups = {tx_id: group for tx_id, group in rows}
+    tokens = {tx.id: tx.token_id for tx in transactions if tx.token_id is not None}
+    batteries = await vehicles.batteries_by_token(session, list(set(tokens.values())))
     history: dict[str | None, HistoryDefault] = {}
     needs = []
     for tx in transactions:
@@ -189,5 +199,6 @@ async def needs_of(
         booking = (bookings or {}).get(tx.id)
         if booking is not None:
             row = from_booking(tx.id, booking, row)
-        needs.append(resolve(tx, row, history[group], now))
+        battery = batteries.get(tokens.get(tx.id, -1))
+        needs.append(resolve(tx, row, history[group], now, battery))
     return needs
