@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from evhub.accounts import service
+from evhub.accounts import plans, service
 from evhub.accounts.schemas import (
     DriverIn,
     DriverOut,
@@ -12,6 +12,7 @@ from evhub.accounts.schemas import (
     TokenOut,
     TokenPatch,
 )
+from evhub.accounts.self_schemas import PlanOut, PlanPatch
 from evhub.auth.deps import ADMIN, VIEWER
 from evhub.deps import ClockDep, ReadSessionDep, SessionDep
 from evhub.errors import InvalidInput
@@ -59,3 +60,14 @@ async def list_tokens(
 @router.patch("/tokens/{uid}", response_model=TokenOut, dependencies=[ADMIN])
 async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object:
     return await service.update_token_status(session, uid, body.status)
+
+
+@router.patch("/accounts/plans/{code}", response_model=PlanOut, dependencies=[ADMIN])
+async def patch_plan(code: str, body: PlanPatch, session: SessionDep) -> object:
+    """Set a plan's fee, VAT rate or tariff (`"tariff_id": null`: the site's public tariff);
+    null for the other fields is refused."""
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("name", "monthly_fee", "currency", "vat_rate"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field} cannot be null")
+    return await plans.update_plan(session, code, changes)

@@ -6,7 +6,10 @@ group, which access windows, quotas and the demand model read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts.models import Driver, Plan
@@ -45,3 +48,15 @@ async def plan_tariff_id(session: AsyncSession, driver_id: int | None) -> str | 
         return None
     query = select(Plan.tariff_id).join(Driver, Driver.plan_id == Plan.id)
     return await session.scalar(query.where(Driver.id == driver_id))
+
+
+async def update_plan(session: AsyncSession, code: str, changes: dict[str, Any]) -> Plan:
+    """Change a plan's name, fee, currency, VAT rate or tariff (None: the site's tariff)."""
+    plan = await plan_by_code(session, code)
+    for field, value in changes.items():
+        setattr(plan, field, value)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise NotFound(f"tariff {changes.get('tariff_id')!r} not found") from exc
+    return plan

@@ -36,6 +36,14 @@ class PlanOut(BaseModel):
     tariff_id: str | None = Field(description="None: the site's public tariff prices charges.")
 
 
+class PlanPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    monthly_fee: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    vat_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=5, decimal_places=4)
+    tariff_id: str | None = Field(default=None, min_length=1, max_length=36)
+
+
 class AccountOut(BaseModel):
     id: int
     name: str

@@ -7,7 +7,6 @@ Create Date: 2026-12-01 22:50:00
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -19,9 +18,6 @@ revision: str = "0016"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-NIGHT_TARIFF = "plan-resident-night"
-SEEDED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 # Usable battery, AC and DC charging power: manufacturers' figures, rounded.
 CATALOGUE = [
@@ -42,34 +38,11 @@ CATALOGUE = [
     ("BMW", "i4 eDrive40", 80.7, 11.0, 205.0),
 ]
 
-# OCPI 2.2.1 §11.3.1: energy at 0.12 EUR/kWh excl. VAT from 22:00 to 06:00 (local time of
-# the site), 0.28 EUR/kWh otherwise; VAT 20 %.
-NIGHT_TARIFF_BODY = {
-    "country_code": "FR",
-    "party_id": "EVH",
-    "id": NIGHT_TARIFF,
-    "currency": "EUR",
-    "type": "REGULAR",
-    "tariff_alt_text": [
-        {
-            "language": "en",
-            "text": "Resident night pass: 0.12 EUR/kWh excl. VAT 22:00-06:00, "
-            "0.28 EUR/kWh otherwise.",
-        },
-    ],
-    "elements": [
-        {
-            "price_components": [{"type": "ENERGY", "price": 0.12, "vat": 20.0, "step_size": 1}],
-            "restrictions": {"start_time": "22:00", "end_time": "06:00"},
-        },
-        {"price_components": [{"type": "ENERGY", "price": 0.28, "vat": 20.0, "step_size": 1}]},
-    ],
-    "last_updated": "2026-12-01T00:00:00Z",
-}
-
+# Each plan's tariff is set by an admin (PATCH /api/v1/accounts/plans/{code}) once the tariff
+# exists; until then the site's public tariff prices its drivers' charges.
 PLANS = [
     ("payg", "Pay as you go", "visitor", Decimal("0.00"), None),
-    ("resident-night", "Resident night pass", "resident", Decimal("19.00"), NIGHT_TARIFF),
+    ("resident-night", "Resident night pass", "resident", Decimal("19.00"), None),
     ("fleet", "Fleet", "fleet", Decimal("9.90"), None),
 ]
 
@@ -243,22 +216,6 @@ def _alter_drivers_and_tokens() -> None:
 
 
 def _seed() -> None:
-    tariffs = sa.table(
-        "tariffs",
-        sa.column("id", sa.String),
-        sa.column("country_code", sa.String),
-        sa.column("party_id", sa.String),
-        sa.column("currency", sa.String),
-        sa.column("type", sa.String),
-        sa.column("body", sa.JSON),
-        sa.column("created_at", evhub.db.UTCDateTime()),
-        sa.column("last_updated", evhub.db.UTCDateTime()),
-    )
-    op.bulk_insert(tariffs, [{
-        "id": NIGHT_TARIFF, "country_code": "FR", "party_id": "EVH", "currency": "EUR",
-        "type": "REGULAR", "body": NIGHT_TARIFF_BODY, "created_at": SEEDED_AT,
-        "last_updated": SEEDED_AT,
-    }])  # fmt: skip
     plans = sa.table(
         "plans",
         sa.column("code", sa.String),
@@ -309,5 +266,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_driver_sessions_driver_id"), table_name="driver_sessions")
     op.drop_table("driver_sessions")
     op.drop_table("vehicle_models")
-    op.execute(sa.text("DELETE FROM tariffs WHERE id = 'plan-resident-night'"))
     op.drop_table("plans")
