@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import passes, plans, selfservice, vehicles
 from evhub.accounts.driver_deps import AccountConfigDep, CurrentDriver
+from evhub.accounts.errors import EmailNotVerified
 from evhub.accounts.models import Driver
 from evhub.accounts.self_schemas import (
     AccountOut,
@@ -27,7 +28,7 @@ from evhub.accounts.self_schemas import (
     VerifyIn,
 )
 from evhub.accounts.service import get_driver
-from evhub.deps import ClockDep, ReadSessionDep, SessionDep
+from evhub.deps import ClockDep, ReadSessionDep, SessionDep, UowDep
 from evhub.openapi import error_responses
 from evhub.params import DbId
 
@@ -66,11 +67,19 @@ async def verify(
 
 @router.post("/accounts/login", response_model=SessionOut, responses=error_responses(401, 403))
 async def sign_in(
-    body: SignInIn, session: SessionDep, clock: ClockDep, config: AccountConfigDep
+    body: SignInIn, uow: UowDep, clock: ClockDep, config: AccountConfigDep
 ) -> SessionOut:
     """A driver session: 401 for a wrong e-mail or password, 403 while the address is not
     verified (a new link is mailed)."""
-    _, record = await selfservice.sign_in(session, config, body.email, body.password, clock.now())
+    try:
+        async with uow() as session:
+            _, record = await selfservice.sign_in(
+                session, config, body.email, body.password, clock.now()
+            )
+    except EmailNotVerified:
+        async with uow() as session:
+            await selfservice.resend_verification(session, config, body.email, clock.now())
+        raise
     return SessionOut(token=record.id, expires_at=record.expires_at)
 
 

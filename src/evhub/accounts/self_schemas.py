@@ -143,7 +143,7 @@ class OrderVehicle(BaseModel):
 
 
 class OrderIn(BaseModel):
-    reference: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/\-]+$")
+    reference: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
     plan: str = Field(min_length=1, max_length=32, examples=["resident-night"])
     buyer: Buyer
     vehicle: OrderVehicle

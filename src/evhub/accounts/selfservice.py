@@ -75,6 +75,14 @@ async def send_verification(
     await queue_mail(session, "verification", driver.email, subject, body, now)
 
 
+async def resend_verification(
+    session: AsyncSession, config: AccountConfig, email: str, now: datetime
+) -> None:
+    driver = await driver_by_email(session, email)
+    if driver is not None and driver.email_verified_at is None:
+        await send_verification(session, config, driver, now)
+
+
 async def verify_email(
     session: AsyncSession, config: AccountConfig, token: str, now: datetime
 ) -> Driver:
@@ -104,10 +112,9 @@ async def sign_in(
     if driver is None or driver.password_hash is None or not valid:
         raise NotSignedIn("unknown e-mail address or wrong password")
     if driver.email_verified_at is None:
-        await send_verification(session, config, driver, now)
-        raise EmailNotVerified(
-            "confirm your e-mail address first: a new link is on its way", resent=True
-        )
+        # Raising rolls this transaction back: the caller mails a new link in its own one
+        # (`resend_verification`).
+        raise EmailNotVerified("confirm your e-mail address first: a new link is on its way")
     record = DriverSession(
         id=SESSION_PREFIX + secrets.token_urlsafe(32), driver_id=driver.id, created_at=now,
         expires_at=now + config.session_max_age,

@@ -17,7 +17,7 @@ from evhub.uow import UnitOfWork
 from tests.unit.accounts.conftest import CONFIG, NOW
 
 ORDER = orders.OrderRequest(
-    reference="DEALER-42/2026-0001",
+    reference="DEALER-42-2026-0001",
     plan="resident-night",
     buyer_name="Ada Lovelace",
     buyer_email="Ada@Example.org",
