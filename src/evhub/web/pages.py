@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from evhub.web import (
+    account,
+    account_actions,
     login,
     overview,
     reports,
@@ -16,5 +18,8 @@ from evhub.web import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (login, overview, sites, stations, transactions, reservations, tickets, reports):
+for module in (
+    login, overview, sites, stations, transactions, reservations, tickets, reports, account,
+    account_actions,
+):  # fmt: skip
     router.include_router(module.router)
