@@ -180,6 +180,16 @@ async def my_cards(driver: CurrentDriver, session: ReadSessionDep) -> object:
     return await passes.cards_of(session, driver.driver_id)
 
 
+@router.post(
+    "/me/cards", status_code=status.HTTP_201_CREATED, response_model=CardOut, responses=SIGNED_IN
+)
+async def order_card(driver: CurrentDriver, session: SessionDep, clock: ClockDep) -> object:
+    """An RFID card for the driver's contract, posted by the operator (`to_post` until then)."""
+    return await passes.request_card(
+        session, await get_driver(session, driver.driver_id), clock.now()
+    )
+
+
 def _vehicle_out(vehicle: object, model: object) -> VehicleOut:
     return VehicleOut.model_validate(
         {**{k: getattr(vehicle, k) for k in ("id", "plate", "vin", "created_at")},
