@@ -2,7 +2,7 @@
 card shipments, orders; the mail outbox
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0021
 Create Date: 2026-12-01 22:50:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
