@@ -4,13 +4,15 @@ that says nothing itself."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from evhub.accounts import service, vehicles
+from evhub.assets import service as assets
 from evhub.charging.models import Transaction
 from evhub.errors import Conflict, NotFound
-from evhub.planning.demand import HistoryDefault, resolve
+from evhub.planning.demand import HistoryDefault, needs_of, resolve
 from evhub.planning.models import ChargingNeed
 from evhub.uow import UnitOfWork
 from tests.unit.accounts.conftest import NOW
@@ -50,3 +52,27 @@ def test_the_catalogue_battery_turns_a_state_of_charge_into_the_need() -> None:
     # The car's own figure (ISO 15118) wins over the catalogue's.
     own = ChargingNeed(transaction_pk=7, battery_kwh=60.0, source="iso15118")
     assert resolve(tx, own, HISTORY, NOW, known_battery_kwh=52.0).remaining_kwh == 30.0
+
+
+async def test_the_demand_model_reads_the_battery_of_the_drivers_car(uow: UnitOfWork) -> None:
+    """Through the database: a charge by the token of a driver with one car, whose station
+    reports a state of charge and whose car says nothing of its battery."""
+    async with uow() as s:
+        site = await assets.create_site(s, NOW, "Hub", "Europe/Paris", 100.0)
+        await assets.create_station(s, NOW, "CP-1", site.id, "station-password-01")
+        driver = await service.create_driver(s, "One", "one@example.org", "resident", NOW)
+        models = {m.model: m for m in await vehicles.catalogue(s)}
+        await vehicles.add_vehicle(s, driver.id, models["Zoe R135 (52 kWh)"].id, NOW)
+        token = await service.create_token(s, "T-ONE", "ISO14443", "Accepted", NOW, driver.id)
+        tx = Transaction(
+            station_id="CP-1", ocpp_transaction_id="tx-1", evse_id=1, id_token="T-ONE",
+            token_id=token.id, started_at=NOW - timedelta(hours=1), meter_start_wh=1000,
+            meter_last_wh=6000, soc_last_pct=25.0, ocpp_version="2.0.1", created_at=NOW,
+            updated_at=NOW,
+        )  # fmt: skip
+        s.add(tx)
+    async with uow() as s:
+        running = await s.get(Transaction, tx.id)
+        assert running is not None
+        [need] = await needs_of(s, site.id, ZoneInfo("Europe/Paris"), [running], NOW)
+    assert (need.source, need.remaining_kwh) == ("soc", 39.0)  # three quarters of 52 kWh
