@@ -12,6 +12,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from evhub.accounts.driver_deps import current_driver
 from evhub.app import create_app
 from evhub.auth.deps import Require
 from evhub.auth.roles import Role
@@ -34,6 +35,15 @@ ADMIN_ONLY = {
     ("GET", "/api/v1/api-keys"), ("POST", "/api/v1/api-keys"),
     ("DELETE", "/api/v1/api-keys/{key_id}"),
 }  # fmt: skip
+# Drivers' own routes: open before sign-in (sign-up, mailed links, the catalogue), else behind
+# the driver's session (`accounts.driver_deps.current_driver`), never an operator's role.
+OPEN_DRIVER_ROUTES = {
+    ("POST", "/api/v1/accounts/signup"), ("POST", "/api/v1/accounts/verify"),
+    ("POST", "/api/v1/accounts/login"), ("POST", "/api/v1/accounts/password-reset"),
+    ("POST", "/api/v1/accounts/password"), ("GET", "/api/v1/accounts/plans"),
+    ("GET", "/api/v1/accounts/vehicle-models"),
+}  # fmt: skip
+DRIVER_PAGES = re.compile(r"^/account(/|$)")
 INT_PARAMS = re.compile(r"\{(\w*_id|request_id)\}")
 
 
@@ -61,18 +71,37 @@ def _rule(dependant: Dependant) -> Require | None:
     return None
 
 
+def _for_drivers(dependant: Dependant) -> bool:
+    return any(d.call is current_driver or _for_drivers(d) for d in dependant.dependencies)
+
+
 def api_rules() -> list[tuple[str, str, Role | None]]:
     return [
         (method, path, rule.role_for(method) if (rule := _rule(dependant)) else None)
         for method, path, dependant in _endpoints(_app())
-        if path.startswith("/api/") and not STATION_ROUTES.match(path)
+        if path.startswith("/api/")
+        and not STATION_ROUTES.match(path)
+        and (method, path) not in OPEN_DRIVER_ROUTES
+        and not _for_drivers(dependant)
     ]
+
+
+def test_driver_routes_are_open_or_behind_a_driver_session_never_both() -> None:
+    endpoints = [(m, p, d) for m, p, d in _endpoints(_app()) if p.startswith("/api/v1/me/")]
+    assert len(endpoints) >= 8
+    assert all(_for_drivers(d) and _rule(d) is None for _, _, d in endpoints)
+    opened = {(m, p) for m, p, d in _endpoints(_app()) if (m, p) in OPEN_DRIVER_ROUTES}
+    assert opened == OPEN_DRIVER_ROUTES  # each still exists, and none needs a session
+    assert not any(_for_drivers(d) or _rule(d) for m, p, d in _endpoints(_app())
+                   if (m, p) in OPEN_DRIVER_ROUTES)  # fmt: skip
 
 
 def page_rules() -> list[tuple[str, str, Role | None, bool]]:
     out = []
     for method, path, dependant in _endpoints(_app()):
         if path.startswith("/api/") or (method, path) in OPEN_PAGES or PUBLIC_FEEDS.match(path):
+            continue
+        if DRIVER_PAGES.match(path):  # drivers' pages: tested in test_driver_accounts
             continue
         rule = _rule(dependant)
         out.append((method, path, rule.role_for(method) if rule else None,

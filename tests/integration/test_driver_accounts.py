@@ -4,6 +4,7 @@ server: every mail is read from the SMTP server, every link followed over HTTP."
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -154,3 +155,60 @@ async def test_an_order_is_placed_once_and_its_buyer_sets_a_password(database_ur
             )
             assert (await admin.get("/api/v1/cards/to-post")).json() == []
             assert smtp.queue.empty() and len(smtp.received) == 1  # one welcome, not two
+
+
+async def test_driver_routes_refuse_anyone_without_a_driver_session(database_url: str) -> None:
+    async with run_server(database_url) as server:
+        nobody = await server.client(None)
+        operator = await server.client("admin")  # an operator's key is no driver session
+        forged = await server.client(None)
+        forged.headers["Authorization"] = "Bearer drv_not-a-session"
+        calls = [
+            ("GET", "/api/v1/me/account", None), ("GET", "/api/v1/me/vehicles", None),
+            ("POST", "/api/v1/me/vehicles", {"model_id": 1}), ("GET", "/api/v1/me/tokens", None),
+            ("PATCH", "/api/v1/me/tokens/X", {"status": "Blocked"}),
+            ("PUT", "/api/v1/me/plan", {"plan": "fleet"}), ("POST", "/api/v1/me/cards", None),
+            ("DELETE", "/api/v1/me/vehicles/1", None), ("POST", "/api/v1/accounts/logout", None),
+        ]  # fmt: skip
+        for client in (nobody, operator, forged):
+            for method, path, body in calls:
+                r = await client.request(method, path, json=body)
+                assert r.status_code == 401, (method, path, r.text)
+                assert "not signed in" in r.json()["detail"]
+        page = await nobody.get("/account")
+        assert page.status_code == 303 and page.headers["location"] == "/account/login"
+        action = await nobody.post("/account/cards", data={"csrf": "x"})
+        assert action.status_code == 303 and action.headers["location"] == "/account/login"
+
+
+async def test_a_cookie_session_needs_its_csrf_token_to_change_anything(database_url: str) -> None:
+    with smtp_server() as smtp:
+        async with run_server(database_url, smtp_host="127.0.0.1", smtp_port=smtp.port) as server:
+            anonymous = await server.client(None)
+            body = {"name": "Ada", "email": "ada@example.org", "password": PASSWORD}
+            assert (await anonymous.post("/api/v1/accounts/signup", json=body)).status_code == 201
+            token = token_of(link_in(await smtp.next_mail(), "/account/verify"))
+            assert (
+                await anonymous.get("/account/verify", params={"token": token})
+            ).status_code == 200
+            browser = await server.client(None)
+            form = await browser.get("/account/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf is not None
+            login = {"csrf": csrf.group(1), "email": "ada@example.org", "password": PASSWORD}
+            forged_login = await browser.post("/account/login", data=login | {"csrf": "forged"})
+            assert forged_login.status_code == 400
+            assert (await browser.post("/account/login", data=login)).status_code == 303
+            home = await browser.get("/account")
+            session_csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
+            assert home.status_code == 200 and session_csrf is not None
+            refused = await browser.post("/account/cards", data={"csrf": "forged"})
+            assert refused.status_code == 403
+            api_refused = await browser.post("/api/v1/me/cards")
+            assert api_refused.status_code == 403 and "CSRF" in api_refused.json()["detail"]
+            assert (await browser.get("/api/v1/me/cards")).json() == []
+            done = await browser.post("/account/cards", data={"csrf": session_csrf.group(1)})
+            assert done.status_code == 303
+            headers = {"X-CSRF-Token": session_csrf.group(1)}
+            assert (await browser.post("/api/v1/me/cards", headers=headers)).status_code == 201
+            assert len((await browser.get("/api/v1/me/cards")).json()) == 2
