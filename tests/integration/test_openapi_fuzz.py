@@ -20,7 +20,10 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from tests.integration.live_server import LiveServer, run_server
 
 EXAMPLES = 4
-BUDGET_S = 30.0
+# The time budget grows with the API: every operation's valid examples must run in it, on a
+# loaded machine too; the invalid pass takes what is left.
+BUDGET_S_PER_OPERATION = 0.6
+MIN_BUDGET_S = 30.0
 # The event stream never ends (it is tested on its own); revoking keys would revoke the
 # fuzzer's own; the station upload endpoint streams files (tested in test_upload_urls).
 SKIPPED = {"GET /api/v1/events", "DELETE /api/v1/api-keys/{key_id}"}
@@ -33,7 +36,10 @@ def _fuzz(
     how many operations each mode covered."""
     failures: list[str] = []
     calls = 0
-    deadline = time.monotonic() + BUDGET_S
+    operations = [r.ok() for r in schema.get_all_operations()]
+    operations = [op for op in operations if op.label not in SKIPPED]
+    budget_s = max(MIN_BUDGET_S, BUDGET_S_PER_OPERATION * len(operations))
+    deadline = time.monotonic() + budget_s
     settings = hypothesis.settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -42,8 +48,6 @@ def _fuzz(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    operations = [r.ok() for r in schema.get_all_operations()]
-    operations = [op for op in operations if op.label not in SKIPPED]
     covered: dict[str, int] = {}
     # Every operation with valid input first, then every one with invalid input, so that the
     # time budget, if it runs out on a slow machine, cuts the second pass only.
@@ -77,7 +81,7 @@ def _summary(exc: BaseException) -> str:
     return text[:400]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 async def test_no_request_gets_a_server_error_nor_an_undocumented_status(
     database_url: str,
 ) -> None:
@@ -86,14 +90,11 @@ async def test_no_request_gets_a_server_error_nor_an_undocumented_status(
         document = (await server.http.get("/openapi.json")).json()
         schema = schemathesis.openapi.from_dict(document)
         headers = {"Authorization": server.http.headers["Authorization"]}
-        started = time.monotonic()
         failures, calls, covered = await asyncio.to_thread(_fuzz, schema, server.base_url, headers)
         operations = sum(len(methods) for methods in document["paths"].values()) - len(SKIPPED)
-        elapsed = time.monotonic() - started
     assert covered["positive"] == operations, (covered, operations)
     assert calls > 100, calls
     assert not failures, "\n".join(failures)
-    assert elapsed < BUDGET_S + 15
 
 
 async def _hub(server: LiveServer) -> None:
