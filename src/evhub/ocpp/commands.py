@@ -15,11 +15,16 @@ from evhub.errors import StationTimeout, StationUnavailable
 from evhub.ocpp.payloads import Call, CommandPayloads
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.ocpp.v16.commands import V16Payloads
+from evhub.ocpp.v21.commands import V21Payloads
 from evhub.ocpp.v201.commands import V201Payloads
 
 log = logging.getLogger("evhub.ocpp")
 
-PAYLOADS: dict[str, CommandPayloads] = {"1.6": V16Payloads(), "2.0.1": V201Payloads()}
+PAYLOADS: dict[str, CommandPayloads] = {
+    "1.6": V16Payloads(),
+    "2.0.1": V201Payloads(),
+    "2.1": V21Payloads(),
+}
 Build = Callable[[CommandPayloads], Call]
 
 
@@ -49,7 +54,7 @@ class OcppChargerControl:
         link = self.registry.get(station_id)
         if link is None:
             raise StationUnavailable(f"station {station_id!r} is not connected")
-        return link, PAYLOADS["1.6" if link.ocpp_version == "1.6" else "2.0.1"]
+        return link, PAYLOADS.get(link.ocpp_version, PAYLOADS["2.0.1"])
 
     async def _send(self, station_id: str, link: Any, payload: Any) -> CommandResult:
         action = type(payload).__name__

@@ -23,11 +23,16 @@ from evhub.ocpp.connection import StarletteConnection
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.logsafe import gateway_logger
 from evhub.ocpp.v16.handlers import V16Handler
+from evhub.ocpp.v21.handlers import V21Handler
 from evhub.ocpp.v201.handlers import V201Handler
 
 log = gateway_logger()
 
-HANDLERS: dict[str, type[CsmsEndpoint]] = {"ocpp1.6": V16Handler, "ocpp2.0.1": V201Handler}
+HANDLERS: dict[str, type[CsmsEndpoint]] = {
+    "ocpp1.6": V16Handler,
+    "ocpp2.0.1": V201Handler,
+    "ocpp2.1": V21Handler,
+}
 
 # RFC 6455 §7.4.1: 1008 policy violation (bad credentials), 1002 protocol error.
 POLICY_VIOLATION = 1008

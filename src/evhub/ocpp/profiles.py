@@ -20,7 +20,8 @@ def schedule(limit: ChargingLimit) -> dict[str, object]:
         "charging_schedule_period": [
             {
                 "start_period": offset,
-                "limit": limit.value_in_unit(kw),
+                # 1.6 and 2.0.1 schedules only charge: a limit is never below zero.
+                "limit": limit.value_in_unit(max(0.0, kw)),
                 "number_phases": limit.phases,
             }
             for offset, kw in limit.periods

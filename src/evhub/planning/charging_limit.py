@@ -4,6 +4,7 @@ Units follow the EVSE (amperes per phase on AC, watts on DC) unless the station 
 accepts (1.6 ChargingScheduleAllowedChargingRateUnit, §9.4); values are rounded down (§7.13),
 so that rounding on many EVSEs never adds up past the site's limit; an operator's cap bounds
 every limit; a TxProfile carries a validity after which the station falls back to its TxDefault.
+A limit is never below zero unless the caller allows discharging (`min_kw`, a V2X transaction).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ def build_limit(
     now: datetime,
     transaction_id: str | None = None,
     validity_s: float | None = None,
+    min_kw: float = 0.0,
 ) -> ChargingLimit:
-    """A TxProfile when `transaction_id` is given, else the EVSE's TxDefaultProfile."""
-    kw = max(0.0, min(kw, evse.usable_kw))
+    """A TxProfile when `transaction_id` is given, else the EVSE's TxDefaultProfile; `min_kw`
+    below zero lets a TxProfile discharge the car (negative kW) down to it."""
+    floor = min(0.0, min_kw) if transaction_id is not None else 0.0
+    kw = max(floor, -evse.usable_kw, min(kw, evse.usable_kw))
     unit = rate_unit(evse)
     tx = transaction_id is not None
     return ChargingLimit(

@@ -5,6 +5,8 @@ own ISO 15118 need (OCPP 2.0.1 NotifyEVChargingNeeds), its state of charge with 
 size (the car's own, else the catalogue model of the driver's car), and else what cars at this
 site usually do at this hour (median energy and stay of past sessions of the same user group).
 The source travels with the plan so an operator sees why.
+A car that may also feed the grid carries its battery bounds (`v2x_needs`); its energy is then
+what its battery still lacks for the target, measured in the battery.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
 from evhub.errors import Conflict, InvalidInput
-from evhub.planning.models import ChargingNeed
+from evhub.planning import v2x_needs
+from evhub.planning.models import ChargingNeed, V2xNeed
+from evhub.planning.v2x_needs import V2xBounds
 from evhub.reservations.service import DeclaredNeed
 
 SOURCE_RANK = {"driver": 3, "reservation": 2, "iso15118": 1}
@@ -41,6 +45,7 @@ class Need:
     departure_at: datetime
     source: str
     declared_kwh: float
+    v2x: V2xBounds | None = None  # set when the car may discharge now
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ def resolve(
     history: HistoryDefault,
     now: datetime,
     known_battery_kwh: float | None = None,
+    v2x: V2xNeed | None = None,
 ) -> Need:
     """One transaction's need from the best source available (see the module's docstring);
     `known_battery_kwh` is the driver's car's battery, when the car did not tell its own."""
@@ -148,6 +154,10 @@ def resolve(
         energy = history.energy_kwh
     if departure is None:
         departure = max(tx.started_at + history.stay, now + timedelta(minutes=15))
+    bounds = v2x_needs.bounds(tx, v2x)
+    if bounds is not None:
+        return Need(tx.id, bounds.energy_kwh, departure, "v2x", delivered_kwh + bounds.energy_kwh,
+                    bounds)  # fmt: skip
     return Need(tx.id, max(0.0, energy - delivered_kwh), departure, source, energy)
 
 
@@ -189,6 +199,7 @@ async def needs_of(
     groups = {tx_id: group for tx_id, group in rows}
     tokens = {tx.id: tx.token_id for tx in transactions if tx.token_id is not None}
     batteries = await vehicles.batteries_by_token(session, list(set(tokens.values())))
+    v2x = await v2x_needs.rows_of(session, ids)
     history: dict[str | None, HistoryDefault] = {}
     needs = []
     for tx in transactions:
@@ -200,5 +211,5 @@ async def needs_of(
         if booking is not None:
             row = from_booking(tx.id, booking, row)
         battery = batteries.get(tokens.get(tx.id, -1))
-        needs.append(resolve(tx, row, history[group], now, battery))
+        needs.append(resolve(tx, row, history[group], now, battery, v2x.get(tx.id)))
     return needs

@@ -1,7 +1,9 @@
 """Turning a site plan into charging profiles, in an order that keeps the site under its limit.
 
 Limits that go down are sent first and must be accepted before any limit goes up; a station
-that refuses or is unreachable keeps what it had, which the next plan accounts for. Each batch
+that refuses or is unreachable keeps what it had, which the next plan accounts for. A limit
+goes below zero (the car feeds the grid) only for a transaction whose need allows it
+(`v2x_needs`: an OCPP 2.1 station, a bidirectional car, the driver's consent). Each batch
 is recorded in `evse_limits` before it is sent and again with the answers (`LimitJournal`).
 """
 
@@ -28,6 +30,7 @@ class Change:
     evse: EvseInfo
     target: InForce
     transaction_id: str | None
+    min_kw: float = 0.0  # below zero: the car may feed the grid down to this
 
     @property
     def key(self) -> EvseKey:
@@ -45,7 +48,8 @@ def changes(
     wanted: list[Change] = []
     for a in site_plan.allocations:
         tx_id = a.running.ocpp_transaction_id
-        wanted.append(Change(a.running.evse, InForce(f"tx:{tx_id}", a.limit_kw), tx_id))
+        target = InForce(f"tx:{tx_id}", max(a.limit_kw, a.min_power_kw))
+        wanted.append(Change(a.running.evse, target, tx_id, a.min_power_kw))
     evses = {a.running.evse.key: a.running.evse for a in site_plan.allocations}
     for key, kw in site_plan.idle_allowance_kw.items():
         if key not in reachable:
@@ -91,7 +95,9 @@ def _evse_of(site_plan: SitePlan, key: EvseKey, known: dict[EvseKey, EvseInfo]) 
 
 
 def to_limit(change: Change, now: datetime, validity_s: float | None = None) -> ChargingLimit:
-    return build_limit(change.evse, change.target.kw, now, change.transaction_id, validity_s)
+    return build_limit(
+        change.evse, change.target.kw, now, change.transaction_id, validity_s, change.min_kw
+    )
 
 
 def _told(change: Change, current: InForce | None, limit: ChargingLimit, now: datetime) -> Told:

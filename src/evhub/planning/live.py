@@ -4,6 +4,10 @@ Safety: every idle EVSE holds a small TxDefault allowance (a share of the site l
 arriving car can start before it is planned; stations that are offline or refuse profiles keep
 that allowance too. The planner only shares what is left: the grid limit minus those allowances.
 Summed, the limits in force never exceed the site's limit.
+
+Prices (the site's day-ahead prices and grid fee, `prices.service.price_signal`) shape the plan
+when known; a car that may feed the grid (`v2x_needs`) is then planned with its battery's bounds,
+and its limit goes below zero in the slots where discharging pays.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from evhub.planning.demand import Need, needs_of
 from evhub.planning.heuristics import plan_with_heuristic
 from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
 from evhub.planning.optimiser import plan
+from evhub.planning.v2x_needs import WEAR_PER_KWH
+from evhub.prices import service as prices
 from evhub.reservations import service as reservations
 
 EvseKey = tuple[str, int]
@@ -91,6 +97,8 @@ class SiteSnapshot:
     upcoming: tuple[Upcoming, ...] = ()
     # The limit each EVSE was last told, where known: an unreachable station keeps it.
     known_kw: Mapping[EvseKey, float] = field(default_factory=dict)
+    # The price of each planning slot from `now` (EUR/kWh); empty: no prices known.
+    price_per_kwh: tuple[float, ...] = ()
 
     @property
     def station_ids(self) -> frozenset[str]:
@@ -102,6 +110,8 @@ class Allocation:
     running: Running
     max_power_kw: float
     power_kw: tuple[float, ...]
+    # The lowest limit the EVSE may be told: below zero only for a car that may feed the grid.
+    min_power_kw: float = 0.0
 
     @property
     def limit_kw(self) -> float:
@@ -143,6 +153,8 @@ async def snapshot_site(
     site_id: int,
     now: datetime,
     controllable: frozenset[EvseKey],
+    slot_minutes: float = 5.0,
+    horizon_slots: int = 288,
 ) -> SiteSnapshot:
     site = await assets.get_site(session, site_id)
     stations = list(
@@ -209,8 +221,10 @@ async def snapshot_site(
         )  # fmt: skip
         for tx, need in zip(txs, needs, strict=True)
     )
+    signal = await prices.price_signal(session, site_id, now, horizon_slots, slot_minutes)
     return SiteSnapshot(site_id, site.grid_limit_kw, site.timezone, now,
-                        tuple(evses.values()), running, controllable, upcoming)  # fmt: skip
+                        tuple(evses.values()), running, controllable, upcoming,
+                        price_per_kwh=tuple(float(p) for p in signal))  # fmt: skip
 
 
 def car_max_kw(running: Running, previous_limit_kw: float | None) -> float:
@@ -261,15 +275,11 @@ def plan_site(
         return max(1, math.floor((at - snapshot.now).total_seconds() / slot_s) - margin)
 
     sessions = tuple(
-        SessionDemand(
-            session_id=str(r.tx_pk),
-            energy_kwh=r.need.remaining_kwh,
-            arrival_slot=0,
-            departure_slot=slots_until(r.need.departure_at, DEPARTURE_MARGIN_SLOTS),
-            max_power_kw=max(
-                0.0, car_max_kw(r, previous_limits.get(r.tx_pk)) - allowances[r.evse.key]
-            ),
-            need_source=r.need.source,
+        _session(
+            r,
+            allowances[r.evse.key],
+            slots_until(r.need.departure_at, DEPARTURE_MARGIN_SLOTS),
+            car_max_kw(r, previous_limits.get(r.tx_pk)),
         )
         for r in planned
     )
@@ -287,11 +297,20 @@ def plan_site(
     sessions += tuple(b for b in booked if b.arrival_slot < b.departure_slot)
     last = max((s.departure_slot for s in sessions), default=1)
     limits = SiteLimits(capacity_kw=capacity, peak_floor_kw=min(capacity, peak_floor_kw))
-    request = PlanRequest(0, slot_minutes, min(horizon_slots, last), sessions, limits)
+    horizon = min(horizon_slots, last)
+    priced = snapshot.price_per_kwh[:horizon] if len(snapshot.price_per_kwh) >= horizon else ()
+    v2g = any(s.v2g_max_discharge_kw > 0 for s in sessions)
+    request = PlanRequest(0, slot_minutes, horizon, sessions, limits, priced,
+                          degradation_per_kwh=WEAR_PER_KWH if v2g else 0.0)  # fmt: skip
     result = _solve(request, time_limit_s)
     rows = [tuple(float(round(p, 3)) for p in row) for row in result.power_kw]
     allocations = tuple(
-        Allocation(r, s.max_power_kw + a, tuple(round(a + p, 3) for p in row))
+        Allocation(
+            r,
+            s.max_power_kw + a,
+            tuple(round(a + p, 3) for p in row),
+            min(0.0, a - s.v2g_max_discharge_kw),
+        )  # fmt: skip
         for r, s, row in zip(planned, sessions[: len(planned)], rows[: len(planned)], strict=True)
         for a in (allowances[r.evse.key],)
     )
@@ -303,6 +322,24 @@ def plan_site(
         snapshot.site_id, snapshot.now, snapshot.now, slot_minutes, snapshot.grid_limit_kw,
         capacity, result.algorithm, str(result.status), result.solve_ms, allocations, idle,
         uncontrolled, reserved, {e.key: e for e in snapshot.evses},
+    )  # fmt: skip
+
+
+def _session(r: Running, allowance: float, departure_slot: int, car_kw: float) -> SessionDemand:
+    """A running car as the planner sees it, on top of its EVSE's allowance. A car that may
+    feed the grid may go down to minus its discharge rate (the allowance included), within its
+    battery's bounds; the planner counting without the allowance it also draws keeps the
+    battery above the floor."""
+    v2x = r.need.v2x
+    max_kw = max(0.0, car_kw - allowance)
+    if v2x is None:
+        return SessionDemand(str(r.tx_pk), r.need.remaining_kwh, 0, departure_slot, max_kw,
+                             need_source=r.need.source)  # fmt: skip
+    return SessionDemand(
+        str(r.tx_pk), v2x.energy_kwh, 0, departure_slot, max_kw, need_source=r.need.source,
+        v2g_max_discharge_kw=min(v2x.max_discharge_kw, r.evse.usable_kw) + allowance,
+        efficiency=v2x.efficiency, battery_room_kwh=v2x.battery_room_kwh,
+        discharge_room_kwh=v2x.discharge_room_kwh, surplus_kwh=v2x.surplus_kwh,
     )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ TRIGGERS = frozenset(
         "station.connected",
         "evse.capped",
         "site.grid_limit_changed",
+        "prices.imported",
     }
 )
 # A TxProfile is valid this long unless renewed (halfway through, by the timer's plans).
@@ -104,7 +105,7 @@ class PlanningLoop:
         return Consumer("planning.triggers", self.on_event, TRIGGERS)
 
     async def on_event(self, event: Event) -> None:
-        if "site_id" in event.data:
+        if event.data.get("site_id") is not None:  # a zone's prices name no site
             self.request(int(event.data["site_id"]))
         if "station_id" not in event.data:
             return
@@ -234,7 +235,7 @@ class PlanningLoop:
                 for sid, evse in await self._evse_keys(s, site_id)
                 if self.control.is_connected(sid) and not self._refused(sid, evse, now)
             )
-            snapshot = await snapshot_site(s, site_id, now, connected)
+            snapshot = await snapshot_site(s, site_id, now, connected, self.slot_minutes)
         known = {
             k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in snapshot.station_ids
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evhub.db import Base, UTCDateTime
@@ -26,6 +26,41 @@ class ChargingNeed(Base):
     departure_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     battery_kwh: Mapped[float | None] = mapped_column(Float, nullable=True)
     source: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class V2xNeed(Base):
+    """A running transaction's vehicle-to-grid side: the driver's consent and state-of-charge
+    bounds, and the car's own V2X bounds (OCPP 2.1 NotifyEVChargingNeeds), one row each.
+
+    The two halves are written independently (the driver's by the API, the car's by the
+    gateway) and neither overwrites the other. The car's bounds are stored as states of charge
+    (percent), so that they stay true as the battery moves; without consent, the car's
+    bidirectional mode or a known battery, the transaction only charges.
+    """
+
+    __tablename__ = "v2x_needs"
+    __table_args__ = (
+        CheckConstraint("min_soc_pct IS NULL OR min_soc_pct BETWEEN 0 AND 100", name="min_soc"),
+        CheckConstraint(
+            "target_soc_pct IS NULL OR target_soc_pct BETWEEN 0 AND 100", name="target_soc"
+        ),
+        CheckConstraint("car_max_discharge_kw >= 0", name="car_max_discharge"),
+    )
+
+    transaction_pk: Mapped[int] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"), primary_key=True
+    )
+    consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    min_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    target_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bidirectional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    car_max_discharge_kw: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    car_min_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    car_max_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    car_target_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    car_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    battery_kwh: Mapped[float | None] = mapped_column(Float, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -1,5 +1,6 @@
 """A vehicle's own need, as its ISO 15118 session reports it (OCPP 2.0.1 NotifyEVChargingNeeds,
-K15), recorded for the transaction running on the EVSE with its event."""
+K15; in 2.1 with the V2X bounds of a bidirectional session, §Q), recorded for the transaction
+running on the EVSE with its event."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.charging import service as charging
+from evhub.charging.models import Transaction
 from evhub.events import emit
-from evhub.planning import demand
+from evhub.planning import demand, v2x_needs
+from evhub.planning.v2x_needs import CarV2x
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,12 @@ class VehicleNeed:
 
 
 async def declare_vehicle_need(
-    session: AsyncSession, station_id: str, evse_id: int, need: VehicleNeed, now: datetime
+    session: AsyncSession,
+    station_id: str,
+    evse_id: int,
+    need: VehicleNeed,
+    now: datetime,
+    car: CarV2x | None = None,
 ) -> bool:
     """Record the need of the vehicle charging on the EVSE; False when nothing runs there."""
     tx_pk = await charging.active_transaction_pk(session, station_id, evse_id)
@@ -30,5 +38,9 @@ async def declare_vehicle_need(
     await demand.declare(
         session, tx_pk, now, "iso15118", need.energy_kwh, need.departure_at, need.battery_kwh
     )
+    if car is not None:
+        tx = await session.get(Transaction, tx_pk)
+        soc = tx.soc_last_pct if tx is not None else None
+        await v2x_needs.declare_car(session, tx_pk, car, soc, now)
     emit(session, "need.declared", now, station_id=station_id, transaction_id=tx_pk)
     return True

@@ -25,6 +25,8 @@ log = logging.getLogger("evhub.ocpp")
 
 class V201Handler(CsmsEndpoint, ChargePoint):
     ocpp_version = "2.0.1"
+    # A later version whose TransactionEvent is the same message gives its own translation.
+    transaction_event_values = staticmethod(transaction_event)
 
     @on(Action.boot_notification)
     async def on_boot(
@@ -85,7 +87,7 @@ class V201Handler(CsmsEndpoint, ChargePoint):
         transaction_info: dict[str, Any],
         **kw: Any,
     ) -> call_result.TransactionEvent:
-        values = transaction_event(
+        values = self.transaction_event_values(
             self.id, event_type, timestamp, trigger_reason, seq_no, transaction_info, kw
         )
         now = self.now()
