@@ -8,7 +8,10 @@ Pure functions over version-neutral value objects, so both protocol versions sha
 * within one purpose, the valid profile with the highest stackLevel whose schedule has a period
   at that moment wins; an EVSE-specific TxDefaultProfile beats one set on EVSE 0 (1.6 §3.13.2);
 * amperes become kilowatts through phases x voltage (1.6 ChargingSchedulePeriod.numberPhases
-  defaults to 3).
+  defaults to 3);
+* a 2.1 V2X period in operationMode CentralSetpoint is its setpoint, negative to discharge
+  (OCPP 2.1 §Q); a period without a setpoint or limit (2.1 makes `limit` optional) does not
+  bound the EVSE.
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ def _schedule_from(
     if start is None and kind is Kind.ABSOLUTE:
         start = received_at  # an absolute schedule without a start begins when it arrives
     periods = tuple(
-        SchedulePeriod(int(p["start_period"]), float(p["limit"]), p.get("number_phases"))
+        SchedulePeriod(int(p["start_period"]), _period_limit(p), p.get("number_phases"))
         for p in schedule["charging_schedule_period"]
     )
     return {
@@ -124,6 +127,12 @@ def _schedule_from(
         "start_schedule": start,
         "duration_s": schedule.get("duration"),
     }
+
+
+def _period_limit(period: Mapping[str, Any]) -> float:
+    if period.get("operation_mode") == "CentralSetpoint" and period.get("setpoint") is not None:
+        return float(period["setpoint"])
+    return float(period["limit"]) if period.get("limit") is not None else float("inf")
 
 
 def _profile_from(

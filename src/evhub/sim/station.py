@@ -1,7 +1,7 @@
 """The simulated charging station: connection, loops, sessions and energy, version-neutral.
 
-The protocol-specific part (message shapes, CSMS call handlers) lives in `v16` and `v201`, two
-classes of the same name that implement `VersionClient`; what those handlers make the station do
+The protocol-specific part (message shapes, CSMS call handlers) lives in `v16`, `v201` and
+`v21` (2.0.1's, with bidirectional cars), classes of the same name that implement
 is `commands.StationCommands`, the EVSE types are in `evse`, the link to the CSMS in `wire`.
 This module owns the rest: the WebSocket session and its tasks (one `asyncio.TaskGroup` per
 connection, owned by a runner task that `stop()` awaits), the sessions the caller drives, the
@@ -26,7 +26,7 @@ from ocpp.charge_point import camel_to_snake_case
 from websockets.typing import Subprotocol
 
 from evhub.clock import Clock, SystemClock
-from evhub.sim import v16, v201
+from evhub.sim import v16, v21, v201
 from evhub.sim.commands import StationCommands
 from evhub.sim.ev import SimEV
 from evhub.sim.evse import (
@@ -66,7 +66,7 @@ __all__ = [
 
 log = logging.getLogger("evhub.sim")
 
-OcppVersion = Literal["1.6", "2.0.1"]
+OcppVersion = Literal["1.6", "2.0.1", "2.1"]
 
 
 class SimError(Exception):
@@ -76,11 +76,12 @@ class SimError(Exception):
 _CLIENTS: dict[str, Callable[[SimStation, Wire], VersionClient]] = {
     "1.6": v16.ChargePointClient,
     "2.0.1": v201.ChargePointClient,
+    "2.1": v21.ChargePointClient,
 }
 
 
 class SimStation(StationCommands):
-    """A charging station speaking OCPP 1.6 or 2.0.1 to a CSMS, driven by method calls."""
+    """A charging station speaking OCPP 1.6, 2.0.1 or 2.1 to a CSMS, driven by method calls."""
 
     def __init__(
         self,
