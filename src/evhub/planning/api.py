@@ -10,10 +10,12 @@ from evhub.deps import ClockDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.events import emit
 from evhub.params import DbId
-from evhub.planning import demand
+from evhub.planning import demand, v2x_needs
 from evhub.planning.live import SitePlan
 from evhub.planning.loop import PlanningLoop
+from evhub.planning.models import ChargingNeed
 from evhub.planning.schemas import NeedIn, NeedOut, PlannedSession, SitePlanOut
+from evhub.planning.v2x_needs import DriverV2x
 
 router = APIRouter(tags=["smart charging"])
 
@@ -59,14 +61,26 @@ async def site_plan(site_id: DbId, request: Request) -> SitePlanOut:
 async def declare_need(
     transaction_id: DbId, body: NeedIn, session: SessionDep, clock: ClockDep
 ) -> NeedOut:
-    """What the driver wants: the planner re-plans the site at once."""
-    if body.departure.tzinfo is None:
+    """What the driver wants: the planner re-plans the site at once. `v2g_consent` lets a car
+    on an OCPP 2.1 bidirectional EVSE feed the grid, never below `min_soc_pct`."""
+    if body.departure is not None and body.departure.tzinfo is None:
         raise InvalidInput("departure needs a time zone offset")
     tx = await charging.get_transaction(session, transaction_id)
     now = clock.now()
-    need = await demand.declare(
-        session, transaction_id, now, "driver", body.energy_kwh, body.departure
-    )
+    need = None
+    if body.energy_kwh is not None:
+        need = await demand.declare(
+            session, transaction_id, now, "driver", body.energy_kwh, body.departure
+        )
+    else:
+        need = await session.get(ChargingNeed, transaction_id)
+    driver = DriverV2x(body.v2g_consent, body.min_soc_pct, body.target_soc_pct)
+    v2x = await v2x_needs.declare_driver(session, transaction_id, driver, now)
     emit(session, "need.declared", now, station_id=tx.station_id, transaction_id=tx.id)
-    return NeedOut(transaction_id=transaction_id, energy_kwh=need.energy_kwh,
-                   departure_at=need.departure_at, source=need.source)  # fmt: skip
+    return NeedOut(
+        transaction_id=transaction_id,
+        energy_kwh=need.energy_kwh if need else None,
+        departure_at=need.departure_at if need else None,
+        source=need.source if need else None,
+        v2g_consent=v2x.consent, min_soc_pct=v2x.min_soc_pct, target_soc_pct=v2x.target_soc_pct,
+    )  # fmt: skip

@@ -4,19 +4,57 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class NeedIn(BaseModel):
-    energy_kwh: float = Field(gt=0, le=500, description="energy wanted in this session")
-    departure: datetime = Field(description="when the car leaves (with offset)")
+    """Energy and departure together, and/or the vehicle-to-grid side: a field left out keeps
+    what was said before."""
+
+    energy_kwh: float | None = Field(
+        default=None, gt=0, le=500, description="energy wanted in this session"
+    )
+    departure: datetime | None = Field(
+        default=None, description="when the car leaves (with offset)"
+    )
+    v2g_consent: bool | None = Field(
+        default=None,
+        description="the driver lets the car feed the grid (OCPP 2.1 bidirectional stations)",
+    )
+    min_soc_pct: float | None = Field(
+        default=None, ge=0, le=100, description="never discharge below this state of charge"
+    )
+    target_soc_pct: float | None = Field(
+        default=None, ge=0, le=100, description="state of charge wanted at departure"
+    )
+
+    @model_validator(mode="after")
+    def _something_said(self) -> NeedIn:
+        if (self.energy_kwh is None) != (self.departure is None):
+            raise ValueError("energy_kwh and departure go together")
+        if (
+            self.energy_kwh is None
+            and self.v2g_consent is None
+            and (self.min_soc_pct is None and self.target_soc_pct is None)
+        ):
+            raise ValueError("nothing declared")
+        if (
+            self.min_soc_pct is not None
+            and self.target_soc_pct is not None
+            and self.min_soc_pct > self.target_soc_pct
+        ):
+            raise ValueError("min_soc_pct above target_soc_pct")
+        return self
 
 
 class NeedOut(BaseModel):
     transaction_id: int
     energy_kwh: float | None
     departure_at: datetime | None
-    source: str
+    source: str | None = Field(description="who said energy and departure (none yet: null)")
+    v2g_consent: bool = False
+    min_soc_pct: float | None = None
+    target_soc_pct: float | None = None
 
 
 class PlannedSession(BaseModel):

@@ -2,7 +2,8 @@
 
 The protocol-specific part (message shapes, CSMS call handlers) lives in `v16`, `v201` and
 `v21` (2.0.1's, with bidirectional cars), classes of the same name that implement
-is `commands.StationCommands`, the EVSE types are in `evse`, the link to the CSMS in `wire`.
+`VersionClient`; what those handlers make the station do is `commands.StationCommands`, the
+EVSE types are in `evse`, the link to the CSMS in `wire`.
 This module owns the rest: the WebSocket session and its tasks (one `asyncio.TaskGroup` per
 connection, owned by a runner task that `stop()` awaits), the sessions the caller drives, the
 meter register of each EVSE, installed charging profiles and the power each EV takes under them.
