@@ -28,7 +28,7 @@ async def _station(server: LiveServer, station_id: str = "CP-1") -> None:
     await server.add_station(station_id, site)
 
 
-@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"])
 async def test_known_station_connects_with_its_protocol(server: LiveServer, protocol: str) -> None:
     await _station(server)
     async with connect(server.ws_base, "CP-1", protocol) as st:
