@@ -1,7 +1,8 @@
 """Charge point and EV simulator, used by the demo, the integration tests and the benchmarks.
 
-A `SimStation` speaks OCPP 1.6 or 2.0.1 to a CSMS over a real WebSocket, charges `SimEV`s under
-the charging profiles it receives and reports meter values; `scenario` drives a day of arrivals.
+A `SimStation` speaks OCPP 1.6, 2.0.1 or 2.1 to a CSMS over a real WebSocket, charges `SimEV`s
+under the charging profiles it receives (a bidirectional car discharges under 2.1 V2X periods)
+and reports meter values; `scenario` drives a day of arrivals.
 """
 
 from evhub.sim.ev import ChargingNeed, SimEV
