@@ -1,7 +1,7 @@
 """v2x needs: a transaction's driver consent and state-of-charge bounds, and its car's V2X bounds
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0016
 Create Date: 2026-12-01 23:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
