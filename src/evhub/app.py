@@ -27,6 +27,7 @@ from evhub.auth.signing import server_secret
 from evhub.billing.api import router as billing_router
 from evhub.carsharing.api import router as carsharing_router
 from evhub.carsharing.gbfs_api import router as gbfs_router
+from evhub.carsharing.service import FleetCharging
 from evhub.carsharing.wiring import start_carsharing
 from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
@@ -136,6 +137,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                     settings.plan_interval_s,
                     settings.plan_time_limit_s,
                     settings.profile_validity_s,
+                    FleetCharging(app.state.carsharing_policy),
                 )
                 app.state.planner = planner
                 services.relay.add(planner.consumer())

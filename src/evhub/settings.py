@@ -132,6 +132,13 @@ class Settings(BaseSettings):
     )
     carsharing_price_per_hour: Decimal = Field(default=Decimal("9.00"), ge=0)
     carsharing_price_per_km: Decimal = Field(default=Decimal("0.25"), ge=0)
+    carsharing_vat_rate: Decimal = Field(default=Decimal("0.20"), ge=0, lt=1)
+    carsharing_energy_margin: float = Field(
+        default=0.15, ge=0, description="Energy charged above a booking's distance, a fraction."
+    )
+    carsharing_default_trip_km: float = Field(
+        default=50.0, gt=0, description="The distance of a booking that does not say it."
+    )
     gbfs_system_id: str = "evhub"
     gbfs_system_name: str = "evhub car-sharing"
     gbfs_timezone: str = "Europe/Paris"

@@ -149,11 +149,18 @@ async def search(
     "/carsharing/bookings",
     status_code=status.HTTP_201_CREATED,
     response_model=CarBookingOut,
-    responses={409: {"description": "The car is taken, blocked or off the fleet."}},
+    responses={
+        409: {
+            "description": "The car is taken, blocked or off the fleet, or no car of the hub "
+            "can have the range in time (a booking may be moved to another car of the hub)."
+        }
+    },
     dependencies=[OPERATOR],
 )
 async def book(body: CarBookingIn, services: ServicesDep, policy: PolicyDep) -> object:
-    request = CarRequest(body.driver_id, body.vehicle_id, body.ends_at, body.starts_at)
+    request = CarRequest(
+        body.driver_id, body.vehicle_id, body.ends_at, body.starts_at, body.planned_km
+    )
     async with services.uow() as session:
         booking = await bookings.book(session, request, services.clock.now(), policy)
         return await _booking_out(session, booking)

@@ -2,7 +2,13 @@
 quotas, and the no-show close-out.
 
 No double booking, ever: see `evhub.carsharing.holds`. The checks made before a hold only give
-better answers; the database has the last word.
+better answers; the database has the last word. One car per driver at a time is held by the
+database too (migration 0022); the quota per period is held by serialising each driver's
+bookings: a PostgreSQL advisory lock per driver, taken before any check; on SQLite the single
+pooled connection makes every writer wait for the one before it.
+
+An electric car must be able to have the range for the booking's distance by its start; when
+it cannot, the booking goes to another car of the hub that can, or is refused.
 """
 
 from __future__ import annotations
@@ -11,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets import service as assets
-from evhub.carsharing import fleet, members
-from evhub.carsharing.errors import CarUnavailable, QuotaReached
+from evhub.carsharing import fleet, members, readiness
+from evhub.carsharing.errors import CarUnavailable, QuotaReached, RangeUnavailable
 from evhub.carsharing.holds import hold, holding
 from evhub.carsharing.models import CarBooking, FleetVehicle
 from evhub.carsharing.policy import CarsharingPolicy
@@ -32,6 +38,8 @@ from evhub.errors import InvalidInput, NotFound
 from evhub.events import emit
 
 PAST_TOLERANCE = timedelta(minutes=1)
+# The first key of PostgreSQL's two-key advisory locks that holds one driver's car bookings.
+_DRIVER_LOCKS = 0x6373  # "cs"
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class CarRequest:
     vehicle_id: int
     ends_at: datetime
     starts_at: datetime | None = None  # None: immediate use, from now
+    planned_km: float | None = None  # None: the policy's default distance
 
 
 async def search(session: AsyncSession, query: CarSearch, now: datetime) -> list[FleetVehicle]:
@@ -80,12 +89,16 @@ async def book(
     starts = request.starts_at or now
     immediate = starts <= now + policy.early_start
     _check_window(starts, request.ends_at, now, policy)
+    await _serialise_driver(session, request.driver_id)
     await members.check_may_book(session, request.driver_id, request.ends_at.date())
     vehicle = await fleet.get_vehicle(session, request.vehicle_id)
     _check_bookable(vehicle, request.ends_at, immediate)
     await _check_driver_free(session, request.driver_id, starts, request.ends_at)
     site = await assets.get_site(session, vehicle.home_site_id)
     await _check_quota(session, request.driver_id, starts, site.timezone, policy)
+    km = request.planned_km if request.planned_km is not None else policy.default_trip_km
+    vehicle, note = await _car_with_range(session, vehicle, starts, request.ends_at, km, now,
+                                          policy, immediate)  # fmt: skip
     booking = CarBooking(
         vehicle_id=vehicle.id,
         driver_id=request.driver_id,
@@ -93,15 +106,61 @@ async def book(
         state=CarBookingState.BOOKED,
         starts_at=starts,
         ends_at=request.ends_at,
-        note="",
+        note=note,
+        planned_km=request.planned_km,
         created_at=now,
         updated_at=now,
     )
     await hold(session, booking)
     if immediate and vehicle.state != VehicleState.BOOKED:
         fleet.set_state(session, vehicle, VehicleState.BOOKED, now, f"booking {booking.id}")
-    emit(session, "carsharing.booked", now, **summary(booking), immediate=immediate)
+    emit(session, "carsharing.booked", now, **summary(booking), immediate=immediate,
+         asked_vehicle_id=request.vehicle_id)  # fmt: skip
     return booking
+
+
+async def _serialise_driver(session: AsyncSession, driver_id: int) -> None:
+    """PostgreSQL: one driver's bookings are written one at a time, so the quota and the
+    one-car rule are checked against everything committed before (one lock per transaction,
+    so no order to keep). SQLite needs nothing: its writers already wait for each other."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :driver)"),
+            {"space": _DRIVER_LOCKS, "driver": driver_id},
+        )
+
+
+async def _car_with_range(
+    session: AsyncSession,
+    asked: FleetVehicle,
+    starts: datetime,
+    ends: datetime,
+    km: float,
+    now: datetime,
+    policy: CarsharingPolicy,
+    immediate: bool,
+) -> tuple[FleetVehicle, str]:
+    """The car asked for if it can have the range by the start, else another car of the
+    same hub and kind that can (and is free), else RangeUnavailable (409)."""
+    if await readiness.can_be_ready(session, asked, starts, km, now, policy):
+        return asked, ""
+    query = CarSearch(asked.home_site_id, starts, ends, propulsion=asked.propulsion,
+                      min_seats=asked.seats)  # fmt: skip
+    for other in await search(session, query, now):
+        if other.id == asked.id:
+            continue
+        try:
+            _check_bookable(other, ends, immediate)
+        except CarUnavailable:
+            continue
+        if await readiness.can_be_ready(session, other, starts, km, now, policy):
+            return other, f"moved from vehicle {asked.id}: it cannot have the range in time"
+    raise RangeUnavailable(
+        f"no car of hub {asked.home_site_id} can have the range for {km:g} km "
+        f"by {starts.isoformat()}",
+        vehicle_id=asked.id,
+        planned_km=km,
+    )
 
 
 async def block(

@@ -27,3 +27,7 @@ class NotAtHub(Conflict):
 
 class CarDamaged(Conflict):
     pass
+
+
+class RangeUnavailable(Conflict):
+    """No car of the hub can be charged for the booking's distance by its start."""

@@ -28,7 +28,7 @@ MANUAL_STATES = (
 EDITABLE = frozenset(
     {
         "plate", "make", "model", "battery_kwh", "tank_l", "range_km", "seats", "home_site_id",
-        "next_inspection_on", "documents",
+        "next_inspection_on", "documents", "consumption_kwh_per_km", "charging_token_uid",
     }
 )  # fmt: skip
 
@@ -202,4 +202,6 @@ async def _flush_unique(session: AsyncSession, plate: str) -> None:
     except IntegrityError as exc:
         if "plate" in str(exc.orig):
             raise Conflict(f"a vehicle with plate {plate!r} exists already") from exc
+        if "charging_token" in str(exc.orig):
+            raise Conflict("another vehicle charges with this token") from exc
         raise

@@ -1,7 +1,8 @@
 """Holding a car for an interval: the one write that must never double-book.
 
-Every booking and block is written through `hold`; the database refuses an overlap (exclusion
-constraint on PostgreSQL, triggers on SQLite), and the loser gets CarUnavailable.
+Every booking and block is written through `hold`; the database refuses an overlap of a car's
+bookings, or of a driver's trip bookings (exclusion constraints on PostgreSQL, triggers on
+SQLite), and the loser gets CarUnavailable.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ async def hold(session: AsyncSession, booking: CarBooking) -> None:
         try:
             await session.flush()
         except IntegrityError as exc:
-            if _is_overlap(exc):
-                raise _unavailable(booking) from exc
+            _refuse(booking, exc)
             raise
         return
     try:
@@ -45,8 +45,7 @@ async def hold(session: AsyncSession, booking: CarBooking) -> None:
             session.add(booking)
             await session.flush()
     except IntegrityError as exc:
-        if _is_overlap(exc):
-            raise _unavailable(booking) from exc
+        _refuse(booking, exc)
         raise
 
 
@@ -65,6 +64,14 @@ def _unavailable(booking: CarBooking) -> CarUnavailable:
     )
 
 
-def _is_overlap(exc: IntegrityError) -> bool:
+def _refuse(booking: CarBooking, exc: IntegrityError) -> None:
+    """CarUnavailable for an overlap of the car's or the driver's bookings (other integrity
+    errors are left to the caller)."""
     text = str(exc.orig)
-    return "ex_car_bookings_vehicle_interval" in text or "car booking overlaps" in text
+    if "ex_car_bookings_driver_interval" in text or "same driver" in text:
+        raise CarUnavailable(
+            f"driver {booking.driver_id} already holds a car booking for an overlapping time",
+            driver_id=booking.driver_id,
+        ) from exc
+    if "ex_car_bookings_vehicle_interval" in text or "car booking overlaps" in text:
+        raise _unavailable(booking) from exc

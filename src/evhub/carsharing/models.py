@@ -3,7 +3,8 @@ trips, and condition reports with their photos.
 
 No two car bookings holding the same vehicle (`state.HOLDING`) may overlap in time: on
 PostgreSQL an exclusion constraint (btree_gist), on SQLite triggers that abort the write; both
-are created by migration 0011, not declared here, as they are dialect-specific.
+are created by migration 0011, not declared here, as they are dialect-specific. Likewise no two
+trip bookings of the same driver may overlap (one car per driver at a time, migration 0022).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FleetVehicle(Base):
             name="energy_store",
         ),
         CheckConstraint("range_km > 0 AND seats > 0", name="positive"),
+        Index("uq_fleet_vehicles_charging_token", "charging_token_uid", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +50,11 @@ class FleetVehicle(Base):
     battery_kwh: Mapped[float | None] = mapped_column(Float, nullable=True)
     tank_l: Mapped[float | None] = mapped_column(Float, nullable=True)
     range_km: Mapped[float] = mapped_column(Float)  # usable range when full
+    # What the car uses, when known better than battery_kwh / range_km.
+    consumption_kwh_per_km: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The token the car charges with at its hub (its own RFID card or Plug & Charge contract):
+    # a transaction with this id token is this car charging.
+    charging_token_uid: Mapped[str | None] = mapped_column(String(36), nullable=True)
     seats: Mapped[int] = mapped_column(Integer)
     home_site_id: Mapped[int] = mapped_column(
         ForeignKey("sites.id", ondelete="RESTRICT"), index=True
@@ -105,6 +112,8 @@ class CarBooking(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     note: Mapped[str] = mapped_column(String(255), default="")
+    # The distance the driver means to drive: the car is charged for it before the start.
+    planned_km: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -123,6 +132,7 @@ class CarBookingFee(Base):
     quantity: Mapped[int] = mapped_column(Integer)  # minutes late, for a late return
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
+    vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 4), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

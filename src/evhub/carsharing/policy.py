@@ -26,6 +26,11 @@ class CarsharingPolicy:
     photo_max_bytes: int = 5 * 1024 * 1024
     photos_per_report: int = 8
     period_s: float = 30.0
+    energy_margin: float = 0.15
+    default_trip_km: float = 50.0
+    price_per_hour: Decimal = Decimal("9.00")
+    price_per_km: Decimal = Decimal("0.25")
+    vat_rate: Decimal = Decimal("0.20")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CarsharingPolicy:
@@ -48,4 +53,9 @@ class CarsharingPolicy:
             photo_max_bytes=settings.carsharing_photo_max_bytes,
             photos_per_report=settings.carsharing_photos_per_report,
             period_s=settings.carsharing_period_s,
+            energy_margin=settings.carsharing_energy_margin,
+            default_trip_km=settings.carsharing_default_trip_km,
+            price_per_hour=settings.carsharing_price_per_hour,
+            price_per_km=settings.carsharing_price_per_km,
+            vat_rate=settings.carsharing_vat_rate,
         )

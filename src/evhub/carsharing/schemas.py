@@ -45,6 +45,8 @@ class VehiclePatch(BaseModel):
     next_inspection_on: date | None = None
     documents: list[DocumentIn] | None = None
     state: VehicleState | None = None
+    consumption_kwh_per_km: float | None = Field(default=None, gt=0, le=1)
+    charging_token_uid: str | None = Field(default=None, min_length=1, max_length=36)
 
 
 class VehicleOut(BaseModel):
@@ -69,6 +71,8 @@ class VehicleOut(BaseModel):
     latitude: float | None
     longitude: float | None
     reported_at: datetime
+    consumption_kwh_per_km: float | None = None
+    charging_token_uid: str | None = None
 
 
 class MemberIn(BaseModel):
@@ -91,6 +95,8 @@ class CarBookingIn(BaseModel):
     vehicle_id: int
     starts_at: AwareDatetime | None = None  # none: immediate use
     ends_at: AwareDatetime
+    # The distance meant to be driven; the car must have the range for it (a default if none).
+    planned_km: float | None = Field(default=None, gt=0, le=2000)
 
 
 class BlockIn(BaseModel):
@@ -125,6 +131,7 @@ class CarBookingOut(BaseModel):
     ends_at: datetime
     cancelled_at: datetime | None
     note: str
+    planned_km: float | None = None
     fees: list[FeeOut] = []
 
 

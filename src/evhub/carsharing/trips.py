@@ -176,7 +176,8 @@ async def _record_end(
         session.add(
             CarBookingFee(
                 booking_id=booking.id, kind=fee.kind, description=fee.description,
-                quantity=fee.quantity, amount=fee.amount, currency=fee.currency, created_at=now,
+                quantity=fee.quantity, amount=fee.amount, currency=fee.currency,
+                vat_rate=policy.vat_rate, created_at=now,
             )
         )  # fmt: skip
     fleet.record_reading(vehicle, reading)

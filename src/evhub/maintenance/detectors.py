@@ -232,3 +232,16 @@ class BootLoopDetector:
 def boot_loop_over(last_boot: datetime, now: datetime, window_s: float) -> bool:
     """A boot loop is over once the station stayed up a whole window after its last boot."""
     return (now - last_boot).total_seconds() >= window_s
+
+
+def not_ready_verdict(station_id: str, data: dict[str, object], at: datetime) -> Finding:
+    """A shared car on this EVSE cannot be charged in time for its next booking: the operator
+    moves the booking or the car. One ticket while the car stays plugged in (ongoing)."""
+    detail = (
+        f"vehicle {data.get('plate')} needs {data.get('needed_kwh')} kWh for booking "
+        f"{data.get('booking_id')} at {data.get('starts_at')}, can get {data.get('reachable_kwh')}"
+    )
+    evse = data.get("evse_id")
+    key = TicketKey(station_id, TicketCause.VEHICLE_NOT_READY, int(str(evse)))
+    tx = data.get("transaction_id")
+    return Finding(key, Severity.HIGH, at, detail, int(str(tx)) if tx else None, ongoing=True)

@@ -31,6 +31,7 @@ class TicketCause(StrEnum):
     STUCK_TRANSACTION = "stuck_transaction"
     METER_REGRESSION = "meter_regression"
     SECURITY_EVENT = "security_event"
+    VEHICLE_NOT_READY = "vehicle_not_ready"  # a shared car cannot be charged for its booking
 
 
 class Severity(StrEnum):

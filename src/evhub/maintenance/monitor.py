@@ -23,14 +23,18 @@ from evhub.maintenance.detectors import (
     Clearance,
     TicketKey,
     Verdict,
+    not_ready_verdict,
     security_verdict,
     status_verdicts,
 )
 from evhub.maintenance.models import TicketCause
 
 KINDS = frozenset(
-    {"status.changed", "station.event", "station.booted", "station.connected", "transaction.ended"}
-)
+    {
+        "status.changed", "station.event", "station.booted", "station.connected",
+        "transaction.ended", "carsharing.charge_short",
+    }
+)  # fmt: skip
 
 
 class FaultMonitor:
@@ -79,8 +83,14 @@ class FaultMonitor:
                 evse = int(data["evse_id"])
                 return [
                     Clearance(TicketKey(station_id, cause, evse), event.at, "transaction ended")
-                    for cause in (TicketCause.STUCK_TRANSACTION, TicketCause.METER_REGRESSION)
+                    for cause in (
+                        TicketCause.STUCK_TRANSACTION,
+                        TicketCause.METER_REGRESSION,
+                        TicketCause.VEHICLE_NOT_READY,
+                    )
                 ]
+            case "carsharing.charge_short":
+                return [not_ready_verdict(station_id, data, event.at)]
         return []
 
 

@@ -80,6 +80,12 @@ async def find_open(session: AsyncSession, key: TicketKey) -> Ticket | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def is_open(session: AsyncSession, key: TicketKey) -> bool:
+    """Whether a ticket of the key is open (a look, no lock)."""
+    query = select(Ticket.id).where(Ticket.open_key == _open_key(key))
+    return (await session.execute(query)).first() is not None
+
+
 def _open_key(key: TicketKey) -> str:
     return open_key(key.station_id, key.evse_id, key.connector_id, key.cause)
 

@@ -1,6 +1,7 @@
 """The demand model: for each running transaction, the energy still wanted and the departure.
 
-Sources, best first: what the driver declared (app/API), a reservation's declaration, the car's
+Sources, best first: what the driver declared (app/API), a reservation's declaration or, for a
+shared car, its next car-sharing booking (through the `FleetDemand` port), the car's
 own ISO 15118 need (OCPP 2.0.1 NotifyEVChargingNeeds), its state of charge with a known battery
 size (the car's own, else the catalogue model of the driver's car), and else what cars at this
 site usually do at this hour (median energy and stay of past sessions of the same user group).
@@ -15,6 +16,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -31,7 +33,7 @@ from evhub.planning.models import ChargingNeed, V2xNeed
 from evhub.planning.v2x_needs import V2xBounds
 from evhub.reservations.service import DeclaredNeed
 
-SOURCE_RANK = {"driver": 3, "reservation": 2, "iso15118": 1}
+SOURCE_RANK = {"driver": 3, "reservation": 2, "carsharing": 2, "iso15118": 1}
 DEFAULT_ENERGY_KWH = 20.0
 DEFAULT_STAY = timedelta(hours=4)
 HISTORY_DAYS = 60
@@ -46,6 +48,37 @@ class Need:
     source: str
     declared_kwh: float
     v2x: V2xBounds | None = None  # set when the car may discharge now
+
+
+@dataclass(frozen=True)
+class PluggedVehicle:
+    """A running transaction as the fleet port sees it: who charges, where, how fast at most."""
+
+    transaction_pk: int
+    id_token: str | None
+    station_id: str
+    evse_id: int
+    power_kw: float  # the EVSE's usable power within the site's limit
+    delivered_kwh: float
+    soc_pct: float | None  # the last state of charge the meter reported
+
+
+@dataclass(frozen=True)
+class FleetDeclaration:
+    """A shared car's need: the energy still to add now, by the start of its next booking."""
+
+    energy_kwh: float
+    departure_at: datetime
+    battery_kwh: float | None
+
+
+class FleetDemand(Protocol):
+    """The needs of the shared cars among the plugged vehicles, by transaction (the others are
+    left out). Implemented by car-sharing and wired by the composition root."""
+
+    async def __call__(
+        self, session: AsyncSession, plugged: Sequence[PluggedVehicle], now: datetime
+    ) -> Mapping[int, FleetDeclaration]: ...
 
 
 @dataclass(frozen=True)
@@ -174,6 +207,20 @@ def from_booking(tx_pk: int, booking: DeclaredNeed, row: ChargingNeed | None) ->
     )
 
 
+def from_fleet(tx: Transaction, fleet: FleetDeclaration, row: ChargingNeed | None) -> ChargingNeed:
+    """A shared car's next booking as its need, unless the driver or a reservation said
+    something. The need counts from now, so what was delivered already is added back."""
+    if row is not None and SOURCE_RANK[row.source] >= SOURCE_RANK["carsharing"]:
+        return row
+    return ChargingNeed(
+        transaction_pk=tx.id,
+        energy_kwh=tx.energy_wh / 1000 + fleet.energy_kwh,
+        departure_at=fleet.departure_at,
+        battery_kwh=fleet.battery_kwh,
+        source="carsharing",
+    )
+
+
 async def needs_of(
     session: AsyncSession,
     site_id: int,
@@ -181,8 +228,10 @@ async def needs_of(
     transactions: Sequence[Transaction],
     now: datetime,
     bookings: Mapping[int, DeclaredNeed] | None = None,
+    fleet: Mapping[int, FleetDeclaration] | None = None,
 ) -> list[Need]:
-    """Each transaction's need; `bookings` maps a transaction to the booking it fulfils."""
+    """Each transaction's need; `bookings` maps a transaction to the booking it fulfils,
+    `fleet` a shared car's transaction to its next booking's need."""
     ids = [tx.id for tx in transactions]
     declared = {
         row.transaction_pk: row
@@ -210,6 +259,9 @@ async def needs_of(
         booking = (bookings or {}).get(tx.id)
         if booking is not None:
             row = from_booking(tx.id, booking, row)
+        shared = (fleet or {}).get(tx.id)
+        if shared is not None:
+            row = from_fleet(tx, shared, row)
         battery = batteries.get(tokens.get(tx.id, -1))
         needs.append(resolve(tx, row, history[group], now, battery, v2x.get(tx.id)))
     return needs

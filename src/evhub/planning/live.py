@@ -27,7 +27,7 @@ from evhub.assets import service as assets
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
 from evhub.planning import caps
-from evhub.planning.demand import Need, needs_of
+from evhub.planning.demand import FleetDemand, Need, PluggedVehicle, needs_of
 from evhub.planning.heuristics import plan_with_heuristic
 from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
 from evhub.planning.optimiser import plan
@@ -155,6 +155,7 @@ async def snapshot_site(
     controllable: frozenset[EvseKey],
     slot_minutes: float = 5.0,
     horizon_slots: int = 288,
+    fleet: FleetDemand | None = None,
 ) -> SiteSnapshot:
     site = await assets.get_site(session, site_id)
     stations = list(
@@ -195,7 +196,22 @@ async def snapshot_site(
     txs = [tx for tx in txs if (tx.station_id, tx.evse_id) in evses]
     booked = await reservations.declared_needs(session, site_id, now)
     by_tx = {b.transaction_pk: b for b in booked if b.transaction_pk is not None}
-    needs = await needs_of(session, site_id, ZoneInfo(site.timezone), txs, now, by_tx)
+    shared = {}
+    if fleet is not None and txs:
+        plugged = [
+            PluggedVehicle(
+                tx.id,
+                tx.id_token,
+                tx.station_id,
+                tx.evse_id,
+                min(evses[(tx.station_id, tx.evse_id)].usable_kw, site.grid_limit_kw),
+                tx.energy_wh / 1000,
+                tx.soc_last_pct,
+            )  # fmt: skip
+            for tx in txs
+        ]
+        shared = dict(await fleet(session, plugged, now))
+    needs = await needs_of(session, site_id, ZoneInfo(site.timezone), txs, now, by_tx, shared)
     busy = {(tx.station_id, tx.evse_id) for tx in txs}
     upcoming = tuple(
         Upcoming(

@@ -18,6 +18,7 @@ from evhub.errors import StationUnavailable
 from evhub.events import Event
 from evhub.events.relay import Consumer
 from evhub.planning import caps
+from evhub.planning.demand import FleetDemand
 from evhub.planning.dispatch import dispatch
 from evhub.planning.evse_limits import InForce, LimitJournal
 from evhub.planning.live import EvseKey, SitePlan, SiteSnapshot, plan_site, snapshot_site
@@ -57,8 +58,10 @@ class PlanningLoop:
         interval_s: float = 60.0,
         time_limit_s: float = 2.0,
         profile_validity_s: float | None = PROFILE_VALIDITY_S,
+        fleet: FleetDemand | None = None,
     ) -> None:
         self.uow, self.control, self.clock = uow, control, clock
+        self.fleet = fleet
         self.slot_minutes, self.interval_s, self.time_limit_s = (
             slot_minutes,
             interval_s,
@@ -235,7 +238,9 @@ class PlanningLoop:
                 for sid, evse in await self._evse_keys(s, site_id)
                 if self.control.is_connected(sid) and not self._refused(sid, evse, now)
             )
-            snapshot = await snapshot_site(s, site_id, now, connected, self.slot_minutes)
+            snapshot = await snapshot_site(
+                s, site_id, now, connected, self.slot_minutes, fleet=self.fleet
+            )
         known = {
             k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in snapshot.station_ids
         }

@@ -1,0 +1,198 @@
+"""What other domains ask of car-sharing: the charging needs of shared cars plugged in at
+their hub (the planner's `FleetDemand` port), and the charges of trips (for invoicing).
+
+A shared car is recognised by its charging token (`FleetVehicle.charging_token_uid`, the id
+token its transactions carry). Its need is the energy for its next booking's distance, less
+what it holds now, by the booking's start. A car that cannot get it in time at its EVSE's power
+says so in the event log (`carsharing.charge_short`), from which maintenance opens a ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evhub.carsharing import readiness
+from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
+from evhub.carsharing.policy import CarsharingPolicy
+from evhub.carsharing.state import BookingKind, CarBookingState, Propulsion
+from evhub.events import emit
+from evhub.maintenance import service as maintenance
+from evhub.maintenance.detectors import TicketKey
+from evhub.maintenance.models import TicketCause
+from evhub.planning.demand import FleetDeclaration, PluggedVehicle
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    """One line of what a trip costs its driver, for an invoice."""
+
+    booking_id: int
+    kind: str  # time, distance, late_return
+    description: str
+    quantity: Decimal
+    unit: str
+    amount: Decimal  # excluding VAT
+    currency: str
+    vat_rate: Decimal
+    at: datetime
+
+
+class FleetCharging:
+    """The planner's port to car-sharing (`evhub.planning.demand.FleetDemand`)."""
+
+    def __init__(self, policy: CarsharingPolicy) -> None:
+        self.policy = policy
+
+    async def __call__(
+        self, session: AsyncSession, plugged: Sequence[PluggedVehicle], now: datetime
+    ) -> Mapping[int, FleetDeclaration]:
+        tokens = {p.id_token for p in plugged if p.id_token}
+        if not tokens:
+            return {}
+        query = select(FleetVehicle).where(
+            FleetVehicle.charging_token_uid.in_(tokens),
+            FleetVehicle.propulsion == Propulsion.ELECTRIC,
+        )
+        cars = {v.charging_token_uid: v for v in (await session.execute(query)).scalars()}
+        needs = {}
+        for p in plugged:
+            vehicle = cars.get(p.id_token)
+            if vehicle is None:
+                continue
+            booking = await next_trip_booking(session, vehicle.id, now)
+            if booking is None:
+                continue  # not wanted: the planner's usual sources apply
+            needs[p.transaction_pk] = await self._need(session, p, vehicle, booking, now)
+        return needs
+
+    async def _need(
+        self,
+        session: AsyncSession,
+        plugged: PluggedVehicle,
+        vehicle: FleetVehicle,
+        booking: CarBooking,
+        now: datetime,
+    ) -> FleetDeclaration:
+        """The energy still to add for the booking; `charge_short` when it cannot be had."""
+        want = readiness.energy_for_km(
+            vehicle, readiness.booking_km(booking, self.policy), self.policy.energy_margin
+        )
+        if plugged.soc_pct is not None:  # the meter's reading is the freshest
+            held = readiness.energy_now_kwh(vehicle, plugged.soc_pct)
+        else:  # the unit's reading at the return, plus what this session put in since
+            held = readiness.energy_now_kwh(vehicle) + plugged.delivered_kwh
+        battery = vehicle.battery_kwh or 0.0
+        remaining = max(0.0, min(want, battery) - min(held, battery))
+        hours = max(0.0, (booking.starts_at - now).total_seconds() / 3600)
+        reachable = plugged.power_kw * hours
+        if remaining > reachable + 1e-6:
+            await _charge_short(session, plugged, vehicle, booking, remaining, reachable, now)
+        return FleetDeclaration(round(remaining, 3), booking.starts_at, battery)
+
+
+async def next_trip_booking(
+    session: AsyncSession, vehicle_id: int, after: datetime
+) -> CarBooking | None:
+    """The car's next driver booking not started yet (what it must be charged for)."""
+    query = (
+        select(CarBooking)
+        .where(
+            CarBooking.vehicle_id == vehicle_id,
+            CarBooking.kind == BookingKind.TRIP,
+            CarBooking.state == CarBookingState.BOOKED,
+            CarBooking.starts_at > after,
+        )
+        .order_by(CarBooking.starts_at, CarBooking.id)
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _charge_short(
+    session: AsyncSession,
+    plugged: PluggedVehicle,
+    vehicle: FleetVehicle,
+    booking: CarBooking,
+    needed_kwh: float,
+    reachable_kwh: float,
+    now: datetime,
+) -> None:
+    """Say once, while no ticket is open for it, that the car will not be ready."""
+    key = TicketKey(plugged.station_id, TicketCause.VEHICLE_NOT_READY, plugged.evse_id)
+    if await maintenance.is_open(session, key):
+        return
+    emit(
+        session, "carsharing.charge_short", now, station_id=plugged.station_id,
+        evse_id=plugged.evse_id, transaction_id=plugged.transaction_pk, vehicle_id=vehicle.id,
+        plate=vehicle.plate, booking_id=booking.id, starts_at=booking.starts_at.isoformat(),
+        needed_kwh=round(needed_kwh, 3), reachable_kwh=round(reachable_kwh, 3),
+    )  # fmt: skip
+
+
+async def trip_charges(
+    session: AsyncSession,
+    driver_id: int,
+    start: datetime,
+    end: datetime,
+    policy: CarsharingPolicy | None = None,
+) -> list[ChargeLine]:
+    """The charges of the driver's trips ended in [start, end): time and distance at the
+    car-sharing prices, and the fee lines recorded at the return (late return, ...)."""
+    policy = policy or CarsharingPolicy()
+    query = (
+        select(Trip)
+        .where(
+            Trip.driver_id == driver_id,
+            Trip.ended_at.is_not(None),
+            Trip.ended_at >= start,
+            Trip.ended_at < end,
+        )
+        .order_by(Trip.ended_at, Trip.id)
+    )
+    trips = list((await session.execute(query)).scalars())
+    fees: dict[int, list[CarBookingFee]] = {}
+    if trips:
+        rows = await session.execute(
+            select(CarBookingFee)
+            .where(CarBookingFee.booking_id.in_([t.booking_id for t in trips]))
+            .order_by(CarBookingFee.id)
+        )
+        for fee in rows.scalars():
+            fees.setdefault(fee.booking_id, []).append(fee)
+    lines = []
+    for trip in trips:
+        lines += _usage_lines(trip, policy)
+        lines += [_fee_line(trip, f, policy) for f in fees.get(trip.booking_id, [])]
+    return lines
+
+
+def _usage_lines(trip: Trip, policy: CarsharingPolicy) -> list[ChargeLine]:
+    assert trip.ended_at is not None and trip.end_odometer_km is not None
+    hours = Decimal((trip.ended_at - trip.started_at).total_seconds() / 3600)
+    hours = hours.quantize(CENT, ROUND_HALF_UP)
+    km = Decimal(max(0.0, trip.end_odometer_km - trip.start_odometer_km))
+    km = km.quantize(Decimal("0.1"), ROUND_HALF_UP)
+    currency, vat = policy.late_fee.currency, policy.vat_rate
+    return [
+        ChargeLine(trip.booking_id, "time", f"car-sharing, {hours} h", hours, "h",
+                   (hours * policy.price_per_hour).quantize(CENT, ROUND_HALF_UP), currency, vat,
+                   trip.ended_at),
+        ChargeLine(trip.booking_id, "distance", f"car-sharing, {km} km", km, "km",
+                   (km * policy.price_per_km).quantize(CENT, ROUND_HALF_UP), currency, vat,
+                   trip.ended_at),
+    ]  # fmt: skip
+
+
+def _fee_line(trip: Trip, fee: CarBookingFee, policy: CarsharingPolicy) -> ChargeLine:
+    assert trip.ended_at is not None
+    vat = fee.vat_rate if fee.vat_rate is not None else policy.vat_rate
+    return ChargeLine(trip.booking_id, fee.kind, fee.description, Decimal(fee.quantity), "min",
+                      Decimal(fee.amount), fee.currency, Decimal(vat), trip.ended_at)  # fmt: skip
