@@ -160,6 +160,7 @@ async def _car_with_range(
         f"by {starts.isoformat()}",
         vehicle_id=asked.id,
         planned_km=km,
+        reason="range",
     )
 
 
@@ -324,6 +325,7 @@ async def _check_driver_free(
         raise CarUnavailable(
             f"driver {driver_id} already holds car booking {other.id} for an overlapping time",
             booking_id=other.id,
+            reason="driver_overlap",
         )
 
 
@@ -350,6 +352,7 @@ async def _check_quota(
             f"(at most {policy.quota_bookings})",
             period=policy.quota_period,
             quota=policy.quota_bookings,
+            reason="quota",
         )
 
 

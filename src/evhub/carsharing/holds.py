@@ -72,6 +72,7 @@ def _refuse(booking: CarBooking, exc: IntegrityError) -> None:
         raise CarUnavailable(
             f"driver {booking.driver_id} already holds a car booking for an overlapping time",
             driver_id=booking.driver_id,
+            reason="driver_overlap",
         ) from exc
     if "ex_car_bookings_vehicle_interval" in text or "car booking overlaps" in text:
         raise _unavailable(booking) from exc
