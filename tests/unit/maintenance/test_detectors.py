@@ -13,6 +13,7 @@ from evhub.maintenance.detectors import (
     LivenessPolicy,
     TicketKey,
     liveness_verdict,
+    not_ready_verdict,
     offline_since,
     regression_verdict,
     security_verdict,
@@ -119,3 +120,14 @@ def test_boots_spread_wider_than_the_window_are_no_loop() -> None:
     detector = BootLoopDetector(count=3, window_s=600)
     for t in (0, 400, 800, 1200):
         assert detector.observe("CP-1", s(t)) is None
+
+
+def test_a_shared_car_not_ready_for_its_booking_is_one_ongoing_finding() -> None:
+    at = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    data: dict[str, object] = {
+        "evse_id": 1, "transaction_id": 7, "plate": "GE-1", "booking_id": 3,
+        "needed_kwh": 44.6, "reachable_kwh": 11.0, "starts_at": "09:00",
+    }  # fmt: skip
+    finding = not_ready_verdict("CP-1", data, at)
+    assert finding.key == TicketKey("CP-1", TicketCause.VEHICLE_NOT_READY, 1)
+    assert finding.ongoing and finding.transaction_id == 7 and "GE-1" in finding.detail
