@@ -116,8 +116,12 @@ async def test_a_car_returned_late_is_charged_for_its_next_booking(hub: CarHub) 
     by_kind = {line.kind: line for line in lines}
     assert set(by_kind) == {"time", "distance", "late_return"}
     assert by_kind["late_return"].amount == Decimal("30.00")
-    assert by_kind["distance"].amount == Decimal("200.0") * Decimal("0.25")
+    assert (by_kind["distance"].quantity, by_kind["distance"].amount) == (200, Decimal("50.00"))
+    # From 08:02 to 09:29:30: 88 minutes begun, at 9.00 an hour.
+    assert (by_kind["time"].quantity, by_kind["time"].amount) == (88, Decimal("13.20"))
     assert all(line.currency == "EUR" and line.vat_rate == Decimal("0.20") for line in lines)
+    async with hub.server.app.state.services.uow() as session:
+        assert await carsharing.trip_charges(session, bo, NOW, NOW + 24 * H) == []
 
 
 async def test_a_car_that_cannot_be_charged_in_time_opens_a_ticket(hub: CarHub) -> None:

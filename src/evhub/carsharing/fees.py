@@ -1,7 +1,8 @@
-"""The late return fee: a one-off amount plus a rate per minute late, capped.
+"""What a trip costs: its time and distance at the car-sharing prices, and the late return fee
+(a one-off amount plus a rate per minute late, capped).
 
 Pure functions over Decimal amounts with their currency; the booking stores the result as fee
-lines, which invoicing takes later.
+lines at the return, which invoicing takes later (`evhub.carsharing.service.trip_charges`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+USAGE_KINDS = ("time", "distance")  # what every trip costs, beside its fees
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,22 @@ def late_return_fee(rule: LateFeeRule, ends_at: datetime, returned_at: datetime)
     amount = min(rule.base + rule.per_minute * late, rule.cap).quantize(CENT, ROUND_HALF_UP)
     capped = " (capped)" if amount == rule.cap.quantize(CENT, ROUND_HALF_UP) else ""
     return FeeLine("late_return", f"late return, {late} min{capped}", late, amount, rule.currency)
+
+
+def usage_lines(
+    per_hour: Decimal,
+    per_km: Decimal,
+    currency: str,
+    started_at: datetime,
+    ended_at: datetime,
+    distance_km: float,
+) -> list[FeeLine]:
+    """The trip's time (each minute begun) and distance (each kilometre begun)."""
+    minutes = minutes_late(started_at, ended_at)
+    km = max(0, math.ceil(round(distance_km, 3)))
+    time_amount = (per_hour * minutes / 60).quantize(CENT, ROUND_HALF_UP)
+    km_amount = (per_km * km).quantize(CENT, ROUND_HALF_UP)
+    return [
+        FeeLine("time", f"car-sharing, {minutes} min", minutes, time_amount, currency),
+        FeeLine("distance", f"car-sharing, {km} km", km, km_amount, currency),
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from evhub.maintenance.detectors import TicketKey
 from evhub.maintenance.models import TicketCause
 from evhub.planning.demand import FleetDeclaration, PluggedVehicle
 
-CENT = Decimal("0.01")
+UNITS = {"time": "min", "distance": "km", "late_return": "min"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ChargeLine:
     booking_id: int
     kind: str  # time, distance, late_return
     description: str
-    quantity: Decimal
+    quantity: int
     unit: str
     amount: Decimal  # excluding VAT
     currency: str
@@ -138,61 +138,24 @@ async def _charge_short(
 
 
 async def trip_charges(
-    session: AsyncSession,
-    driver_id: int,
-    start: datetime,
-    end: datetime,
-    policy: CarsharingPolicy | None = None,
+    session: AsyncSession, driver_id: int, start: datetime, end: datetime
 ) -> list[ChargeLine]:
-    """The charges of the driver's trips ended in [start, end): time and distance at the
-    car-sharing prices, and the fee lines recorded at the return (late return, ...)."""
-    policy = policy or CarsharingPolicy()
+    """The charge lines of the driver's trips ended in [start, end), as recorded at each
+    return: time and distance at the prices of the day, then the fees (late return, ...)."""
     query = (
-        select(Trip)
+        select(CarBookingFee, Trip.ended_at)
+        .join(Trip, Trip.booking_id == CarBookingFee.booking_id)
         .where(
             Trip.driver_id == driver_id,
             Trip.ended_at.is_not(None),
             Trip.ended_at >= start,
             Trip.ended_at < end,
         )
-        .order_by(Trip.ended_at, Trip.id)
+        .order_by(Trip.ended_at, CarBookingFee.id)
     )
-    trips = list((await session.execute(query)).scalars())
-    fees: dict[int, list[CarBookingFee]] = {}
-    if trips:
-        rows = await session.execute(
-            select(CarBookingFee)
-            .where(CarBookingFee.booking_id.in_([t.booking_id for t in trips]))
-            .order_by(CarBookingFee.id)
-        )
-        for fee in rows.scalars():
-            fees.setdefault(fee.booking_id, []).append(fee)
-    lines = []
-    for trip in trips:
-        lines += _usage_lines(trip, policy)
-        lines += [_fee_line(trip, f, policy) for f in fees.get(trip.booking_id, [])]
-    return lines
-
-
-def _usage_lines(trip: Trip, policy: CarsharingPolicy) -> list[ChargeLine]:
-    assert trip.ended_at is not None and trip.end_odometer_km is not None
-    hours = Decimal((trip.ended_at - trip.started_at).total_seconds() / 3600)
-    hours = hours.quantize(CENT, ROUND_HALF_UP)
-    km = Decimal(max(0.0, trip.end_odometer_km - trip.start_odometer_km))
-    km = km.quantize(Decimal("0.1"), ROUND_HALF_UP)
-    currency, vat = policy.late_fee.currency, policy.vat_rate
     return [
-        ChargeLine(trip.booking_id, "time", f"car-sharing, {hours} h", hours, "h",
-                   (hours * policy.price_per_hour).quantize(CENT, ROUND_HALF_UP), currency, vat,
-                   trip.ended_at),
-        ChargeLine(trip.booking_id, "distance", f"car-sharing, {km} km", km, "km",
-                   (km * policy.price_per_km).quantize(CENT, ROUND_HALF_UP), currency, vat,
-                   trip.ended_at),
+        ChargeLine(fee.booking_id, fee.kind, fee.description, fee.quantity, UNITS.get(fee.kind, ""),
+                   Decimal(fee.amount), fee.currency, Decimal(fee.vat_rate or 0), ended_at)
+        for fee, ended_at in await session.execute(query)
+        if ended_at is not None
     ]  # fmt: skip
-
-
-def _fee_line(trip: Trip, fee: CarBookingFee, policy: CarsharingPolicy) -> ChargeLine:
-    assert trip.ended_at is not None
-    vat = fee.vat_rate if fee.vat_rate is not None else policy.vat_rate
-    return ChargeLine(trip.booking_id, fee.kind, fee.description, Decimal(fee.quantity), "min",
-                      Decimal(fee.amount), fee.currency, Decimal(vat), trip.ended_at)  # fmt: skip

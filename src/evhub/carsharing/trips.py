@@ -19,7 +19,7 @@ from evhub.assets import service as assets
 from evhub.carsharing import bookings, fleet, members, reports
 from evhub.carsharing.control import TelematicsUnavailable, VehicleControl, VehicleReading
 from evhub.carsharing.errors import CarDamaged, NotAtHub, TooEarlyOrLate
-from evhub.carsharing.fees import late_return_fee
+from evhub.carsharing.fees import USAGE_KINDS, late_return_fee, usage_lines
 from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.state import (
@@ -97,7 +97,10 @@ async def get_trip(session: AsyncSession, booking_id: int) -> Trip:
 
 
 async def fees_of(session: AsyncSession, booking_id: int) -> list[CarBookingFee]:
-    query = select(CarBookingFee).where(CarBookingFee.booking_id == booking_id)
+    """The booking's fees (late return, ...), beside the time and distance every trip costs."""
+    query = select(CarBookingFee).where(
+        CarBookingFee.booking_id == booking_id, CarBookingFee.kind.not_in(USAGE_KINDS)
+    )
     return list((await session.execute(query.order_by(CarBookingFee.id))).scalars())
 
 
@@ -172,11 +175,14 @@ async def _record_end(
     trip.end_latitude, trip.end_longitude = reading.latitude, reading.longitude
     booking.state, booking.updated_at = CarBookingState.COMPLETED, now
     fee = late_return_fee(policy.late_fee, booking.ends_at, now)
-    if fee is not None:
+    distance_km = reading.odometer_km - trip.start_odometer_km
+    usage = usage_lines(policy.price_per_hour, policy.price_per_km, policy.late_fee.currency,
+                        trip.started_at, now, distance_km)  # fmt: skip
+    for line in [*usage, *([fee] if fee else [])]:
         session.add(
             CarBookingFee(
-                booking_id=booking.id, kind=fee.kind, description=fee.description,
-                quantity=fee.quantity, amount=fee.amount, currency=fee.currency,
+                booking_id=booking.id, kind=line.kind, description=line.description,
+                quantity=line.quantity, amount=line.amount, currency=line.currency,
                 vat_rate=policy.vat_rate, created_at=now,
             )
         )  # fmt: skip

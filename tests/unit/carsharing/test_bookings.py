@@ -171,7 +171,7 @@ async def test_the_quota_counts_bookings_per_local_week(cars: Fleet) -> None:
             await bookings.book(
                 s, CarRequest(cars.ada, cars.ev_id, friday + H, friday), NOW, policy
             )
-    assert caught.value.detail == {"period": "week", "quota": 2}
+    assert caught.value.detail == {"period": "week", "quota": 2, "reason": "quota"}
     monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # next week: counted afresh
     async with cars.uow() as s:
         await bookings.book(s, CarRequest(cars.ada, cars.ev_id, monday + H, monday), NOW, policy)

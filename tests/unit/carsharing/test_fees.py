@@ -1,11 +1,12 @@
-"""The late return fee in Decimal: grace, one-off amount, rate per minute begun, cap."""
+"""What a trip costs in Decimal: its time and distance, and the late return fee (grace,
+one-off amount, rate per minute begun, cap)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from evhub.carsharing.fees import LateFeeRule, late_return_fee, minutes_late
+from evhub.carsharing.fees import LateFeeRule, late_return_fee, minutes_late, usage_lines
 
 END = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULE = LateFeeRule(
@@ -48,3 +49,14 @@ def test_minutes_late_counts_minutes_begun() -> None:
     assert minutes_late(END, END - timedelta(hours=1)) == 0
     assert minutes_late(END, END + timedelta(seconds=1)) == 1
     assert minutes_late(END, END + timedelta(minutes=2)) == 2
+
+
+def test_a_trip_costs_each_minute_and_each_kilometre_begun() -> None:
+    start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    time, distance = usage_lines(
+        Decimal("9.00"), Decimal("0.25"), "EUR", start, start + timedelta(minutes=90, seconds=1),
+        41.2,
+    )  # fmt: skip
+    assert (time.kind, time.quantity, time.amount) == ("time", 91, Decimal("13.65"))
+    assert (distance.kind, distance.quantity, distance.amount) == ("distance", 42, Decimal("10.50"))
+    assert time.currency == distance.currency == "EUR"
