@@ -5,7 +5,7 @@ A driver's trip bookings that hold a car may not overlap: an exclusion constrain
 PostgreSQL, triggers that abort the write on SQLite (as for a vehicle's bookings, 0011).
 
 Revision ID: 0022
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-01 23:40:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0021"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
