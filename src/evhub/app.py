@@ -32,6 +32,7 @@ from evhub.carsharing.wiring import start_carsharing
 from evhub.charging.api import router as charging_router
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock, SystemClock
+from evhub.cluster.node import ClusterNode
 from evhub.control import ChargerControl
 from evhub.db import (
     create_engine,
@@ -72,7 +73,7 @@ from evhub.roaming.pull_loop import PullLoop
 from evhub.roaming.push import StatusPusher
 from evhub.services import Services
 from evhub.settings import Settings
-from evhub.supervisor import Supervisor
+from evhub.supervisor import Loop, LoopStarter, Supervisor
 from evhub.uow import UnitOfWork
 from evhub.web.console import WEB_DIR, LoginRequired, login_required
 from evhub.web.pages import router as pages_router
@@ -88,15 +89,19 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if migrate:
+        if migrate and settings.migrate_on_start:
             await migrate_async(settings.database_url)
         engine = create_engine(settings.database_url)
         read_engine = create_read_engine(settings.database_url)
         registry = ConnectionRegistry()
-        services = _services(
-            settings, clock, engine, session_factory(read_engine or engine),
-            OcppChargerControl(registry),
-        )  # fmt: skip
+        local = OcppChargerControl(registry)
+        services = _services(settings, clock, engine, session_factory(read_engine or engine), local)
+        node = None
+        if settings.nats_url:  # several nodes: commands, presence and events across them
+            node = await ClusterNode.join(settings, services, registry, local)
+            services.control = node.control
+            node.use_stream(services)
+        app.state.node = node
         gateway = GatewayContext(
             uow=services.uow,
             clock=clock,
@@ -121,35 +126,35 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         roaming = RoamingContext.from_settings(settings, services.uow, clock)
         app.state.roaming = ocpi.state.roaming = roaming
         async with services.uow() as session:
-            await assets.mark_all_offline(session)
+            if node is None:
+                await assets.mark_all_offline(session)
+            else:
+                await node.presence.mark_absent_offline(session)
         try:
             async with Supervisor() as supervisor:
                 app.state.supervisor = supervisor
+                once = _once_per_cluster(supervisor, node)
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
-                _add_maintenance(supervisor, services)
-                _start_reservations(app, supervisor, services)
-                start_carsharing(app, supervisor, settings, services)
-                planner = PlanningLoop(
-                    services.uow,
-                    services.control,
-                    clock,
-                    settings.plan_slot_minutes,
-                    settings.plan_interval_s,
-                    settings.plan_time_limit_s,
-                    settings.profile_validity_s,
-                    FleetCharging(app.state.carsharing_policy),
-                )
+                _add_maintenance(once, services)
+                _start_reservations(app, once, services)
+                start_carsharing(app, once, settings, services)
+                planner = _planner(settings, services, node, app)
                 app.state.planner = planner
                 services.relay.add(planner.consumer())
                 supervisor.start("planning", planner.run)
                 pull = PullLoop(roaming)
                 services.relay.add(pull.consumer())
                 services.relay.add(StatusPusher(roaming).consumer())
-                supervisor.start("roaming.pull", pull.run)
+                once.start("roaming.pull", pull.run)
+                if node is not None:
+                    node.start(supervisor, services)
+                    supervisor.start("planning.leadership", node.lead_sites(planner, services))
                 _add_mail(services)
-                _start_event_log(supervisor, services)
+                _start_event_log(supervisor, once, services, node)
                 yield
         finally:
+            if node is not None:
+                await node.close()
             await app.state.roaming.client.aclose()
             await engine.dispose()
             if read_engine is not None:
@@ -185,7 +190,13 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, object]:
-        return {"status": "ok", "connected_stations": len(app.state.gateway.registry)}
+        health: dict[str, object] = {
+            "status": "ok", "connected_stations": len(app.state.gateway.registry)
+        }  # fmt: skip
+        node: ClusterNode | None = app.state.node
+        if node is not None:
+            health |= {"node": node.node_id, "leads": sorted(node.locks.held)}
+        return health
 
     return app
 
@@ -217,21 +228,54 @@ def _add_mail(services: Services) -> None:
     services.relay.add(sender.consumer())
 
 
-def _start_event_log(supervisor: Supervisor, services: Services) -> None:
+class _OncePerCluster:
+    """Starts singleton loops: under a cluster-wide lock with several nodes, else as they are."""
+
+    def __init__(self, supervisor: Supervisor, node: ClusterNode | None) -> None:
+        self.supervisor, self.node = supervisor, node
+
+    def start(self, name: str, loop: Loop) -> None:
+        self.supervisor.start(name, loop if self.node is None else self.node.lead(name, loop))
+
+
+def _once_per_cluster(supervisor: Supervisor, node: ClusterNode | None) -> LoopStarter:
+    return _OncePerCluster(supervisor, node)
+
+
+def _planner(
+    settings: Settings, services: Services, node: ClusterNode | None, app: FastAPI
+) -> PlanningLoop:
+    """One planner per node; with several nodes each site is planned by its leader only, and
+    every node reads the triggers from its own checkpoint."""
+    planner = PlanningLoop(
+        services.uow, services.control, services.clock, settings.plan_slot_minutes,
+        settings.plan_interval_s, settings.plan_time_limit_s, settings.profile_validity_s,
+        FleetCharging(app.state.carsharing_policy),
+    )  # fmt: skip
+    if node is not None:
+        planner.leads = node.leads_site
+        planner.consumer_name = f"planning.triggers.{node.node_id}"
+    return planner
+
+
+def _start_event_log(
+    supervisor: Supervisor, once: LoopStarter, services: Services, node: ClusterNode | None
+) -> None:
     """The consumers registered so far, each on its own checkpoint, and the pruner."""
     settings = services.settings
     services.relay.start(supervisor)
+    extra = [] if node is None else list(node.checkpoints())
     pruner = Pruner(
         services.uow,
-        lambda: list(services.relay.consumers),
+        lambda: [*services.relay.consumers, *extra],
         timedelta(hours=settings.event_retention_h),
         timedelta(hours=settings.event_max_retention_h),
         settings.event_prune_interval_s,
     )
-    supervisor.start("events.pruner", pruner.run)
+    once.start("events.pruner", pruner.run)
 
 
-def _add_maintenance(supervisor: Supervisor, services: Services) -> None:
+def _add_maintenance(supervisor: LoopStarter, services: Services) -> None:
     """Fault detection: the monitor consumes the event log, the watchdog runs on a timer."""
     settings = services.settings
     boot_loops = BootLoopDetector(settings.boot_loop_count, settings.boot_loop_window_s)
@@ -240,7 +284,7 @@ def _add_maintenance(supervisor: Supervisor, services: Services) -> None:
     supervisor.start("maintenance.watchdog", watchdog.run)
 
 
-def _start_reservations(app: FastAPI, supervisor: Supervisor, services: Services) -> None:
+def _start_reservations(app: FastAPI, supervisor: LoopStarter, services: Services) -> None:
     """Bookings on chargers: ReserveNow at lead time, no-shows, overstays."""
     policy = BookingPolicy.from_settings(services.settings)
     scheduler = ReservationScheduler(services.uow, services.clock, services.control, policy)

@@ -23,6 +23,7 @@ from evhub.carsharing.models import (
     Trip,
 )
 from evhub.charging.models import MeterValue, Transaction, TransactionEvent
+from evhub.cluster.models import ClusterNode, StationPresence
 from evhub.db import Base
 from evhub.events.models import ConsumerCheckpoint, OutboxEvent
 from evhub.mail.models import OutboxMail
@@ -57,6 +58,7 @@ __all__ = [
     "CarBooking",
     "CarBookingFee",
     "CarsharingMember",
+    "ClusterNode",
     "ChargingNeed",
     "ConditionReport",
     "Connector",
@@ -83,6 +85,7 @@ __all__ = [
     "SiteEnergyCost",
     "SiteHoliday",
     "Station",
+    "StationPresence",
     "StationEvent",
     "StatusRecord",
     "TariffRecord",

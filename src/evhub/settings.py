@@ -49,6 +49,25 @@ class Settings(BaseSettings):
     upload_url_ttl_s: float = Field(default=3600.0, gt=0)
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     ssl_keyfile: str | None = None
+    # Several nodes: a NATS server with JetStream carries commands to the node that holds a
+    # station's socket and relays the event log; PostgreSQL holds presence and leadership.
+    # Without a NATS URL the node runs alone, in process (SQLite allowed).
+    nats_url: str | None = Field(default=None, description="e.g. nats://127.0.0.1:4222")
+    node_id: str = Field(
+        default="", max_length=40, description="This node's name (default: host name and pid)."
+    )
+    node_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A node's stations count as absent this long after it "
+        "stopped renewing its lease (a dead node's stations may then be marked offline).",
+    )
+    leadership_poll_s: float = Field(
+        default=1.0, gt=0, description="How often a node tries to take over a leaderless loop."
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Off when one process migrates before starting the nodes."
+    )
     # Maintenance: fault detection thresholds and the watchdog's polling period.
     offline_after_missed_heartbeats: int = Field(default=3, ge=1)
     offline_grace_s: float = Field(

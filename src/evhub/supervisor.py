@@ -6,10 +6,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Protocol
 
 log = logging.getLogger("evhub.supervisor")
 
 Loop = Callable[[], Awaitable[None]]
+
+
+class LoopStarter(Protocol):
+    """What starts a loop: the supervisor, or a wrapper running it once per cluster."""
+
+    def start(self, name: str, loop: Loop) -> None: ...
 
 
 class Supervisor:

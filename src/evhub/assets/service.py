@@ -385,3 +385,21 @@ async def count_online(session: AsyncSession) -> int:
 async def mark_all_offline(session: AsyncSession) -> None:
     """At start-up no station is connected to this node yet."""
     await session.execute(update(Station).values(online=False))
+
+
+async def mark_offline_unless(session: AsyncSession, present: Select[str]) -> None:
+    """At a node's start-up with several nodes: stations held by a live node stay online."""
+    await session.execute(
+        update(Station)
+        .where(Station.online.is_(True), Station.id.not_in(present))
+        .values(online=False)
+    )
+
+
+async def mark_lost(session: AsyncSession, station_ids: list[str], now: datetime) -> None:
+    """The stations of a node that died: offline, each with its `station.disconnected`."""
+    rows = await session.execute(
+        select(Station.id, Station.ocpp_version).where(Station.id.in_(station_ids))
+    )
+    for station_id, version in rows:
+        await mark_connected(session, station_id, version or "", False, now)

@@ -14,7 +14,7 @@ from evhub.clock import Clock
 from evhub.services import Services
 from evhub.settings import Settings
 from evhub.sim.telematics import CarSpec, SimulatedTelematics
-from evhub.supervisor import Supervisor
+from evhub.supervisor import LoopStarter
 from evhub.uow import UnitOfWork
 
 
@@ -38,7 +38,7 @@ def simulated_telematics(uow: UnitOfWork, clock: Clock) -> SimulatedTelematics:
 
 
 def start_carsharing(
-    app: FastAPI, supervisor: Supervisor, settings: Settings, services: Services
+    app: FastAPI, supervisor: LoopStarter, settings: Settings, services: Services
 ) -> None:
     policy = CarsharingPolicy.from_settings(settings)
     app.state.carsharing_policy = policy

@@ -121,8 +121,8 @@ async def _serve(ctx: GatewayContext, handler: CsmsEndpoint, station_id: str) ->
     except Exception:
         log.exception("station=%s event=connection_failed", station_id)
     finally:
-        if ctx.registry.detach(handler):
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            if await ctx.registry.release(handler):  # never another node's station
                 async with ctx.uow() as s:
                     await assets.mark_connected(
                         s, station_id, handler.ocpp_version, False, ctx.clock.now()

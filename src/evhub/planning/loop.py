@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -59,6 +60,8 @@ class PlanningLoop:
         time_limit_s: float = 2.0,
         profile_validity_s: float | None = PROFILE_VALIDITY_S,
         fleet: FleetDemand | None = None,
+        leads: Callable[[int], bool] = lambda _site_id: True,
+        consumer_name: str = "planning.triggers",
     ) -> None:
         self.uow, self.control, self.clock = uow, control, clock
         self.fleet = fleet
@@ -68,6 +71,9 @@ class PlanningLoop:
             time_limit_s,
         )
         self.profile_validity_s = profile_validity_s
+        # With several nodes, one plans each site (its leader); every node sees the triggers.
+        self.leads = leads
+        self.consumer_name = consumer_name
         self.journal = LimitJournal(uow)
         self.plans: dict[int, SitePlan] = {}
         self.in_force: dict[EvseKey, InForce] = {}
@@ -105,7 +111,16 @@ class PlanningLoop:
     def consumer(self) -> Consumer:
         """The planner's triggers, from the event log. At least once is enough: an event
         delivered twice re-plans its site twice, and a plan depends only on the site's state."""
-        return Consumer("planning.triggers", self.on_event, TRIGGERS)
+        return Consumer(self.consumer_name, self.on_event, TRIGGERS)
+
+    async def take_over(self, site_id: int) -> None:
+        """This node now leads the site: what its EVSEs were told comes from the table (the
+        previous leader's journal), and the site is planned at once."""
+        rebuilt = await self.journal.rebuild(self.clock.now())
+        for key, in_force in rebuilt.items():
+            if await self._site(key[0]) == site_id:
+                self.in_force[key] = in_force
+        self.request(site_id)
 
     async def on_event(self, event: Event) -> None:
         if event.data.get("site_id") is not None:  # a zone's prices name no site
@@ -113,6 +128,8 @@ class PlanningLoop:
         if "station_id" not in event.data:
             return
         station_id = str(event.data["station_id"])
+        if not self.leads(await self._site(station_id) or 0):
+            return  # another node plans that site and tells its stations
         if event.kind == "station.connected":
             self._forget_station(station_id)
         elif "evse_id" in event.data:  # a new or ended session: try that EVSE again
@@ -186,6 +203,8 @@ class PlanningLoop:
             self._wake.clear()
             while self._dirty:
                 site_id = self._dirty.pop()
+                if not self.leads(site_id):
+                    continue
                 try:
                     await self.replan(site_id)
                 except Exception:
