@@ -2,10 +2,10 @@
 and a node killed with SIGKILL.
 
 Station A charges through node 1, station B through node 2. A remote start sent to node 1
-reaches B through NATS; the site (on both nodes) is planned by one leader, whose limits reach
-both stations. Node 1, the leader, is then killed: A reconnects to node 2, node 2 takes the
-site's lead and plans again, commands reach A through node 2, and each transaction keeps
-every acknowledged meter value once.
+reaches B through NATS; node 2's event feed shows node 1's events; the site (on both nodes)
+is planned by one leader, whose limits reach both stations. Node 1, the leader, is then
+killed: A reconnects to node 2, node 2 takes the site's lead and plans again, commands reach
+A through node 2, and each transaction keeps every acknowledged meter value once.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from evhub.sim import SimEV, SimEvse, SimStation
 from evhub.sim.profiles import Purpose
 from tests.integration.live_server import PASSWORD
 from tests.integration.server_process import ServerProcess
+from tests.integration.test_event_feed import next_event, subscribed
 
 pytestmark = [
     pytest.mark.cluster,
@@ -140,13 +141,21 @@ async def test_two_nodes_share_a_site_and_survive_the_leader_killed(
         await b.start()
         await _until(lambda: _connected(two, 1), 10, "B attached to node 2")
 
-        # Remote start on node 1 for B, whose socket is on node 2.
-        body = {"evse_id": 1, "id_token": "TAG-B"}
-        started = await _ok(await one.http.post("/api/v1/stations/CP-B/remote-start", json=body))
-        assert started["status"] == "Accepted", started
-        await b.plug_in(1, SimEV(battery_kwh=80, soc=0.1, max_ac_kw=22.0))
-        await a.plug_in(1, SimEV(battery_kwh=80, soc=0.1, max_ac_kw=22.0), "TAG-A")
-        await _until(lambda: _all_active(one), 10, "both transactions open")
+        # Node 2's event feed carries node 1's events (relayed through JetStream).
+        params = {"kinds": "transaction.started"}
+        async with two.http.stream("GET", "/api/v1/events", params=params) as feed:
+            events = await subscribed(feed)
+            # Remote start on node 1 for B, whose socket is on node 2.
+            body = {"evse_id": 1, "id_token": "TAG-B"}
+            started = await _ok(
+                await one.http.post("/api/v1/stations/CP-B/remote-start", json=body)
+            )
+            assert started["status"] == "Accepted", started
+            await b.plug_in(1, SimEV(battery_kwh=80, soc=0.1, max_ac_kw=22.0))
+            await a.plug_in(1, SimEV(battery_kwh=80, soc=0.1, max_ac_kw=22.0), "TAG-A")
+            await _until(lambda: _all_active(one), 10, "both transactions open")
+            started_on = {(await next_event(events)).data["station_id"] for _ in range(2)}
+        assert started_on == {"CP-A", "CP-B"}
         [tx_b] = await _active(two.http, "CP-B")
         assert tx_b["id_token"] == "TAG-B"
 
