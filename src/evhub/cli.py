@@ -21,6 +21,7 @@ from evhub.auth.cli import register as register_auth_commands
 from evhub.billing.cli import billing_app
 from evhub.cli_database import run_in_session
 from evhub.clock import SystemClock
+from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
 from evhub.db import migrate
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
 from evhub.planning.replay_cli import planning as planning_replay
@@ -64,14 +65,28 @@ def _run_in_uow(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port for API, OCPP and console")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="nodes on this machine behind the port (NATS, PostgreSQL)")
+    ] = 1,
+    reuse_port: Annotated[bool, typer.Option(hidden=True, help="bind with SO_REUSEPORT")] = False,
 ) -> None:
     """Run the server: REST API, OCPP WebSocket endpoint and console on one port."""
     settings = load_settings()
     _configure_logging(settings.log_level)
+    host, port = host or settings.host, port or settings.port
+    if workers > 1:
+        refused = workers_refused(settings, workers)
+        if refused is not None:
+            console.print(f"[red]error:[/red] {refused}")
+            raise typer.Exit(2)
+        migrate(settings.database_url)  # once, before the nodes start
+        raise typer.Exit(run_workers(settings, host, port, workers))
+    sock = reuse_port_socket(host, port) if reuse_port else None
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
+        fd=sock.fileno() if sock is not None else None,
         log_level=settings.log_level,
         **uvicorn_options(settings),
         timeout_graceful_shutdown=5,
