@@ -23,6 +23,7 @@ from evhub.settings import Settings
 log = logging.getLogger("evhub.cluster")
 
 RESTART_DELAY_S = 1.0
+POLL_S = 0.2
 
 
 def workers_refused(settings: Settings, workers: int) -> str | None:
@@ -72,11 +73,12 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # Polled rather than os.wait(): a signal delivered to another thread of this process
+    # would not interrupt a blocking wait, and the handler would never run.
     while not stopping:
-        pid, status = os.wait()
+        time.sleep(POLL_S)
         for index, child in list(children.items()):
-            if child.pid == pid and not stopping:
-                child.returncode = os.waitstatus_to_exitcode(status)
+            if child.poll() is not None and not stopping:
                 log.warning("worker=%d event=died status=%d restart_in_s=%.0f", index,
                             child.returncode, RESTART_DELAY_S)  # fmt: skip
                 time.sleep(RESTART_DELAY_S)  # a worker failing at once must not spin
