@@ -21,6 +21,7 @@ from evhub.auth.cli import register as register_auth_commands
 from evhub.billing.cli import billing_app
 from evhub.cli_database import run_in_session
 from evhub.clock import SystemClock
+from evhub.cluster.up import cluster_up
 from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
 from evhub.db import migrate
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
@@ -244,3 +245,20 @@ register_prices_commands(app, _run_in_uow, console)
 register_roaming_commands(app, _run_in_uow, console)
 app.add_typer(op_app, name="op")
 app.add_typer(billing_app, name="billing")
+cluster_app = typer.Typer(help="Several nodes on one machine.", no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("up")
+def cluster_up_command(
+    port: Annotated[int, typer.Option(help="haproxy's port, in front of the nodes")] = 8180,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL to use (default: a temporary cluster)")
+    ] = None,
+    demo: Annotated[bool, typer.Option(help="drive the demo hub through haproxy")] = True,
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 144.0,
+    hours: Annotated[float, typer.Option(help="simulated hours of the demo, from now")] = 24.0,
+) -> None:
+    """NATS, PostgreSQL, three nodes and haproxy on loopback, then the demo against them."""
+    _configure_logging("warning")
+    cluster_up(port, database_url, demo, speed, hours)

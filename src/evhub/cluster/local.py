@@ -63,7 +63,7 @@ def pg_bin() -> Path | None:
     return versions[-1] if versions else None
 
 
-def start_postgres(directory: Path, port: int) -> tuple[str, subprocess.Popen[bytes] | None]:
+def start_postgres(directory: Path, port: int) -> str:
     """An initdb'd PostgreSQL cluster under `directory` (run as `postgres` when root); its URL."""
     bin_dir = pg_bin()
     if bin_dir is None:
@@ -81,7 +81,7 @@ def start_postgres(directory: Path, port: int) -> tuple[str, subprocess.Popen[by
     subprocess.run([*as_pg, str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
                     str(directory / "postgres.log"), "-w", "-o", options, "start"],
                    check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres", None
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
 
 
 def stop_postgres(directory: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -129,4 +130,9 @@ class ClusterNode:
         return self.locks.leads(f"planning.site.{site_id}")
 
     async def close(self) -> None:
-        await self.nats.close()
+        """Close the NATS link; a server already gone must not fail the node's shutdown."""
+        try:
+            async with asyncio.timeout(5):
+                await self.nats.close()
+        except Exception:
+            log.warning("node=%s event=nats_close_failed", self.node_id, exc_info=True)
