@@ -43,8 +43,11 @@ def nats_binary() -> str | None:
     return find_binary("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server")
 
 
-def start_nats(directory: Path, port: int) -> subprocess.Popen[bytes]:
-    """nats-server with JetStream storing under `directory`, on loopback."""
+def start_nats(
+    directory: Path, port: int, monitor_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    """nats-server with JetStream storing under `directory`, on loopback (its HTTP monitor on
+    `monitor_port`, if given)."""
     binary = nats_binary()
     if binary is None:
         raise RuntimeError("nats-server not found (Debian: apt-get install nats-server)")
@@ -52,7 +55,8 @@ def start_nats(directory: Path, port: int) -> subprocess.Popen[bytes]:
     with open(directory / "nats.log", "ab") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [binary, "-js", "-sd", str(directory / "jetstream"), "-a", "127.0.0.1",
-             "-p", str(port)], stdout=log, stderr=log,
+             "-p", str(port), *(["-m", str(monitor_port)] if monitor_port else [])],
+            stdout=log, stderr=log,
         )  # fmt: skip
     wait_port(port, process, "nats-server")
     return process
