@@ -83,12 +83,17 @@ async def start_cluster(url: str, workdir: Path) -> tuple[list[Any], list[int], 
     }  # fmt: skip
     processes: list[Any] = [nats_process]
     ports = []
-    for n in (1, 2):
-        port = local.free_port()
-        node_env = env | {"EVHUB_NODE_ID": f"bench-{n}"}
-        processes.append(local.start_node(node_env, port, workdir / f"node-{n}.log"))
-        local.wait_port(port, processes[-1], f"node {n}")
-        ports.append(port)
+    try:
+        for n in (1, 2):
+            port = local.free_port()
+            node_env = env | {"EVHUB_NODE_ID": f"bench-{n}"}
+            processes.append(local.start_node(node_env, port, workdir / f"node-{n}.log"))
+            local.wait_port(port, processes[-1], f"node {n}")
+            ports.append(port)
+    except BaseException:
+        for process in reversed(processes):
+            process.kill()
+        raise
     return processes, ports, key, monitor, f"nats://127.0.0.1:{nats_port}"
 
 
@@ -157,7 +162,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             port = ports[n % 2]
             stations.append(SimStation(sid, PASSWORD, "1.6", f"ws://127.0.0.1:{port}/ocpp",
                                        [SimEvse(1)], meter_interval_s=3600.0))  # fmt: skip
-        await asyncio.gather(*(st.start() for st in stations))
+        for n in range(0, len(stations), 25):  # in steps: the load generator shares the cores
+            await asyncio.gather(*(st.start() for st in stations[n : n + 25]))
         connect_s = time.perf_counter() - start
         local_ids, remote_ids = ids[0 : args.commands * 2 : 2], ids[1 : args.commands * 2 : 2]
         local_ms = await command_latency(one, local_ids)

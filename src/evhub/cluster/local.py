@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 90.0  # a loaded machine starts a node slowly
 
 
 def free_port() -> int:
