@@ -86,14 +86,29 @@ class AdvisoryLocks:
         keys: Callable[[], Awaitable[Iterable[int]]],
         gained: Callable[[int], Awaitable[None]],
     ) -> None:
-        """Take every free lock `prefix.KEY` of the keys listed now and then (the sites)."""
+        """Take every free lock `prefix.KEY` of the keys listed now and then (the sites): all
+        the free ones in one statement, so a follower's attempts cost a query per poll."""
         while True:
-            for key in await keys():
-                name = f"{prefix}.{key}"
-                if name not in self.held and await self.try_acquire(name) is not None:
-                    log.info("node=%s event=leader name=%s", self.node_id, name)
-                    await gained(key)
+            wanted = {f"{prefix}.{key}": key for key in await keys()}
+            for name in await self._try_acquire_many([n for n in wanted if n not in self.held]):
+                log.info("node=%s event=leader name=%s", self.node_id, name)
+                await gained(wanted[name])
             await asyncio.sleep(self.poll_s)
+
+    async def _try_acquire_many(self, names: list[str]) -> list[str]:
+        conn = self._conn
+        if conn is None or not names:
+            return []
+        by_key = {lock_key(name): name for name in names}
+        async with self._io:
+            rows = await conn.fetch(
+                "SELECT k FROM unnest($1::bigint[]) AS k WHERE pg_try_advisory_lock(k)",
+                list(by_key),
+            )
+        got = [by_key[row["k"]] for row in rows]
+        if self._conn is conn:  # not lost meanwhile
+            self.held.update(got)
+        return got
 
 
 async def _until_lost(loop: Callable[[], Awaitable[None]], lost: asyncio.Event) -> None:
