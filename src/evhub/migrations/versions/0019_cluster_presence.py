@@ -1,7 +1,7 @@
 """cluster presence: the nodes' leases and the node holding each station's socket
 
 Revision ID: 0019
-Revises: 0023
+Revises: 0022
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0019"
-down_revision: str | None = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
