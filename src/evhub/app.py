@@ -68,6 +68,7 @@ from evhub.reservations.api import router as reservations_router
 from evhub.reservations.policy import BookingPolicy
 from evhub.reservations.scheduler import ReservationScheduler
 from evhub.roaming.api import create_ocpi_app
+from evhub.roaming.badges import RoamingBadges
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.pull_loop import PullLoop
 from evhub.roaming.push import StatusPusher
@@ -125,6 +126,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 )
         roaming = RoamingContext.from_settings(settings, services.uow, clock)
         app.state.roaming = ocpi.state.roaming = roaming
+        gateway.foreign_tokens = RoamingBadges(roaming)
         async with services.uow() as session:
             if node is None:
                 await assets.mark_all_offline(session)

@@ -32,6 +32,9 @@ from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
 from evhub.reporting.models import IrveOperator, IrvePointDetails, IrveSiteDetails
 from evhub.reservations.models import AccessWindow, Booking, SiteHoliday
+from evhub.roaming.models import Authorization as RoamingAuthorization
+from evhub.roaming.models import Command as RoamingCommand
+from evhub.roaming.models import Delivery as RoamingDelivery
 from evhub.roaming.models import (
     LocationDetails,
     Partner,
@@ -41,6 +44,7 @@ from evhub.roaming.models import (
     RemoteObject,
     RoamingToken,
 )
+from evhub.roaming.models import Session as RoamingSession
 
 metadata = Base.metadata
 
@@ -80,6 +84,10 @@ __all__ = [
     "PartnerRole",
     "PullCheckpoint",
     "RemoteObject",
+    "RoamingAuthorization",
+    "RoamingCommand",
+    "RoamingDelivery",
+    "RoamingSession",
     "RoamingToken",
     "Site",
     "SiteEnergyCost",

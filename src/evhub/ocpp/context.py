@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evhub.charging.badges import ForeignTokens
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock
 from evhub.ocpp.registry import ConnectionRegistry
@@ -21,3 +22,5 @@ class GatewayContext:
     response_timeout_s: float = 30.0
     # station id -> digest of the last credentials that verified, to spare PBKDF2 on reconnects
     verified_credentials: dict[str, bytes] = field(default_factory=dict)
+    # tokens partners issued (roaming), asked when a token is not evhub's own
+    foreign_tokens: ForeignTokens | None = None

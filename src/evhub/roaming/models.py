@@ -152,3 +152,85 @@ class PullCheckpoint(Base):
     module: Mapped[str] = mapped_column(String(32))
     pulled_until: Mapped[datetime] = mapped_column(UTCDateTime())  # the next date_from
     pulled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Authorization(Base):
+    """A decision evhub as CPO took on a partner's token at one station: by real-time request,
+    on the whitelist, or given by the eMSP's own command (OCPI 2.2.1 §13: START_SESSION).
+
+    The transaction it let start binds it (once); its reference goes into the Session and CDR.
+    """
+
+    __tablename__ = "roaming_authorizations"
+    __table_args__ = (Index("ix_roaming_authorizations_uid_station", "uid", "station_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("roaming_partners.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(36))
+    station_id: Mapped[str] = mapped_column(String(64))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    how: Mapped[str] = mapped_column(String(16))  # OCPI AuthMethod: AUTH_REQUEST, WHITELIST...
+    realtime: Mapped[str] = mapped_column(String(16))
+    authorization_reference: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    cdr_token: Mapped[dict[str, Any]] = mapped_column(JSON)  # OCPI CdrToken
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", ondelete="SET NULL"), unique=True, nullable=True
+    )
+
+
+class Session(Base):
+    """A transaction at an evhub station charged with a partner's token: an OCPI Session of
+    evhub as CPO (§9), pushed to the token's eMSP."""
+
+    __tablename__ = "roaming_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"), unique=True
+    )
+    partner_id: Mapped[int] = mapped_column(ForeignKey("roaming_partners.id", ondelete="CASCADE"))
+    authorization_id: Mapped[int] = mapped_column(ForeignKey("roaming_authorizations.id"))
+    status: Mapped[str] = mapped_column(String(16))  # OCPI SessionStatus
+    pushed_wh: Mapped[int] = mapped_column(default=0)  # energy in the last Session queued
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """One OCPI push still owed to a partner (a Session PUT/PATCH, a CDR POST, a CommandResult
+    POST): delivered in order per object, retried with back-off until acknowledged."""
+
+    __tablename__ = "roaming_deliveries"
+    __table_args__ = (Index("ix_roaming_deliveries_pending", "delivered_at", "object_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("roaming_partners.id", ondelete="CASCADE"))
+    object_key: Mapped[str] = mapped_column(String(96))  # e.g. "sessions/12"
+    method: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str] = mapped_column(String(512))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Command(Base):
+    """An OCPI command (§13), received as CPO (`incoming`) or sent as eMSP, and its result."""
+
+    __tablename__ = "roaming_commands"
+    __table_args__ = (Index("ix_roaming_commands_reservation", "partner_id", "reservation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("roaming_partners.id", ondelete="CASCADE"))
+    incoming: Mapped[bool] = mapped_column(Boolean)
+    command: Mapped[str] = mapped_column(String(24))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reservation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    response: Mapped[str | None] = mapped_column(String(16), nullable=True)  # CommandResponse
+    result: Mapped[str | None] = mapped_column(String(24), nullable=True)  # CommandResult
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -10,13 +10,13 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, DataTransferStatus
 
 from evhub.assets import service as assets
+from evhub.charging import badges
 from evhub.charging import service as charging
 from evhub.charging.writer import MeterBatchItem
 from evhub.errors import NotFound
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
 from evhub.ocpp.v16.translate import id_tag_info, samples, transaction_start, transaction_stop
-from evhub.reservations import access
 
 log = logging.getLogger("evhub.ocpp")
 
@@ -73,8 +73,9 @@ class V16Handler(CsmsEndpoint, ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        async with self.ctx.uow() as s:
-            auth = await access.authorize(s, id_tag, self.now(), station_id=self.id)
+        auth = await badges.authorize_badge(
+            self.ctx.uow, self.ctx.foreign_tokens, id_tag, self.now(), self.id
+        )
         return call_result.Authorize(id_tag_info=id_tag_info(auth))
 
     @on(Action.start_transaction)
@@ -87,15 +88,14 @@ class V16Handler(CsmsEndpoint, ChargePoint):
         async with self.ctx.uow() as s:
             opened = await charging.open_transaction(s, self.now(), start)
         tx = opened.transaction
-        assert opened.authorization is not None  # 1.6 starts always carry an idTag
+        auth = await badges.settle(self.ctx.foreign_tokens, opened.authorization, id_tag, self.id)
+        assert auth is not None  # 1.6 starts always carry an idTag
         self.transaction_pks[str(tx.id)] = tx.id
         log.info(
             "station=%s event=start_transaction tx=%s duplicate=%s status=%s",
-            self.id, tx.id, opened.duplicate, opened.authorization.status,
+            self.id, tx.id, opened.duplicate, auth.status,
         )  # fmt: skip
-        return call_result.StartTransaction(
-            transaction_id=tx.id, id_tag_info=id_tag_info(opened.authorization)
-        )
+        return call_result.StartTransaction(transaction_id=tx.id, id_tag_info=id_tag_info(auth))
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(

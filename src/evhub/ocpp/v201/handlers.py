@@ -11,13 +11,13 @@ from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, DataTransferStatusEnumType
 
 from evhub.assets import service as assets
+from evhub.charging import badges
 from evhub.charging import service as charging
 from evhub.charging.writer import MeterBatchItem
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
 from evhub.ocpp.v201.translate import ev_needs, id_token_info, samples, transaction_event
 from evhub.planning import vehicle_needs
-from evhub.reservations import access
 from evhub.reservations import lifecycle as bookings
 
 log = logging.getLogger("evhub.ocpp")
@@ -73,8 +73,9 @@ class V201Handler(CsmsEndpoint, ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
-        async with self.ctx.uow() as s:
-            auth = await access.authorize(s, id_token["id_token"], self.now(), station_id=self.id)
+        auth = await badges.authorize_badge(
+            self.ctx.uow, self.ctx.foreign_tokens, id_token["id_token"], self.now(), self.id
+        )
         return call_result.Authorize(id_token_info=id_token_info(auth))
 
     @on(Action.transaction_event)
@@ -103,7 +104,8 @@ class V201Handler(CsmsEndpoint, ChargePoint):
             self.transaction_pks[str(tx.evse_id)] = tx.id
         elif self.transaction_pks.get(str(tx.evse_id)) == tx.id:
             del self.transaction_pks[str(tx.evse_id)]
-        auth = outcome.authorization
+        uid = (kw.get("id_token") or {}).get("id_token")
+        auth = await badges.settle(self.ctx.foreign_tokens, outcome.authorization, uid, self.id)
         # idTokenInfo only when the event carried an idToken (E01, E02).
         return call_result.TransactionEvent(id_token_info=id_token_info(auth) if auth else None)
 
