@@ -70,8 +70,7 @@ from evhub.reservations.scheduler import ReservationScheduler
 from evhub.roaming.api import create_ocpi_app
 from evhub.roaming.badges import RoamingBadges
 from evhub.roaming.context import RoamingContext
-from evhub.roaming.pull_loop import PullLoop
-from evhub.roaming.push import StatusPusher
+from evhub.roaming.runtime import start_roaming
 from evhub.services import Services
 from evhub.settings import Settings
 from evhub.supervisor import Loop, LoopStarter, Supervisor
@@ -126,6 +125,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 )
         roaming = RoamingContext.from_settings(settings, services.uow, clock)
         app.state.roaming = ocpi.state.roaming = roaming
+        roaming.control = services.control
+        roaming.command_timeout_s = settings.roaming_command_timeout_s
         gateway.foreign_tokens = RoamingBadges(roaming)
         async with services.uow() as session:
             if node is None:
@@ -144,10 +145,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 app.state.planner = planner
                 services.relay.add(planner.consumer())
                 supervisor.start("planning", planner.run)
-                pull = PullLoop(roaming)
-                services.relay.add(pull.consumer())
-                services.relay.add(StatusPusher(roaming).consumer())
-                once.start("roaming.pull", pull.run)
+                start_roaming(once, services.relay, roaming, settings)
                 if node is not None:
                     node.start(supervisor, services)
                     supervisor.start("planning.leadership", node.lead_sites(planner, services))

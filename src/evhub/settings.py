@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     roaming_request_timeout_s: float = Field(
         default=10.0, gt=0, description="Outgoing OCPI calls, real-time authorisation included."
     )
+    roaming_session_update_s: float = Field(
+        default=60.0, gt=0, description="How often live Sessions' energy and cost are pushed."
+    )
+    roaming_command_timeout_s: float = Field(
+        default=60.0, gt=0, description="How long a station has to answer an eMSP's command."
+    )
     # IRVE open data: how long a reader may keep the public files before asking again.
     open_data_max_age_s: int = Field(default=300, ge=0)
     report_timezone: str = Field(

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException
 
 from evhub.errors import DomainError, NotFound
 from evhub.roaming import credentials
+from evhub.roaming.api_charges import router as charges_router
+from evhub.roaming.api_commands import router as commands_router
 from evhub.roaming.api_cpo import router as cpo_router
 from evhub.roaming.api_emsp import router as emsp_router
 from evhub.roaming.deps import KnownPartner, RoamingDep, ocpi_base, ok
@@ -99,6 +101,8 @@ def create_ocpi_app() -> FastAPI:
     ocpi.include_router(config)
     ocpi.include_router(cpo_router)
     ocpi.include_router(emsp_router)
+    ocpi.include_router(commands_router)
+    ocpi.include_router(charges_router)
 
     @ocpi.exception_handler(OcpiError)
     async def ocpi_error(request: Request, exc: OcpiError) -> JSONResponse:

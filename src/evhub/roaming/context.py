@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evhub.clock import Clock
+from evhub.control import ChargerControl
 from evhub.roaming.client import OcpiClient, Party
 from evhub.roaming.schemas import Whitelist
 from evhub.settings import Settings
@@ -39,6 +40,9 @@ class RoamingContext:
     request_timeout_s: float = 10.0
     # What evhub as eMSP tells CPOs about its drivers' tokens (OCPI 2.2.1 §12.4.5).
     token_whitelist: Whitelist = Whitelist.ALLOWED_OFFLINE
+    # The stations, for the eMSPs' commands (OCPI 2.2.1 §13); None: commands are refused.
+    control: ChargerControl | None = None
+    command_timeout_s: float = 60.0  # CommandResponse.timeout; then the result is TIMEOUT
 
     @classmethod
     def from_settings(cls, settings: Settings, uow: UnitOfWork, clock: Clock) -> RoamingContext:

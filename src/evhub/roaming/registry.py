@@ -1,6 +1,6 @@
 """The modules evhub serves, per role: one table that version details and routers share.
 
-Sessions, CDRs, tariffs and commands slot in as new rows (and their routers) when they come.
+A module slots in as a new row (and its router).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ MODULES: tuple[Module, ...] = (
     Module("tokens", InterfaceRole.RECEIVER, f"/cpo/{VERSION}/tokens", Role.CPO),
     Module("locations", InterfaceRole.RECEIVER, f"/emsp/{VERSION}/locations", Role.EMSP),
     Module("tokens", InterfaceRole.SENDER, f"/emsp/{VERSION}/tokens", Role.EMSP),
+    Module("commands", InterfaceRole.RECEIVER, f"/cpo/{VERSION}/commands", Role.CPO),
+    Module("sessions", InterfaceRole.RECEIVER, f"/emsp/{VERSION}/sessions", Role.EMSP),
+    Module("cdrs", InterfaceRole.RECEIVER, f"/emsp/{VERSION}/cdrs", Role.EMSP),
+    Module("commands", InterfaceRole.SENDER, f"/emsp/{VERSION}/commands", Role.EMSP),
 )
 
 

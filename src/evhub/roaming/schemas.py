@@ -133,3 +133,60 @@ class AuthorizationInfo(_Wire):
     token: Token
     location: LocationReferences | None = None
     authorization_reference: Annotated[str, Field(max_length=36)] | None = None
+
+
+class CommandType(StrEnum):
+    """OCPI 2.2.1 §13.4.4."""
+
+    CANCEL_RESERVATION = "CANCEL_RESERVATION"
+    RESERVE_NOW = "RESERVE_NOW"
+    START_SESSION = "START_SESSION"
+    STOP_SESSION = "STOP_SESSION"
+    UNLOCK_CONNECTOR = "UNLOCK_CONNECTOR"
+
+
+class CommandResponseType(StrEnum):
+    """OCPI 2.2.1 §13.4.3: the CPO's answer at once."""
+
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+    REJECTED = "REJECTED"
+    ACCEPTED = "ACCEPTED"
+    UNKNOWN_SESSION = "UNKNOWN_SESSION"
+
+
+class CommandResultType(StrEnum):
+    """OCPI 2.2.1 §13.4.2: the station's answer, later, at the response_url."""
+
+    ACCEPTED = "ACCEPTED"
+    CANCELED_RESERVATION = "CANCELED_RESERVATION"
+    EVSE_OCCUPIED = "EVSE_OCCUPIED"
+    EVSE_INOPERATIVE = "EVSE_INOPERATIVE"
+    FAILED = "FAILED"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+    REJECTED = "REJECTED"
+    TIMEOUT = "TIMEOUT"
+    UNKNOWN_RESERVATION = "UNKNOWN_RESERVATION"
+
+
+Id36 = Annotated[CiString, Field(min_length=1, max_length=36)]
+
+
+class CommandRequest(_Wire):
+    """The fields of every command of §13.3 (each command checks those it needs)."""
+
+    response_url: Annotated[str, Field(min_length=1, max_length=255)]
+    token: Token | None = None
+    location_id: Id36 | None = None
+    evse_uid: Id36 | None = None
+    connector_id: Id36 | None = None
+    session_id: Id36 | None = None
+    reservation_id: Id36 | None = None
+    expiry_date: OcpiDateTime | None = None
+    authorization_reference: Id36 | None = None
+
+
+class CommandResultBody(_Wire):
+    """OCPI 2.2.1 §13.3.2 CommandResult, as the CPO posts it."""
+
+    result: CommandResultType
+    message: list[dict[str, str]] | None = None
