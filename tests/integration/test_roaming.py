@@ -10,17 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from evhub.errors import InvalidInput
 from evhub.roaming import credentials, locations, partners, push, remote, service, tokens
@@ -32,7 +27,6 @@ from evhub.roaming.partners import PartnerStatus
 from evhub.roaming.schemas import Allowed, LocationReferences, Whitelist
 from evhub.roaming.wire import Role
 from tests.committed_events import EventTail
-from tests.conftest import PG_URL, _pg_admin
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import connect
 from tests.roaming_schemas.validator import assert_envelope, assert_valid
@@ -46,20 +40,6 @@ ROUTING = (
 )
 
 
-@pytest.fixture
-async def other_database_url(migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A second database like `database_url`, for the second server."""
-    if PG_URL is None:
-        path = tmp_path / "other.sqlite3"
-        shutil.copyfile(migrated_template, path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    name = f"evhub_t_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    await _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @dataclass
 class Exchange:
     method: str
@@ -68,6 +48,7 @@ class Exchange:
     request: Any
     status: int
     response: Any
+    response_headers: httpx.Headers = field(default_factory=httpx.Headers)
 
 
 @dataclass
@@ -83,7 +64,8 @@ class Recorder(httpx.AsyncBaseTransport):
         sent = httpx.Response(response.status_code, headers=response.headers, content=body)
         payload = json.loads(request.content) if request.content else None
         self.seen.append(Exchange(request.method, str(request.url), request.headers, payload,
-                                  response.status_code, sent.json() if body else None))  # fmt: skip
+                                  response.status_code, sent.json() if body else None,
+                                  sent.headers))  # fmt: skip
         return sent
 
 

@@ -25,6 +25,16 @@ MODULE_OF = {
     "Token": "modules/tokens/schema.yaml",
     "AuthorizationInfo": "modules/tokens/schema.yaml",
     "LocationReferences": "modules/tokens/schema.yaml",
+    "Session": "modules/sessions/schema.yaml",
+    "SessionPatch": "modules/sessions/schema.yaml",
+    "CDR": "modules/cdrs/schema.yaml",
+    "StartSession": "modules/commands/schema.yaml",
+    "StopSession": "modules/commands/schema.yaml",
+    "ReserveNow": "modules/commands/schema.yaml",
+    "CancelReservation": "modules/commands/schema.yaml",
+    "UnlockConnector": "modules/commands/schema.yaml",
+    "CommandResponse": "modules/commands/schema.yaml",
+    "CommandResult": "modules/commands/schema.yaml",
 }
 # OCPI 2.2.1 §16.2 DateTime, which the schemas leave to `format: date-time`.
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,4})?Z?$")

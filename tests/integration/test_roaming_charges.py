@@ -1,0 +1,245 @@
+"""A driver of B charges at A's station with B's token; B commands A's station.
+
+Two evhub servers roam over OCPI 2.2.1: A is the CPO, B the eMSP. A's station speaks real
+OCPP 1.6 over its socket. A authorises B's token in real time with B, pushes the live Session
+(and the CDR) to B, which stores them; B's START_SESSION reaches A's station and the
+CommandResult comes back. Every object exchanged is checked against the official schemas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from evhub.accounts import service as accounts
+from evhub.roaming import cdrs, commands_out, credentials, locations, partners, remote, tokens
+from evhub.roaming.context import RoamingContext
+from evhub.roaming.models import Authorization as Decision
+from evhub.roaming.models import Command
+from evhub.roaming.schemas import CommandType, Whitelist
+from evhub.roaming.sessions import SessionRefresher
+from evhub.roaming.wire import Role
+from tests.committed_events import EventTail
+from tests.integration.live_server import LiveServer, run_server
+from tests.integration.ocpp_client import RawStation, answer_until, connect
+from tests.integration.test_roaming import BOOT, Exchange, _a_site, _now, _record
+from tests.roaming_schemas.validator import assert_envelope, assert_valid
+
+UID = "04AABBCC"
+COMMANDS = {c.value: "".join(w.title() for w in c.value.split("_")) for c in CommandType}
+
+
+async def _stored(ctx: RoamingContext, events: EventTail, module: str) -> dict[str, Any]:
+    """After the next write of `module` to B's cache: the object written."""
+    event = await events.next(f"roaming.remote_{module}_stored")
+    async with ctx.uow() as s:
+        rows = await remote.list_objects(s, module)
+    return next(r.data for r in rows if r.object_id == event.data["object_id"])
+
+
+def _check(seen: list[Exchange]) -> set[str]:
+    """Validate the Sessions, CDRs and commands exchanged; the object names checked."""
+    checked: set[str] = set()
+
+    def valid(name: str, obj: Any) -> None:
+        assert_valid(name, obj)
+        checked.add(name)
+
+    for x in seen:
+        assert_envelope(x.response)
+        path = httpx.URL(x.url).path
+        if "/emsp/2.2.1/sessions/" in path:
+            valid("Session" if x.method == "PUT" else "SessionPatch", x.request)
+        elif path.endswith("/emsp/2.2.1/cdrs"):
+            valid("CDR", x.request)
+        elif "/cpo/2.2.1/commands/" in path:
+            valid(COMMANDS[path.rsplit("/", 1)[1]], x.request)
+            valid("CommandResponse", x.response["data"])
+        elif "/emsp/2.2.1/commands/" in path:
+            valid("CommandResult", x.request)
+        else:
+            continue
+        assert x.response["status_code"] == 1000, x
+    return checked
+
+
+async def _register(a: LiveServer, b: LiveServer) -> tuple[int, int]:
+    """B registers with A; returns A's partner id at B and the site of A's station."""
+    a_ctx: RoamingContext = a.app.state.roaming
+    b_ctx: RoamingContext = b.app.state.roaming
+    site_id = await _a_site(a)
+    async with a_ctx.uow() as s:
+        await locations.set_details(s, site_id, a_ctx.clock.now(), postal_code="75008")
+        token_a = await partners.invite(s, "Hub B", "FR", "EVB", Role.EMSP, a_ctx.clock.now())
+    a_in_b = await credentials.connect(
+        b_ctx, f"{a.base_url}/ocpi/versions", token_a, f"{b.base_url}/ocpi/versions"
+    )
+    await b.add_token(UID)
+    # ALLOWED: A may charge it on the whitelist, but asks B in real time first (§12.4.5).
+    assert await tokens.push(b_ctx, a_in_b, Whitelist.ALLOWED) == 1
+    return a_in_b, site_id
+
+
+async def _meter(station: RawStation, tx: int, wh: int) -> None:
+    sample = {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+    await station.result("MeterValues", {"connectorId": 1, "transactionId": tx,
+                                         "meterValue": [{"timestamp": _now(),
+                                                         "sampledValue": [sample]}]})  # fmt: skip
+
+
+def _cdr_of(session: dict[str, Any], location: dict[str, Any]) -> dict[str, Any]:
+    """The CDR A's billing would issue for the Session (billing's CDRs stand apart)."""
+    evse = next(e for e in location["evses"] if e["uid"] == session["evse_uid"])
+    connector = evse["connectors"][0]
+    return {
+        "id": f"CDR-{session['id']}",
+        "start_date_time": session["start_date_time"],
+        "end_date_time": session["end_date_time"],
+        "cdr_location": {
+            "id": location["id"], "address": location["address"], "city": location["city"],
+            "country": location["country"], "coordinates": location["coordinates"],
+            "evse_uid": evse["uid"], "evse_id": evse["evse_id"], "connector_id": connector["id"],
+            "connector_standard": connector["standard"], "connector_format": connector["format"],
+            "connector_power_type": connector["power_type"],
+        },
+        "currency": "EUR",
+        "charging_periods": [{"start_date_time": session["start_date_time"],
+                              "dimensions": [{"type": "ENERGY", "volume": session["kwh"]}]}],
+        "total_cost": {"excl_vat": 1.25, "incl_vat": 1.5},
+        "total_energy": session["kwh"],
+        "total_time": 0.5,
+        "last_updated": session["last_updated"],
+    }  # fmt: skip
+
+
+async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
+    database_url: str, other_database_url: str
+) -> None:
+    async with (
+        run_server(database_url, ocpi_party_id="EVA", ocpi_business_name="Hub A") as a,
+        run_server(other_database_url, ocpi_party_id="EVB", ocpi_business_name="Hub B") as b,
+    ):
+        a_ctx, a_seen = _record(a)
+        b_ctx, b_seen = _record(b)
+        a_in_b, site_id = await _register(a, b)
+        b_events = await EventTail.open(b.app.state.services.events)
+        async with connect(a.ws_base, "CP-1", "ocpp1.6") as station:
+            assert (await station.result("BootNotification", BOOT))["status"] == "Accepted"
+            # B's driver badges: A does not know the token, asks B, records B's reference.
+            info = await station.result("Authorize", {"idTag": UID})
+            assert info["idTagInfo"]["status"] == "Accepted"
+            async with a_ctx.uow() as s:
+                (decision,) = (await s.scalars(select(Decision))).all()
+            assert decision.how == "AUTH_REQUEST" and decision.authorization_reference
+            # The start takes that decision; its transaction becomes B's Session.
+            start = {"connectorId": 1, "idTag": UID, "meterStart": 0, "timestamp": _now()}
+            started = await station.result("StartTransaction", start)
+            assert started["idTagInfo"]["status"] == "Accepted"
+            tx = started["transactionId"]
+            async with asyncio.timeout(30):
+                live = await _stored(b_ctx, b_events, "sessions")
+            assert live["status"] == "ACTIVE" and live["id"] == str(tx)
+            assert live["cdr_token"]["uid"] == UID and live["auth_method"] == "AUTH_REQUEST"
+            assert live["authorization_reference"] == decision.authorization_reference
+            assert (live["location_id"], live["evse_uid"]) == (str(site_id), "CP-1:1")
+
+            # Energy flows: the next refresh PATCHes it; an unchanged Session is not sent again.
+            await _meter(station, tx, 1800)
+            refresher = SessionRefresher(a_ctx)
+            assert await refresher.refresh() == 1
+            async with asyncio.timeout(30):
+                assert (await _stored(b_ctx, b_events, "sessions"))["kwh"] == 1.8
+            assert await refresher.refresh() == 0
+
+            stop = {"transactionId": tx, "meterStop": 4200, "timestamp": _now()}
+            await station.result("StopTransaction", stop)
+            async with asyncio.timeout(30):
+                ended = await _stored(b_ctx, b_events, "sessions")
+            assert ended["status"] == "COMPLETED" and ended["kwh"] == 4.2
+            assert "end_date_time" in ended
+
+            # A issues the CDR: B stores it and serves it at the URL it answered in Location.
+            async with a_ctx.uow() as s:
+                where = await locations.get_location(s, a_ctx.identity, str(site_id))
+                assert where is not None
+                assert await cdrs.queue_cdr(s, a_ctx.identity, tx, _cdr_of(ended, where),
+                                            a_ctx.clock.now())  # fmt: skip
+            async with asyncio.timeout(30):
+                cdr = await _stored(b_ctx, b_events, "cdrs")
+            assert cdr["session_id"] == str(tx) and cdr["cdr_token"]["uid"] == UID
+            assert cdr["authorization_reference"] == decision.authorization_reference
+            (posted,) = [x for x in a_seen.seen if x.url.endswith("/emsp/2.2.1/cdrs")]
+            async with a_ctx.uow() as s:
+                (b_at_a,) = await partners.list_all(s)
+            reply = await a_ctx.client.call("GET", posted.response_headers["Location"],
+                                            partners.credential(b_at_a),
+                                            partners.party(b_at_a, Role.EMSP))  # fmt: skip
+            assert reply.ok and reply.data == cdr
+
+            # B starts a session for its driver on A's EVSE 2: the command reaches the station,
+            # whose answer comes back to B as the CommandResult.
+            async with b_ctx.uow() as s:
+                own = await accounts.find_token(s, UID)
+                assert own is not None
+                token = tokens.own_token_object(b_ctx.identity, own, Whitelist.ALLOWED)
+            body = {"token": token, "location_id": str(site_id), "evse_uid": "CP-1:2",
+                    "authorization_reference": "B-START-1"}  # fmt: skip
+            command_id, response = await commands_out.send(
+                b_ctx, a_in_b, CommandType.START_SESSION, body, f"{b.base_url}/ocpi"
+            )
+            assert response["result"] == "ACCEPTED" and response["timeout"] > 0
+            call = await answer_until(station, "RemoteStartTransaction", {"status": "Accepted"})
+            assert (call[3]["connectorId"], call[3]["idTag"]) == (2, UID)
+            async with asyncio.timeout(30):
+                result = await b_events.next(commands_out.RESULT)
+            assert result.data == {"command_id": command_id, "command": "START_SESSION",
+                                   "result": "ACCEPTED"}  # fmt: skip
+            # The station starts; the Session carries the command's reference (COMMAND).
+            start = {"connectorId": 2, "idTag": UID, "meterStart": 0, "timestamp": _now()}
+            started = await station.result("StartTransaction", start)
+            assert started["idTagInfo"]["status"] == "Accepted"
+            async with asyncio.timeout(30):
+                commanded = await _stored(b_ctx, b_events, "sessions")
+            assert commanded["auth_method"] == "COMMAND" and commanded["evse_uid"] == "CP-1:2"
+            assert commanded["authorization_reference"] == "B-START-1"
+
+            # STOP_SESSION of it, and of a Session A does not know.
+            stop_body = {"session_id": commanded["id"]}
+            _, response = await commands_out.send(
+                b_ctx, a_in_b, CommandType.STOP_SESSION, stop_body, f"{b.base_url}/ocpi"
+            )
+            assert response["result"] == "ACCEPTED"
+            call = await answer_until(station, "RemoteStopTransaction", {"status": "Accepted"})
+            assert call[3] == {"transactionId": started["transactionId"]}
+            async with asyncio.timeout(30):
+                assert (await b_events.next(commands_out.RESULT)).data["result"] == "ACCEPTED"
+            _, response = await commands_out.send(
+                b_ctx, a_in_b, CommandType.STOP_SESSION, {"session_id": "999"},
+                f"{b.base_url}/ocpi",
+            )  # fmt: skip
+            assert response["result"] == "UNKNOWN_SESSION"
+
+            # A station that does not answer in time: the result is TIMEOUT.
+            a_ctx.command_timeout_s = 0.5
+            unlock = {"location_id": str(site_id), "evse_uid": "CP-1:1", "connector_id": "1"}
+            command_id, response = await commands_out.send(
+                b_ctx, a_in_b, CommandType.UNLOCK_CONNECTOR, unlock, f"{b.base_url}/ocpi"
+            )
+            assert response["result"] == "ACCEPTED"
+            async with asyncio.timeout(30):
+                assert (await b_events.next(commands_out.RESULT)).data["result"] == "TIMEOUT"
+        async with b_ctx.uow() as s:
+            sent = (await s.scalars(select(Command).order_by(Command.id))).all()
+        assert [(c.command, c.response, c.result) for c in sent] == [
+            ("START_SESSION", "ACCEPTED", "ACCEPTED"),
+            ("STOP_SESSION", "ACCEPTED", "ACCEPTED"),
+            ("STOP_SESSION", "UNKNOWN_SESSION", None),
+            ("UNLOCK_CONNECTOR", "ACCEPTED", "TIMEOUT"),
+        ]
+        assert {"Session", "SessionPatch", "CDR", "CommandResult"} <= _check(a_seen.seen)
+        assert {"StartSession", "StopSession", "UnlockConnector", "CommandResponse"} <= _check(
+            b_seen.seen
+        )
