@@ -13,7 +13,6 @@ from evhub.roaming.partners import PartnerStatus
 from evhub.roaming.wire import Role
 from tests.committed_events import EventTail
 from tests.integration.live_server import run_server
-from tests.integration.test_roaming import other_database_url  # noqa: F401 - a fixture
 
 CLI = [sys.executable, "-c", "from evhub.cli import app; app()", "roaming"]
 
@@ -31,7 +30,7 @@ async def _evhub(*args: str, **settings: str) -> tuple[int, str]:
 
 async def test_invite_prints_token_a_and_connect_registers_through_the_running_servers(
     database_url: str,
-    other_database_url: str,  # noqa: F811 - the fixture imported above
+    other_database_url: str,
 ) -> None:
     async with (
         run_server(database_url, ocpi_party_id="EVA") as a,

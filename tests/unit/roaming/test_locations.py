@@ -103,4 +103,6 @@ def test_versions_and_version_details_follow_the_schema() -> None:
     assert_valid("VersionDetails", details)
     pairs = {(e["identifier"], e["role"]) for e in details["endpoints"]}
     assert {("credentials", "RECEIVER"), ("locations", "SENDER"), ("tokens", "RECEIVER"),
-            ("tokens", "SENDER"), ("locations", "RECEIVER")} == pairs  # fmt: skip
+            ("tokens", "SENDER"), ("locations", "RECEIVER"), ("commands", "RECEIVER"),
+            ("sessions", "RECEIVER"), ("cdrs", "RECEIVER"),
+            ("commands", "SENDER")} == pairs  # fmt: skip
