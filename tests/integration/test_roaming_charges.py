@@ -19,7 +19,7 @@ from evhub.roaming import cdrs, commands_out, credentials, locations, partners, 
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.models import Authorization as Decision
 from evhub.roaming.models import Command
-from evhub.roaming.schemas import CommandType, Whitelist
+from evhub.roaming.schemas import CommandType, TokenPatch, TokenType, Whitelist
 from evhub.roaming.sessions import SessionRefresher
 from evhub.roaming.wire import Role
 from tests.committed_events import EventTail
@@ -243,3 +243,54 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
         assert {"StartSession", "StopSession", "UnlockConnector", "CommandResponse"} <= _check(
             b_seen.seen
         )
+
+
+BOOT_201 = {"chargingStation": {"model": "T1", "vendorName": "evhub-test"}, "reason": "PowerUp"}
+
+
+async def _authorize_201(station: RawStation, uid: str) -> str:
+    info = await station.result("Authorize", {"idToken": {"idToken": uid, "type": "ISO14443"}})
+    return str(info["idTokenInfo"]["status"])
+
+
+async def test_a_2_0_1_station_follows_the_emsp_whitelist_rule_when_the_emsp_is_down(
+    database_url: str, other_database_url: str
+) -> None:
+    async with run_server(database_url, ocpi_party_id="EVA", ocpi_business_name="Hub A") as a:
+        a_ctx: RoamingContext = a.app.state.roaming
+        async with run_server(other_database_url, ocpi_party_id="EVB") as b:
+            await _register(a, b)
+        # B is gone. The token was pushed ALLOWED: a valid token charges on the whitelist.
+        async with connect(a.ws_base, "CP-1", "ocpp2.0.1") as station:
+            assert (await station.result("BootNotification", BOOT_201))["status"] == "Accepted"
+            assert await _authorize_201(station, UID) == "Accepted"
+            started = await station.result("TransactionEvent", {
+                "eventType": "Started", "timestamp": _now(), "triggerReason": "Authorized",
+                "seqNo": 0, "transactionInfo": {"transactionId": "T-1"},
+                "evse": {"id": 1, "connectorId": 1},
+                "idToken": {"idToken": UID, "type": "ISO14443"},
+            })  # fmt: skip
+            assert started["idTokenInfo"]["status"] == "Accepted"
+            # B then says NEVER (whitelisting forbidden): no answer from B, no charge.
+            async with a_ctx.uow() as s:
+                (b_at_a,) = await partners.list_all(s)
+                change = TokenPatch(whitelist=Whitelist.NEVER, last_updated=a_ctx.clock.now())
+                await tokens.patch(s, b_at_a, ("FR", "EVB", UID, TokenType.RFID), change,
+                                   a_ctx.clock.now())  # fmt: skip
+            assert await _authorize_201(station, UID) == "Invalid"
+            # ALWAYS: never asked, the token's validity decides.
+            async with a_ctx.uow() as s:
+                change = TokenPatch(whitelist=Whitelist.ALWAYS, last_updated=a_ctx.clock.now())
+                await tokens.patch(s, b_at_a, ("FR", "EVB", UID, TokenType.RFID), change,
+                                   a_ctx.clock.now())  # fmt: skip
+            assert await _authorize_201(station, UID) == "Accepted"
+            assert await _authorize_201(station, "NOBODY") == "Invalid"
+        async with a_ctx.uow() as s:
+            rows = (await s.scalars(select(Decision).order_by(Decision.id))).all()
+        # The first decision serves the start that followed it; each other badge is asked anew.
+        assert [(d.how, d.realtime, d.allowed) for d in rows] == [
+            ("WHITELIST", "UNREACHABLE", True),
+            ("WHITELIST", "UNREACHABLE", False),
+            ("WHITELIST", "NOT_ASKED", True),
+        ]
+        assert rows[0].transaction_id is not None

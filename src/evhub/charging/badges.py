@@ -16,8 +16,9 @@ from evhub.uow import UnitOfWork
 
 
 class ForeignTokens(Protocol):
-    async def authorize(self, uid: str, station_id: str) -> Authorization | None:
-        """The decision on a token a partner issued; None when no partner did."""
+    async def authorize(self, uid: str, station_id: str, starting: bool) -> Authorization | None:
+        """The decision on a token a partner issued; None when no partner did. `starting`:
+        for a transaction's start, which may take the decision its Authorize just had."""
         ...
 
 
@@ -37,7 +38,9 @@ async def authorize_badge(
     token unknown here the roaming one (OCPI 2.2.1 §12.4.5 whitelist, §12.2.1.2 real time)."""
     async with uow() as session:
         authorization = await access.authorize(session, uid, now, station_id=station_id)
-    return await settle(foreign, authorization, uid, station_id) or authorization
+    if foreign is None or not unknown_here(authorization):
+        return authorization
+    return await foreign.authorize(uid, station_id, starting=False) or authorization
 
 
 async def settle(
@@ -50,4 +53,4 @@ async def settle(
     transaction is stored whatever the answer: OCPP 1.6 §4.8, 2.0.1 E05)."""
     if foreign is None or authorization is None or uid is None or not unknown_here(authorization):
         return authorization
-    return await foreign.authorize(uid, station_id) or authorization
+    return await foreign.authorize(uid, station_id, starting=True) or authorization

@@ -2,9 +2,9 @@
 
 The decision follows the eMSP's whitelist rule and, when the rule lets evhub ask, its real-time
 answer (`service.authorize_roaming`: read, commit, then call). It is recorded with its
-authorization_reference, so that the Session and the CDR of the charge carry it; a start that
-follows an Authorize (or a START_SESSION) at the same station within `REUSE` takes that
-decision instead of asking again.
+authorization_reference, so that the Session and the CDR of the charge carry it. Each badge
+(Authorize) is decided afresh; a start that follows an Authorize (or a START_SESSION) at the
+same station within `REUSE` takes that decision instead of asking again.
 """
 
 from __future__ import annotations
@@ -75,10 +75,12 @@ class RoamingBadges:
     def __init__(self, ctx: RoamingContext) -> None:
         self.ctx = ctx
 
-    async def authorize(self, uid: str, station_id: str) -> Authorization | None:
+    async def authorize(self, uid: str, station_id: str, starting: bool) -> Authorization | None:
+        """A badge is decided afresh; a start takes the decision of its Authorize (or of the
+        eMSP's START_SESSION) when there is one."""
         now = self.ctx.clock.now()
         async with self.ctx.uow() as session:
-            reused = await recent(session, uid, station_id, now)
+            reused = await recent(session, uid, station_id, now) if starting else None
             if reused is not None:
                 return as_ocpp(reused)
             station = await assets.get_station(session, station_id)

@@ -9,7 +9,6 @@ A transaction that a roaming decision let start (`badges`) becomes a Session whe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -203,7 +202,7 @@ class SessionRefresher:
     async def run(self) -> None:
         while True:
             await self.refresh()
-            await asyncio.sleep(self.interval_s)
+            await self.ctx.clock.sleep(self.interval_s)
 
     async def refresh(self) -> int:
         """Queue a PATCH for each active Session whose energy changed; returns how many."""
