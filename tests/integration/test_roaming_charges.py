@@ -17,6 +17,7 @@ from sqlalchemy import select
 from evhub.accounts import service as accounts
 from evhub.roaming import cdrs, commands_out, credentials, locations, partners, remote, tokens
 from evhub.roaming.context import RoamingContext
+from evhub.roaming.deliveries import QUEUED
 from evhub.roaming.models import Authorization as Decision
 from evhub.roaming.models import Command
 from evhub.roaming.schemas import CommandType, TokenPatch, TokenType, Whitelist
@@ -259,7 +260,7 @@ async def test_a_2_0_1_station_follows_the_emsp_whitelist_rule_when_the_emsp_is_
     async with run_server(database_url, ocpi_party_id="EVA", ocpi_business_name="Hub A") as a:
         a_ctx: RoamingContext = a.app.state.roaming
         async with run_server(other_database_url, ocpi_party_id="EVB") as b:
-            await _register(a, b)
+            _, site_id = await _register(a, b)
         # B is gone. The token was pushed ALLOWED: a valid token charges on the whitelist.
         async with connect(a.ws_base, "CP-1", "ocpp2.0.1") as station:
             assert (await station.result("BootNotification", BOOT_201))["status"] == "Accepted"
@@ -285,12 +286,29 @@ async def test_a_2_0_1_station_follows_the_emsp_whitelist_rule_when_the_emsp_is_
                                    a_ctx.clock.now())  # fmt: skip
             assert await _authorize_201(station, UID) == "Accepted"
             assert await _authorize_201(station, "NOBODY") == "Invalid"
+        # At another station, a start without an Authorize: decided after its commit, the
+        # Session is opened once the decision is stored.
+        await a.add_station("CP-2", site_id)
+        a_events = await EventTail.open(a.app.state.services.events)
+        async with connect(a.ws_base, "CP-2", "ocpp2.0.1") as station:
+            assert (await station.result("BootNotification", BOOT_201))["status"] == "Accepted"
+            started = await station.result("TransactionEvent", {
+                "eventType": "Started", "timestamp": _now(), "triggerReason": "Authorized",
+                "seqNo": 0, "transactionInfo": {"transactionId": "T-2"},
+                "evse": {"id": 1, "connectorId": 1},
+                "idToken": {"idToken": UID, "type": "ISO14443"},
+            })  # fmt: skip
+            assert started["idTokenInfo"]["status"] == "Accepted"
+            async with asyncio.timeout(30):
+                while (await a_events.next(QUEUED)).data["object_key"] != "sessions/2":
+                    pass
         async with a_ctx.uow() as s:
             rows = (await s.scalars(select(Decision).order_by(Decision.id))).all()
-        # The first decision serves the start that followed it; each other badge is asked anew.
-        assert [(d.how, d.realtime, d.allowed) for d in rows] == [
-            ("WHITELIST", "UNREACHABLE", True),
-            ("WHITELIST", "UNREACHABLE", False),
-            ("WHITELIST", "NOT_ASKED", True),
+        # The first badge's decision serves the start that followed it; each other badge is
+        # decided anew; the start at CP-2 had its own.
+        assert [(d.station_id, d.how, d.realtime, d.allowed, d.transaction_id) for d in rows] == [
+            ("CP-1", "WHITELIST", "UNREACHABLE", True, 1),
+            ("CP-1", "WHITELIST", "UNREACHABLE", False, None),
+            ("CP-1", "WHITELIST", "NOT_ASKED", True, None),
+            ("CP-2", "WHITELIST", "NOT_ASKED", True, 2),
         ]
-        assert rows[0].transaction_id is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts.service import Authorization
@@ -26,6 +26,7 @@ from evhub.roaming.schemas import Allowed, LocationReferences
 
 log = logging.getLogger("evhub.roaming")
 REUSE = timedelta(minutes=5)
+HELD = timedelta(hours=24)  # longer than a charge lasts
 
 # OCPI AllowedType (§12.4.1) as what an OCPP station is told.
 _OCPP_STATUS = {
@@ -50,16 +51,20 @@ def as_ocpp(decision: Decision) -> Authorization:
 async def recent(
     session: AsyncSession, uid: str, station_id: str, now: datetime
 ) -> Decision | None:
-    """The latest decision on `uid` at the station not yet used by a transaction."""
+    """The decision a start of `uid` at the station takes: the latest one not yet used by a
+    transaction (within `REUSE`), else the one of its transaction there (within `HELD`: the
+    later events of a transaction, its end included, are not asked about again)."""
     result = await session.execute(
         select(Decision)
         .where(
             Decision.uid == uid,
             Decision.station_id == station_id,
-            Decision.transaction_id.is_(None),
-            Decision.decided_at > now - REUSE,
+            or_(
+                and_(Decision.transaction_id.is_(None), Decision.decided_at > now - REUSE),
+                and_(Decision.transaction_id.is_not(None), Decision.decided_at > now - HELD),
+            ),
         )
-        .order_by(Decision.id.desc())
+        .order_by(Decision.transaction_id.is_not(None), Decision.id.desc())
         .limit(1)
     )
     return result.scalar_one_or_none()

@@ -10,7 +10,7 @@ A transaction that a roaming decision let start (`badges`) becomes a Session whe
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,16 +26,19 @@ from evhub.charging.models import Transaction
 from evhub.events import Event
 from evhub.events.relay import TransactionalConsumer
 from evhub.roaming import deliveries, partners
-from evhub.roaming.badges import REUSE
+from evhub.roaming.badges import recent
 from evhub.roaming.context import Identity, RoamingContext
 from evhub.roaming.evse_ids import evse_uid
 from evhub.roaming.models import Authorization as Decision
-from evhub.roaming.models import Session
+from evhub.roaming.models import RoamingToken, Session
 from evhub.roaming.wire import InterfaceRole, format_timestamp
 
 log = logging.getLogger("evhub.roaming")
 DEFAULT_CURRENCY = "EUR"  # a Session needs one even where no tariff prices the charge
 STARTED, ENDED = "transaction.started", "transaction.ended"
+DECIDING = timedelta(minutes=2)  # longer than a real-time request may take
+_COPIED = ("partner_id", "uid", "station_id", "allowed", "how", "realtime",
+           "authorization_reference", "cdr_token", "decided_at")  # fmt: skip
 
 
 def _amount(value: Decimal) -> float:
@@ -138,21 +141,14 @@ async def open_session(
     existing = await session.scalar(select(Session).where(Session.transaction_id == tx.id))
     if existing is not None:
         return existing
-    decision = await session.scalar(
-        select(Decision)
-        .where(
-            Decision.uid == tx.id_token,
-            Decision.station_id == tx.station_id,
-            Decision.allowed.is_(True),
-            Decision.transaction_id.is_(None),
-            Decision.decided_at >= tx.started_at - REUSE,
-        )
-        .order_by(Decision.id.desc())
-        .limit(1)
-    )
+    decision = await recent(session, str(tx.id_token), tx.station_id, tx.started_at)
     if decision is None:
+        if await _deciding(session, tx, now):
+            raise DecisionPending(f"transaction {tx.id}: its roaming decision is not stored yet")
         return None
-    decision.transaction_id = tx.id
+    if not decision.allowed:
+        return None
+    decision = await _bind(session, decision, tx)
     row = Session(transaction_id=tx.id, partner_id=decision.partner_id,
                   authorization_id=decision.id, status="ACTIVE", pushed_wh=0,
                   created_at=now, updated_at=now)  # fmt: skip
@@ -160,6 +156,32 @@ async def open_session(
     await session.flush()
     await queue_push(session, identity, row, now, whole=True)
     return row
+
+
+class DecisionPending(Exception):
+    """A start without a prior Authorize is committed before its token is decided (the eMSP is
+    asked after the commit): the relay hands the event again, with back-off, until it is."""
+
+
+async def _deciding(session: AsyncSession, tx: Transaction, now: datetime) -> bool:
+    """A partner's token whose decision may still come (bounded by `DECIDING`)."""
+    if now - tx.started_at > DECIDING and now - tx.created_at > DECIDING:
+        return False
+    found = await session.scalar(
+        select(RoamingToken.id).where(RoamingToken.uid == tx.id_token).limit(1)
+    )
+    return found is not None
+
+
+async def _bind(session: AsyncSession, decision: Decision, tx: Transaction) -> Decision:
+    """The decision bound to the transaction it let start: the one its start took
+    (`badges.recent`), or a copy of the one an earlier transaction of the token there took."""
+    if decision.transaction_id is not None:
+        decision = Decision(**{c: getattr(decision, c) for c in _COPIED})
+        session.add(decision)
+    decision.transaction_id = tx.id
+    await session.flush()
+    return decision
 
 
 async def close_session(
