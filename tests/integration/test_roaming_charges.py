@@ -9,6 +9,7 @@ CommandResult comes back. Every object exchanged is checked against the official
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,12 +18,12 @@ from sqlalchemy import select
 from evhub.accounts import service as accounts
 from evhub.roaming import cdrs, commands_out, credentials, locations, partners, remote, tokens
 from evhub.roaming.context import RoamingContext
-from evhub.roaming.deliveries import QUEUED
+from evhub.roaming.deliveries import DELIVERED, QUEUED
 from evhub.roaming.models import Authorization as Decision
 from evhub.roaming.models import Command
 from evhub.roaming.schemas import CommandType, TokenPatch, TokenType, Whitelist
 from evhub.roaming.sessions import SessionRefresher
-from evhub.roaming.wire import Role
+from evhub.roaming.wire import Role, format_timestamp
 from tests.committed_events import EventTail
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import RawStation, answer_until, connect
@@ -172,13 +173,25 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
                 cdr = await _stored(b_ctx, b_events, "cdrs")
             assert cdr["session_id"] == str(tx) and cdr["cdr_token"]["uid"] == UID
             assert cdr["authorization_reference"] == decision.authorization_reference
-            (posted,) = [x for x in a_seen.seen if x.url.endswith("/emsp/2.2.1/cdrs")]
+            posted = next(x for x in a_seen.seen if x.url.endswith("/emsp/2.2.1/cdrs"))
             async with a_ctx.uow() as s:
                 (b_at_a,) = await partners.list_all(s)
             reply = await a_ctx.client.call("GET", posted.response_headers["Location"],
                                             partners.credential(b_at_a),
                                             partners.party(b_at_a, Role.EMSP))  # fmt: skip
             assert reply.ok and reply.data == cdr
+            # A CDR is never edited (§10): posted again, B keeps the first.
+            a_events = await EventTail.open(a.app.state.services.events)
+            again = _cdr_of(ended, where) | {"total_cost": {"excl_vat": 9.0, "incl_vat": 9.9}}
+            async with a_ctx.uow() as s:
+                await cdrs.queue_cdr(s, a_ctx.identity, tx, again, a_ctx.clock.now())
+            async with asyncio.timeout(30):
+                await a_events.next(DELIVERED)
+            reply = await a_ctx.client.call("GET", posted.response_headers["Location"],
+                                            partners.credential(b_at_a),
+                                            partners.party(b_at_a, Role.EMSP))  # fmt: skip
+            assert reply.data["total_cost"] == cdr["total_cost"] == {"excl_vat": 1.25,
+                                                                     "incl_vat": 1.5}  # fmt: skip
 
             # B starts a session for its driver on A's EVSE 2: the command reaches the station,
             # whose answer comes back to B as the CommandResult.
@@ -223,6 +236,29 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
             )  # fmt: skip
             assert response["result"] == "UNKNOWN_SESSION"
 
+            # RESERVE_NOW of EVSE 1 for B's driver, then its CANCEL_RESERVATION.
+            expiry = datetime.now(UTC) + timedelta(minutes=20)
+            reserve = {"token": token, "expiry_date": format_timestamp(expiry),
+                       "reservation_id": "B-RES-1", "location_id": str(site_id),
+                       "evse_uid": "CP-1:1"}  # fmt: skip
+            _, response = await commands_out.send(
+                b_ctx, a_in_b, CommandType.RESERVE_NOW, reserve, f"{b.base_url}/ocpi"
+            )
+            assert response["result"] == "ACCEPTED"
+            reserved = await answer_until(station, "ReserveNow", {"status": "Accepted"})
+            assert (reserved[3]["connectorId"], reserved[3]["idTag"]) == (1, UID)
+            async with asyncio.timeout(30):
+                assert (await b_events.next(commands_out.RESULT)).data["result"] == "ACCEPTED"
+            _, response = await commands_out.send(
+                b_ctx, a_in_b, CommandType.CANCEL_RESERVATION, {"reservation_id": "B-RES-1"},
+                f"{b.base_url}/ocpi",
+            )  # fmt: skip
+            assert response["result"] == "ACCEPTED"
+            call = await answer_until(station, "CancelReservation", {"status": "Rejected"})
+            assert call[3] == {"reservationId": reserved[3]["reservationId"]}
+            async with asyncio.timeout(30):
+                assert (await b_events.next(commands_out.RESULT)).data["result"] == "REJECTED"
+
             # A station that does not answer in time: the result is TIMEOUT.
             a_ctx.command_timeout_s = 0.5
             unlock = {"location_id": str(site_id), "evse_uid": "CP-1:1", "connector_id": "1"}
@@ -238,12 +274,14 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
             ("START_SESSION", "ACCEPTED", "ACCEPTED"),
             ("STOP_SESSION", "ACCEPTED", "ACCEPTED"),
             ("STOP_SESSION", "UNKNOWN_SESSION", None),
+            ("RESERVE_NOW", "ACCEPTED", "ACCEPTED"),
+            ("CANCEL_RESERVATION", "ACCEPTED", "REJECTED"),
             ("UNLOCK_CONNECTOR", "ACCEPTED", "TIMEOUT"),
         ]
         assert {"Session", "SessionPatch", "CDR", "CommandResult"} <= _check(a_seen.seen)
-        assert {"StartSession", "StopSession", "UnlockConnector", "CommandResponse"} <= _check(
-            b_seen.seen
-        )
+        names = {"StartSession", "StopSession", "ReserveNow", "CancelReservation",
+                 "UnlockConnector", "CommandResponse"}  # fmt: skip
+        assert names <= _check(b_seen.seen)
 
 
 BOOT_201 = {"chargingStation": {"model": "T1", "vendorName": "evhub-test"}, "reason": "PowerUp"}
