@@ -28,6 +28,7 @@ from tests.committed_events import EventTail
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import RawStation, answer_until, connect
 from tests.integration.test_roaming import BOOT, Exchange, _a_site, _now, _record
+from tests.integration.test_tariffs_api import body_of
 from tests.roaming_schemas.validator import assert_envelope, assert_valid
 
 UID = "04AABBCC"
@@ -73,6 +74,11 @@ async def _register(a: LiveServer, b: LiveServer) -> tuple[int, int]:
     a_ctx: RoamingContext = a.app.state.roaming
     b_ctx: RoamingContext = b.app.state.roaming
     site_id = await _a_site(a)
+    # The site's public tariff: 0.25 EUR/kWh excl. 10 % VAT, which prices the live Sessions.
+    r = await a.http.post("/api/v1/tariffs", json=body_of("tariff_8_simple_025kwh"))
+    assert r.status_code == 201, r.text
+    r = await a.http.patch(f"/api/v1/sites/{site_id}", json={"tariff_id": r.json()["id"]})
+    assert r.status_code == 200, r.text
     async with a_ctx.uow() as s:
         await locations.set_details(s, site_id, a_ctx.clock.now(), postal_code="75008")
         token_a = await partners.invite(s, "Hub B", "FR", "EVB", Role.EMSP, a_ctx.clock.now())
@@ -147,13 +153,17 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
             assert live["cdr_token"]["uid"] == UID and live["auth_method"] == "AUTH_REQUEST"
             assert live["authorization_reference"] == decision.authorization_reference
             assert (live["location_id"], live["evse_uid"]) == (str(site_id), "CP-1:1")
+            assert live["currency"] == "EUR"
+            assert live["total_cost"] == {"excl_vat": 0.0, "incl_vat": 0.0}
 
             # Energy flows: the next refresh PATCHes it; an unchanged Session is not sent again.
             await _meter(station, tx, 1800)
             refresher = SessionRefresher(a_ctx)
             assert await refresher.refresh() == 1
             async with asyncio.timeout(30):
-                assert (await _stored(b_ctx, b_events, "sessions"))["kwh"] == 1.8
+                charging = await _stored(b_ctx, b_events, "sessions")
+            assert charging["kwh"] == 1.8 and charging["status"] == "ACTIVE"
+            assert charging["total_cost"] == {"excl_vat": 0.45, "incl_vat": 0.495}
             assert await refresher.refresh() == 0
 
             stop = {"transactionId": tx, "meterStop": 4200, "timestamp": _now()}
@@ -161,6 +171,7 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
             async with asyncio.timeout(30):
                 ended = await _stored(b_ctx, b_events, "sessions")
             assert ended["status"] == "COMPLETED" and ended["kwh"] == 4.2
+            assert ended["total_cost"] == {"excl_vat": 1.05, "incl_vat": 1.155}
             assert "end_date_time" in ended
 
             # A issues the CDR: B stores it and serves it at the URL it answered in Location.
