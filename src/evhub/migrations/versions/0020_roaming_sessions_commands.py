@@ -1,7 +1,7 @@
 """roaming: authorisations, sessions, deliveries and commands of OCPI 2.2.1
 
 Revision ID: 0020
-Revises: 0023
+Revises: 0019
 Create Date: 2026-12-01 23:02:45.250972
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0020"
-down_revision: str | None = "0023"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
