@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -123,3 +124,27 @@ class MeterValue(Base):
     context: Mapped[str] = mapped_column(String(24), default="Sample.Periodic")
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(16), default="")
+
+
+class SignedMeterValue(Base):
+    """A signed meter reading as the station sent it (OCMF in OCPP 2.0.1 `signedMeterValue`,
+    OCPP 1.6 `SignedData` values): kept verbatim, for the CDR and its verification."""
+
+    __tablename__ = "signed_meter_values"
+    __table_args__ = (UniqueConstraint(
+            "transaction_pk", "timestamp", "context", "data_hash",
+            name="uq_signed_meter_values_transaction_pk",
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_pk: Mapped[int] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"), index=True
+    )
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    context: Mapped[str] = mapped_column(String(24))
+    signing_method: Mapped[str] = mapped_column(String(50), default="")
+    encoding_method: Mapped[str] = mapped_column(String(50), default="OCMF")
+    data: Mapped[str] = mapped_column(Text)
+    data_hash: Mapped[str] = mapped_column(String(64))  # sha256 of data: the key, data unbounded
+    public_key: Mapped[str] = mapped_column(Text, default="")

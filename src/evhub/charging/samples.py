@@ -105,3 +105,16 @@ def latest(samples: list[Sample], measurand: str) -> float | None:
     if total:
         return total[-1].value
     return sum(s.value for s in at_newest if s.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"))
+
+
+@dataclass(frozen=True)
+class SignedReading:
+    """A signed meter value (OCPP 2.0.1 SignedMeterValueType §2.45; OCPP 1.6 a sampled value of
+    format SignedData), kept as sent: `data` is what the meter signed (OCMF for most)."""
+
+    timestamp: datetime
+    context: str
+    data: str
+    signing_method: str = ""
+    encoding_method: str = "OCMF"
+    public_key: str = ""

@@ -28,7 +28,8 @@ from evhub.charging.models import (
     Transaction,
     TransactionEvent,
 )
-from evhub.charging.samples import Sample, energy_register_wh
+from evhub.charging.samples import Sample, SignedReading, energy_register_wh
+from evhub.charging.signed import store_signed
 from evhub.charging.state import TransactionState, check_transition
 from evhub.errors import Conflict, NotFound
 from evhub.events import emit
@@ -66,6 +67,7 @@ class TransactionStart:
     remote_start_id: int | None = None
     charging_state: str | None = None
     samples: tuple[Sample, ...] = ()
+    signed: tuple[SignedReading, ...] = ()
     seq_no: int = 0
     trigger: str = "Authorized"
 
@@ -82,6 +84,7 @@ class TransactionUpdate:
     remote_start_id: int | None = None
     charging_state: str | None = None
     samples: tuple[Sample, ...] = ()
+    signed: tuple[SignedReading, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class TransactionStop:
     id_token: str | None = None
     charging_state: str | None = None
     samples: tuple[Sample, ...] = ()
+    signed: tuple[SignedReading, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ async def close_transaction(
         return Outcome(tx, authorization, duplicate=True)
     update = TransactionUpdate(
         stop.station_id, stop.transaction_id, stop.step,
-        charging_state=stop.charging_state, samples=stop.samples,
+        charging_state=stop.charging_state, samples=stop.samples, signed=stop.signed,
     )  # fmt: skip
     await _apply(session, now, tx, update, None)
     if tx.state == TransactionState.ENDED:
@@ -179,7 +183,7 @@ def _update_of_start(start: TransactionStart, step: Step) -> TransactionUpdate:
         start.station_id, "", step, evse_id=start.evse_id or None,
         connector_id=start.connector_id, reservation_id=start.reservation_id,
         remote_start_id=start.remote_start_id, charging_state=start.charging_state,
-        samples=start.samples,
+        samples=start.samples, signed=start.signed,
     )  # fmt: skip
 
 
@@ -319,6 +323,7 @@ async def _apply(
     tx.updated_at = now
     if update.samples:
         await store_samples(session, tx.station_id, tx.evse_id, tx, update.samples)
+    await store_signed(session, tx.id, update.signed)
     if step.kind == "Started" or update.id_token or update.reservation_id is not None:
         await bookings.link_transaction(session, tx, now, update.reservation_id)
 

@@ -7,7 +7,7 @@ from typing import Any
 from ocpp.exceptions import PropertyConstraintViolationError, TypeConstraintViolationError
 
 from evhub.accounts.service import Authorization
-from evhub.charging.samples import ImplausibleSample, Sample, normalise
+from evhub.charging.samples import ImplausibleSample, Sample, SignedReading, normalise
 from evhub.charging.service import Step, TransactionStart, TransactionStop
 from evhub.ocpp.timestamps import format_time, parse_time
 
@@ -44,6 +44,21 @@ def samples(meter_value: list[dict[str, Any]]) -> tuple[Sample, ...]:
             except ImplausibleSample as exc:
                 raise PropertyConstraintViolationError(details={"cause": exc.message}) from exc
     return tuple(out)
+
+
+def signed_readings(meter_value: list[dict[str, Any]]) -> tuple[SignedReading, ...]:
+    """The values of format SignedData (1.6 §7.45 ValueFormat), kept as sent; their public
+    key travels apart (the station's configuration), so none is stored with them here."""
+    return tuple(
+        SignedReading(
+            timestamp=parse_time(reading["timestamp"]),
+            context=sampled.get("context") or "Sample.Periodic",
+            data=sampled["value"],
+        )
+        for reading in meter_value
+        for sampled in reading["sampled_value"]
+        if sampled.get("format") == "SignedData"
+    )
 
 
 def transaction_start(
@@ -86,6 +101,7 @@ def transaction_stop(
         reason=reason or "Local",
         id_token=id_tag,
         samples=samples(transaction_data),
+        signed=signed_readings(transaction_data),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from ocpp.exceptions import PropertyConstraintViolationError
 
 from evhub.accounts.service import Authorization
-from evhub.charging.samples import ImplausibleSample, Sample, normalise
+from evhub.charging.samples import ImplausibleSample, Sample, SignedReading, normalise
 from evhub.charging.service import Step, TransactionStart, TransactionStop, TransactionUpdate
 from evhub.ocpp.timestamps import format_time, parse_time
 from evhub.planning.vehicle_needs import VehicleNeed
@@ -42,6 +42,28 @@ def samples(meter_value: list[dict[str, Any]]) -> tuple[Sample, ...]:
     return tuple(out)
 
 
+def signed_readings(meter_value: list[dict[str, Any]]) -> tuple[SignedReading, ...]:
+    """The signed meter values among MeterValueType[] (2.0.1 SignedMeterValueType §2.45),
+    kept as sent: signedMeterData, signingMethod, encodingMethod, publicKey."""
+    out: list[SignedReading] = []
+    for reading in meter_value:
+        at = parse_time(reading["timestamp"])
+        for sampled in reading["sampled_value"]:
+            signed = sampled.get("signed_meter_value")
+            if signed:
+                out.append(
+                    SignedReading(
+                        timestamp=at,
+                        context=sampled.get("context") or "Sample.Periodic",
+                        data=signed["signed_meter_data"],
+                        signing_method=signed.get("signing_method", ""),
+                        encoding_method=signed.get("encoding_method", ""),
+                        public_key=signed.get("public_key", ""),
+                    )
+                )
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class TransactionEventValues:
     """A TransactionEventRequest (E01-E15) as neutral values: `start` opens the transaction
@@ -66,6 +88,7 @@ def transaction_event(
     token = (kw.get("id_token") or {}).get("id_token")
     at = parse_time(timestamp)
     data = samples(kw.get("meter_value") or [])
+    signed = signed_readings(kw.get("meter_value") or [])
     transaction_id = transaction_info["transaction_id"]
     started = event_type == "Started"
     start = TransactionStart(
@@ -81,6 +104,7 @@ def transaction_event(
         remote_start_id=transaction_info.get("remote_start_id") if started else None,
         charging_state=transaction_info.get("charging_state") if started else None,
         samples=data if started else (),
+        signed=signed if started else (),
         seq_no=seq_no,
         trigger=trigger_reason,
     )
@@ -91,7 +115,7 @@ def transaction_event(
         stop = TransactionStop(
             station_id, transaction_id, step, meter_stop_wh=None,
             reason=transaction_info.get("stopped_reason") or "Local", id_token=token,
-            charging_state=transaction_info.get("charging_state"), samples=data,
+            charging_state=transaction_info.get("charging_state"), samples=data, signed=signed,
         )  # fmt: skip
         return TransactionEventValues(start, stop=stop)
     update = TransactionUpdate(
@@ -99,7 +123,7 @@ def transaction_event(
         connector_id=evse.get("connector_id"), id_token=token,
         reservation_id=kw.get("reservation_id"),
         remote_start_id=transaction_info.get("remote_start_id"),
-        charging_state=transaction_info.get("charging_state"), samples=data,
+        charging_state=transaction_info.get("charging_state"), samples=data, signed=signed,
     )  # fmt: skip
     return TransactionEventValues(start, update=update)
 
