@@ -25,6 +25,9 @@ from evhub.auth.api import router as auth_router
 from evhub.auth.roles import Role
 from evhub.auth.signing import server_secret
 from evhub.billing.api import router as billing_router
+from evhub.billing.documents_api import router as documents_router
+from evhub.billing.issuer import CdrIssuer
+from evhub.billing.service import Party
 from evhub.carsharing.api import router as carsharing_router
 from evhub.carsharing.gbfs_api import router as gbfs_router
 from evhub.carsharing.service import FleetCharging
@@ -145,6 +148,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 app.state.planner = planner
                 services.relay.add(planner.consumer())
                 supervisor.start("planning", planner.run)
+                party = Party(settings.ocpi_country_code, settings.ocpi_party_id)
+                services.relay.add(CdrIssuer(party, clock).consumer())
                 start_roaming(once, services.relay, roaming, settings)
                 if node is not None:
                     node.start(supervisor, services)
@@ -171,6 +176,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         assets_router, accounts_router, charging_router, maintenance_router, feed_router,
         remote_router, reservations_router, planning_router, auth_router, billing_router,
         carsharing_router, reporting_router, self_service_router, orders_router,
+        documents_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)

@@ -201,6 +201,26 @@ class Settings(BaseSettings):
     reset_link_ttl_h: float = Field(default=2.0, gt=0)
     welcome_link_ttl_h: float = Field(default=24.0 * 14, gt=0)
 
+    # Invoices: the operator's legal identity as printed on them (checked when invoices are
+    # issued: SIREN by its Luhn key, the VAT number by its check digits), the fees of bookings
+    # (their rules are recorded by reservations), and the VAT rate of fees.
+    invoice_company_name: str | None = Field(default=None, max_length=200)
+    invoice_company_siren: str | None = None
+    invoice_company_vat_number: str | None = None
+    invoice_company_address: str | None = Field(default=None, max_length=300)
+    invoice_company_postcode: str | None = Field(default=None, max_length=16)
+    invoice_company_city: str | None = Field(default=None, max_length=120)
+    invoice_company_country: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
+    invoice_number_prefix: str = Field(default="EVH", pattern=r"^[A-Z0-9]{1,8}$")
+    invoice_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    invoice_vat_rate: Decimal = Field(default=Decimal("20.00"), ge=0, le=100)
+    invoice_timezone: str = Field(
+        default="Europe/Paris", description="An invoice's month starts at midnight here."
+    )
+    fee_no_show: Decimal = Field(default=Decimal("10.00"), ge=0, description="Excl. VAT.")
+    fee_late_cancellation: Decimal = Field(default=Decimal("5.00"), ge=0)
+    fee_overstay_per_min: Decimal = Field(default=Decimal("0.20"), ge=0)
+
     def advertised_url(self) -> str:
         """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""
         return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")

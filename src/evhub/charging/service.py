@@ -29,6 +29,7 @@ from evhub.charging.models import (
     TransactionEvent,
 )
 from evhub.charging.samples import Sample, SignedReading, energy_register_wh
+from evhub.charging.signed import signed_values_of as signed_values_of
 from evhub.charging.signed import store_signed
 from evhub.charging.state import TransactionState, check_transition
 from evhub.errors import Conflict, NotFound

@@ -43,12 +43,17 @@ def _signed_meter_values() -> None:
         sa.Column("data_hash", sa.String(length=64), nullable=False),
         sa.Column("public_key", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["transaction_pk"], ["transactions.id"],
-            name=op.f("fk_signed_meter_values_transaction_pk_transactions"), ondelete="CASCADE",
+            ["transaction_pk"],
+            ["transactions.id"],
+            name=op.f("fk_signed_meter_values_transaction_pk_transactions"),
+            ondelete="CASCADE",
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signed_meter_values")),
         sa.UniqueConstraint(
-            "transaction_pk", "timestamp", "context", "data_hash",
+            "transaction_pk",
+            "timestamp",
+            "context",
+            "data_hash",
             name=op.f("uq_signed_meter_values_transaction_pk"),
         ),  # fmt: skip
     )
@@ -97,8 +102,10 @@ def _cdrs() -> None:
             "(origin = 'correction') = (replaces IS NOT NULL)", name=op.f("ck_cdrs_cdr_fix_ref")
         ),
         sa.ForeignKeyConstraint(
-            ["transaction_pk"], ["transactions.id"],
-            name=op.f("fk_cdrs_transaction_pk_transactions"), ondelete="RESTRICT",
+            ["transaction_pk"],
+            ["transactions.id"],
+            name=op.f("fk_cdrs_transaction_pk_transactions"),
+            ondelete="RESTRICT",
         ),  # fmt: skip
         sa.ForeignKeyConstraint(
             ["credit_of"], ["cdrs.id"], name=op.f("fk_cdrs_credit_of_cdrs"), ondelete="RESTRICT"
@@ -152,14 +159,14 @@ def _invoices() -> None:
             "length(currency) = 3", name=op.f("ck_invoices_invoice_currency_iso4217")
         ),
         sa.ForeignKeyConstraint(
-            ["driver_id"], ["drivers.id"], name=op.f("fk_invoices_driver_id_drivers"),
+            ["driver_id"],
+            ["drivers.id"],
+            name=op.f("fk_invoices_driver_id_drivers"),
             ondelete="RESTRICT",
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
         sa.UniqueConstraint("number", name=op.f("uq_invoices_number")),
-        sa.UniqueConstraint(
-            "company_id", "year", "sequence", name=op.f("uq_invoices_company_id")
-        ),
+        sa.UniqueConstraint("company_id", "year", "sequence", name=op.f("uq_invoices_company_id")),
         sa.UniqueConstraint(
             "company_id", "driver_id", "month", name=op.f("uq_invoices_company_id_driver_id")
         ),
@@ -179,14 +186,14 @@ def _invoices() -> None:
         sa.Column("vat_amount", MONEY, nullable=False),
         sa.Column("amount_incl_vat", MONEY, nullable=False),
         sa.ForeignKeyConstraint(
-            ["invoice_id"], ["invoices.id"], name=op.f("fk_invoice_lines_invoice_id_invoices"),
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_invoice_lines_invoice_id_invoices"),
             ondelete="RESTRICT",
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_lines")),
         sa.UniqueConstraint("source", "source_ref", name=op.f("uq_invoice_lines_source")),
-        sa.UniqueConstraint(
-            "invoice_id", "position", name=op.f("uq_invoice_lines_invoice_id")
-        ),
+        sa.UniqueConstraint("invoice_id", "position", name=op.f("uq_invoice_lines_invoice_id")),
     )
 
 
