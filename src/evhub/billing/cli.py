@@ -1,4 +1,5 @@
-"""`evhub billing ...`: price a CDR under a tariff from the shell, with no server or database.
+"""`evhub billing ...`: price a CDR under a tariff from the shell (no server or database), and
+issue a month's invoices (`evhub billing invoice --month YYYY-MM`, on the configured database).
 
 `evhub billing price --json` reads one JSON object on stdin,
 `{"tariff": <OCPI 2.2.1 Tariff>, "cdr": <CDR without its totals>, "time_zone": "Europe/Paris"}`,
@@ -8,6 +9,7 @@ on stderr.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from decimal import Decimal
@@ -20,9 +22,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from evhub.billing.invoices import Month, issuer_of, run_month
+from evhub.billing.lines import sources
 from evhub.billing.pricing import Costs, price_cdr
 from evhub.billing.schemas import CostsOut
 from evhub.billing.tariff import CdrDraft, TariffToPrice
+from evhub.clock import SystemClock
+from evhub.db import create_engine, session_factory
+from evhub.errors import DomainError
+from evhub.settings import load_settings
+from evhub.uow import UnitOfWork
 
 billing_app = typer.Typer(help="Tariffs (OCPI 2.2.1) and pricing.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -101,3 +110,28 @@ def _print_table(costs: Costs, currency: str) -> None:
         f"energy {costs.total_energy} kWh, time {costs.total_time} h, "
         f"parking {costs.total_parking_time} h"
     )
+
+
+@billing_app.command("invoice")
+def invoice(
+    month: Annotated[str, typer.Option(help="The month to invoice, YYYY-MM.")],
+) -> None:
+    """Issue the month's invoices (one per driver with lines not yet invoiced up to the
+    month's end); rerunning issues only what is missing."""
+    asyncio.run(_invoice_month(month))
+
+
+async def _invoice_month(month_text: str) -> None:
+    settings = load_settings()
+    try:
+        month = Month.parse(month_text)
+        issuer = issuer_of(settings)
+    except DomainError as exc:
+        raise _fail(f"{exc.message} {exc.detail or ''}".strip()) from exc
+    engine = create_engine(settings.database_url)
+    try:
+        uow = UnitOfWork(session_factory(engine))
+        numbers = await run_month(uow, SystemClock().now(), issuer, month, sources(settings))
+    finally:
+        await engine.dispose()
+    typer.echo(json.dumps({"month": str(month), "issued": numbers}))

@@ -29,6 +29,7 @@ from evhub.billing.lines import CENTS, LineDraft, LineSource
 from evhub.billing.models import InvoiceCounter, InvoiceLineRecord, InvoiceRecord
 from evhub.errors import Conflict, InvalidInput, NotFound
 from evhub.events import emit
+from evhub.settings import Settings
 from evhub.uow import UnitOfWork
 
 log = logging.getLogger("evhub.billing")
@@ -64,6 +65,16 @@ class Issuer:
     prefix: str
     currency: str
     tz: ZoneInfo
+
+
+def issuer_of(settings: Settings) -> Issuer:
+    """The issuer configured in settings; raises when its legal identity is incomplete."""
+    return Issuer(
+        LegalIdentity.from_settings(settings),
+        settings.invoice_number_prefix,
+        settings.invoice_currency,
+        ZoneInfo(settings.invoice_timezone),
+    )
 
 
 async def next_number(session: AsyncSession, company_id: str, year: int) -> int:
