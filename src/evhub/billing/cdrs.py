@@ -161,7 +161,7 @@ async def _build(
         "cdr_location": _location(site, tx),
         "currency": currency,
         "tariffs": [tariff.model_dump(mode="json", exclude_defaults=True)] if tariff else [],
-        "charging_periods": [p.model_dump(mode="json") for p in periods],
+        "charging_periods": [p.model_dump(mode="json", exclude_none=True) for p in periods],
         **_totals(costs, periods),
         "credit": False,
         "last_updated": _ocpi_time(now),
