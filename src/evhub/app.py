@@ -26,7 +26,10 @@ from evhub.auth.roles import Role
 from evhub.auth.signing import server_secret
 from evhub.billing.api import router as billing_router
 from evhub.billing.documents_api import router as documents_router
+from evhub.billing.invoice_run import MonthlyInvoiceRun
+from evhub.billing.invoices import issuer_of
 from evhub.billing.issuer import CdrIssuer
+from evhub.billing.lines import sources as invoice_sources
 from evhub.billing.service import Party
 from evhub.carsharing.api import router as carsharing_router
 from evhub.carsharing.gbfs_api import router as gbfs_router
@@ -150,6 +153,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 supervisor.start("planning", planner.run)
                 party = Party(settings.ocpi_country_code, settings.ocpi_party_id)
                 services.relay.add(CdrIssuer(party, clock).consumer())
+                _start_invoicing(once, services)
                 start_roaming(once, services.relay, roaming, settings)
                 if node is not None:
                     node.start(supervisor, services)
@@ -205,6 +209,18 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         return health
 
     return app
+
+
+def _start_invoicing(supervisor: LoopStarter, services: Services) -> None:
+    """The monthly invoice run, once the operator's legal identity is configured."""
+    settings = services.settings
+    try:
+        issuer = issuer_of(settings)
+    except DomainError as exc:
+        log.info("event=invoicing_off cause=%r detail=%s", exc.message, exc.detail)
+        return
+    run = MonthlyInvoiceRun(services.uow, services.clock, issuer, invoice_sources(settings))
+    supervisor.start("billing.invoices", run.run)
 
 
 def _services(

@@ -16,8 +16,10 @@ from sqlalchemy.exc import DBAPIError
 
 from evhub.billing import cdrs, invoices
 from evhub.billing.identity import check_vat
+from evhub.billing.invoice_run import MonthlyInvoiceRun
 from evhub.billing.lines import sources
 from evhub.billing.models import CdrRecord, InvoiceCounter, InvoiceRecord
+from evhub.clock import FrozenClock
 from evhub.db import create_engine, session_factory
 from evhub.errors import InvalidInput
 from evhub.settings import Settings
@@ -125,3 +127,27 @@ async def test_a_fleet_invoice_is_factur_x_and_cannot_change(uow: UnitOfWork) ->
     with pytest.raises(DBAPIError, match="immutable"):
         async with uow() as s:
             await s.execute(update(InvoiceRecord).values(total_incl_vat=0))
+
+
+@pytest.mark.parametrize(
+    ("now", "month"),
+    [
+        (datetime(2026, 12, 1, 6, 0, tzinfo=UTC), NOVEMBER),
+        (datetime(2026, 11, 30, 23, 30, tzinfo=UTC), NOVEMBER),  # Dec 1st, 00:30 in Paris
+        (datetime(2027, 1, 3, 12, 0, tzinfo=UTC), DECEMBER),
+        (datetime(2026, 12, 4, 12, 0, tzinfo=UTC), None),
+    ],
+)
+def test_the_monthly_run_invoices_the_month_before_in_its_first_days(
+    now: datetime, month: invoices.Month | None
+) -> None:
+    run = MonthlyInvoiceRun(UnitOfWork(None), FrozenClock(now), ISSUER, [])  # type: ignore[arg-type]
+    assert run.due() == month
+
+
+async def test_the_monthly_run_issues_the_missing_invoices(uow: UnitOfWork) -> None:
+    await charged_drivers(uow, 2)
+    clock = FrozenClock(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    run = MonthlyInvoiceRun(uow, clock, ISSUER, sources(SETTINGS))
+    assert await run.run_once() == ["EVH-2026-000001", "EVH-2026-000002"]
+    assert await run.run_once() == []
