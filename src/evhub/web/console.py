@@ -88,6 +88,8 @@ NAV = (
     ("/transactions", "Transactions"),
     ("/reservations", "Reservations"),
     ("/tickets", "Tickets"),
+    ("/cdrs", "Charges"),
+    ("/invoices", "Invoices"),
     ("/reports", "Reports"),
 )
 # A funder sees the reports of its towns, nothing else.

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from evhub.web import (
     account,
     account_actions,
+    billing,
     login,
     overview,
     reports,
@@ -20,6 +21,6 @@ from evhub.web import (
 router = APIRouter(include_in_schema=False)
 for module in (
     login, overview, sites, stations, transactions, reservations, tickets, reports, account,
-    account_actions,
+    account_actions, billing,
 ):  # fmt: skip
     router.include_router(module.router)
