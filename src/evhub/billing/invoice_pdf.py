@@ -61,8 +61,9 @@ def _pdf(doc: InvoiceDocument) -> bytes:
     story = [
         Paragraph(f"Invoice {inv.number}", styles["Title"]),
         Paragraph(
-            f"{seller.name}<br/>{seller.address}<br/>{seller.postcode} {seller.city}, "
-            f"{seller.country}<br/>SIREN {seller.siren} · VAT {seller.vat_number}",
+            f"{_escape(seller.name)}<br/>{_escape(seller.address)}<br/>"
+            f"{_escape(seller.postcode)} {_escape(seller.city)}, {seller.country}<br/>"
+            f"SIREN {seller.siren} · VAT {seller.vat_number}",
             styles["Normal"],
         ),
         Spacer(1, 6 * mm),

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.charging.meters import insert_sample_rows, sample_rows
 from evhub.charging.models import Transaction
-from evhub.charging.samples import POWER, SOC, Sample, energy_register_wh, latest
+from evhub.charging.samples import POWER, SOC, Sample, SignedReading, energy_register_wh, latest
+from evhub.charging.signed import store_signed
 from evhub.events import emit
 from evhub.uow import UnitOfWork
 
@@ -39,6 +40,7 @@ class MeterBatchItem:
     evse_id: int
     transaction_pk: int | None
     samples: Sequence[Sample]
+    signed: Sequence[SignedReading] = ()  # kept only with a transaction (for its CDR)
 
 
 _table = cast(Table, Transaction.__table__)
@@ -80,6 +82,9 @@ async def write_batch(session: AsyncSession, items: list[MeterBatchItem]) -> Non
     ]
     if params:
         await (await session.connection()).execute(_LATEST, params)
+    for item in items:
+        if item.transaction_pk is not None and item.signed:
+            await store_signed(session, item.transaction_pk, item.signed)
 
 
 def emit_metered(session: AsyncSession, items: list[MeterBatchItem]) -> None:

@@ -16,7 +16,13 @@ from evhub.charging.writer import MeterBatchItem
 from evhub.errors import NotFound
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
-from evhub.ocpp.v16.translate import id_tag_info, samples, transaction_start, transaction_stop
+from evhub.ocpp.v16.translate import (
+    id_tag_info,
+    samples,
+    signed_readings,
+    transaction_start,
+    transaction_stop,
+)
 
 log = logging.getLogger("evhub.ocpp")
 
@@ -128,7 +134,9 @@ class V16Handler(CsmsEndpoint, ChargePoint):
             if tx_pk is None:
                 async with self.ctx.uow() as s:
                     tx_pk = await charging.transaction_pk(s, self.id, str(ocpp_tx))
-        await self.ctx.meter_writer.write(MeterBatchItem(self.id, connector_id, tx_pk, data))
+        await self.ctx.meter_writer.write(
+            MeterBatchItem(self.id, connector_id, tx_pk, data, signed_readings(meter_value))
+        )
         if tx_pk is not None:
             self.transaction_pks[str(ocpp_tx)] = tx_pk
         return call_result.MeterValues()

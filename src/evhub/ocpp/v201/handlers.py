@@ -16,7 +16,13 @@ from evhub.charging import service as charging
 from evhub.charging.writer import MeterBatchItem
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.timestamps import format_time, parse_time
-from evhub.ocpp.v201.translate import ev_needs, id_token_info, samples, transaction_event
+from evhub.ocpp.v201.translate import (
+    ev_needs,
+    id_token_info,
+    samples,
+    signed_readings,
+    transaction_event,
+)
 from evhub.planning import vehicle_needs
 from evhub.reservations import lifecycle as bookings
 
@@ -128,7 +134,9 @@ class V201Handler(CsmsEndpoint, ChargePoint):
         if tx_pk is None and evse_id:
             async with self.ctx.uow() as s:
                 tx_pk = await charging.active_transaction_pk(s, self.id, evse_id)
-        await self.ctx.meter_writer.write(MeterBatchItem(self.id, evse_id, tx_pk, data))
+        await self.ctx.meter_writer.write(
+            MeterBatchItem(self.id, evse_id, tx_pk, data, signed_readings(meter_value))
+        )
         if tx_pk is not None:
             self.transaction_pks[str(evse_id)] = tx_pk
         return call_result.MeterValues()
