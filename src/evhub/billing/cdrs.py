@@ -158,7 +158,7 @@ async def _build(
         "session_id": str(tx.id),
         "cdr_token": _token(party, tx.id_token, token.type if token else None),
         "auth_method": "WHITELIST" if token else "AUTH_REQUEST",
-        "cdr_location": _location(site, tx),
+        "cdr_location": _location(site, station, tx),
         "currency": currency,
         "tariffs": [tariff.model_dump(mode="json", exclude_defaults=True)] if tariff else [],
         "charging_periods": [p.model_dump(mode="json", exclude_none=True) for p in periods],
@@ -310,14 +310,27 @@ def _token(party: Party, uid: str | None, token_type: str | None) -> dict[str, A
     }  # fmt: skip
 
 
-def _location(site: Any, tx: Transaction) -> dict[str, Any]:
-    """OCPI 2.2.1 §10.4.4 CdrLocation, from the site and the EVSE of the session."""
+def _location(site: Any, station: Any, tx: Transaction) -> dict[str, Any]:
+    """OCPI 2.2.1 §10.4.4 CdrLocation, from the site and the EVSE and connector of the session
+    (coordinates only when the site has them)."""
+    evse = next((e for e in station.evses if e.evse_id == tx.evse_id), None)
+    connector = next(
+        (c for c in (evse.connectors if evse else []) if c.connector_id == tx.connector_id), None
+    )
+    dc = evse is not None and evse.current_type == "DC"
+    standard = connector.standard if connector else ""
+    power = (
+        "DC" if dc else ("AC_1_PHASE" if evse is not None and evse.phases == 1 else "AC_3_PHASE")
+    )
     location = {
         "id": str(site.id), "name": site.name, "address": site.address or "-",
         "city": site.town or "-", "country": _alpha3(site.country),
         "evse_uid": f"{tx.station_id}-{tx.evse_id}"[:36],
         "evse_id": f"{tx.station_id}*{tx.evse_id}"[:48],
         "connector_id": str(tx.connector_id),
+        "connector_standard": _STANDARDS.get(standard, "IEC_62196_T2"),
+        "connector_format": "CABLE" if dc else "SOCKET",
+        "connector_power_type": power,
     }  # fmt: skip
     if site.latitude is not None and site.longitude is not None:
         location["coordinates"] = {
@@ -327,6 +340,12 @@ def _location(site: Any, tx: Transaction) -> dict[str, Any]:
     return location
 
 
+# OCPP connector standards as stored, to OCPI 2.2.1 ConnectorType (§8.4.11).
+_STANDARDS = {
+    "IEC62196Type2": "IEC_62196_T2", "IEC62196Type2Combo": "IEC_62196_T2_COMBO",
+    "CCS": "IEC_62196_T2_COMBO", "CHAdeMO": "CHADEMO", "IEC62196Type1": "IEC_62196_T1",
+    "Domestic": "DOMESTIC_F",
+}  # fmt: skip
 _ALPHA3 = {"FR": "FRA", "DE": "DEU", "BE": "BEL", "NL": "NLD", "ES": "ESP", "IT": "ITA"}
 
 

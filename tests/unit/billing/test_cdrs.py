@@ -109,6 +109,8 @@ async def test_an_ended_charge_gets_one_cdr_priced_by_the_site_tariff(uow: UnitO
         assert cdr.body["tariffs"][0]["id"] == cdr.tariff_id
         assert cdr.body["total_cost"] == {"excl_vat": 3.5, "incl_vat": 4.2}
         assert cdr.body["cdr_token"]["uid"] == "TOK-CP-1"
+        location = cdr.body["cdr_location"]
+        assert (location["country"], location["connector_power_type"]) == ("FRA", "AC_3_PHASE")
         assert cdrs.ocpi_cdr(cdr)["id"] == cdr.ocpi_id
         assert await issued_events(s) == [
             {
