@@ -9,7 +9,6 @@ on stderr.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from decimal import Decimal
@@ -27,10 +26,9 @@ from evhub.billing.lines import sources
 from evhub.billing.pricing import Costs, price_cdr
 from evhub.billing.schemas import CostsOut
 from evhub.billing.tariff import CdrDraft, TariffToPrice
+from evhub.cli_database import run_with_database
 from evhub.clock import SystemClock
-from evhub.db import create_engine, session_factory
-from evhub.errors import DomainError
-from evhub.settings import load_settings
+from evhub.settings import Settings
 from evhub.uow import UnitOfWork
 
 billing_app = typer.Typer(help="Tariffs (OCPI 2.2.1) and pricing.", no_args_is_help=True)
@@ -117,21 +115,11 @@ def invoice(
     month: Annotated[str, typer.Option(help="The month to invoice, YYYY-MM.")],
 ) -> None:
     """Issue the month's invoices (one per driver with lines not yet invoiced up to the
-    month's end); rerunning issues only what is missing."""
-    asyncio.run(_invoice_month(month))
+    month's end); rerunning issues only what is missing. Prints the numbers issued."""
 
+    async def work(settings: Settings, uow: UnitOfWork) -> list[str]:
+        chosen, issuer = Month.parse(month), issuer_of(settings)
+        return await run_month(uow, SystemClock().now(), issuer, chosen, sources(settings))
 
-async def _invoice_month(month_text: str) -> None:
-    settings = load_settings()
-    try:
-        month = Month.parse(month_text)
-        issuer = issuer_of(settings)
-    except DomainError as exc:
-        raise _fail(f"{exc.message} {exc.detail or ''}".strip()) from exc
-    engine = create_engine(settings.database_url)
-    try:
-        uow = UnitOfWork(session_factory(engine))
-        numbers = await run_month(uow, SystemClock().now(), issuer, month, sources(settings))
-    finally:
-        await engine.dispose()
-    typer.echo(json.dumps({"month": str(month), "issued": numbers}))
+    numbers = run_with_database(work, _err)
+    typer.echo(json.dumps({"month": month, "issued": numbers}))
