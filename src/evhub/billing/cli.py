@@ -28,6 +28,7 @@ from evhub.billing.schemas import CostsOut
 from evhub.billing.tariff import CdrDraft, TariffToPrice
 from evhub.cli_database import run_with_database
 from evhub.clock import SystemClock
+from evhub.errors import DomainError
 from evhub.settings import Settings
 from evhub.uow import UnitOfWork
 
@@ -117,8 +118,13 @@ def invoice(
     """Issue the month's invoices (one per driver with lines not yet invoiced up to the
     month's end); rerunning issues only what is missing. Prints the numbers issued."""
 
+    try:
+        chosen = Month.parse(month)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+
     async def work(settings: Settings, uow: UnitOfWork) -> list[str]:
-        chosen, issuer = Month.parse(month), issuer_of(settings)
+        issuer = issuer_of(settings)
         return await run_month(uow, SystemClock().now(), issuer, chosen, sources(settings))
 
     numbers = run_with_database(work, _err)
