@@ -176,3 +176,42 @@ async def test_signed_meter_data_is_kept_and_verified(uow: UnitOfWork, tampered:
     assert cdr.signed_data == data and cdr.signed_public_key == key
     assert cdr.signature_valid is (not tampered)
     assert cdr.body["signed_data"]["signed_values"][0]["signed_data"] == data
+
+
+async def test_a_superseded_transaction_gets_its_cdr_up_to_its_last_reading(
+    uow: UnitOfWork,
+) -> None:
+    """A start on a busy EVSE ends the transaction before it (its stop never came): that end
+    is a `transaction.ended` like any other, priced up to its last reading."""
+    async with uow() as s:
+        tariff = await service.create_tariff(s, T0, PARTY, TariffBody.model_validate(TARIFF))
+        site = await assets.create_site(s, T0, "Quai 9", "Europe/Paris", 100.0)
+        await assets.update_site(s, site.id, T0, tariff_id=tariff.id)
+        await assets.create_station(s, T0, "CP-S", site.id, "secret-password-1")
+    async with uow() as s:
+        first = charging.TransactionStart(
+            "CP-S", 1, 1, T0, 0, None, "2.0.1", station_transaction_id="a",
+            samples=(register(0, 0),),
+        )  # fmt: skip
+        old = (await charging.open_transaction(s, T0, first)).transaction
+        step = charging.Step(1, "Updated", "MeterValuePeriodic", T0 + timedelta(minutes=20))
+        up = charging.TransactionUpdate("CP-S", "a", step, samples=(register(20, 4000),))
+        await charging.update_transaction(s, T0, up)
+        later = T0 + timedelta(minutes=20)
+        second = charging.TransactionStart(
+            "CP-S", 1, 1, later, 4000, None, "2.0.1", station_transaction_id="b"
+        )
+        await charging.open_transaction(s, later, second)
+    async with uow() as s:
+        ended = [
+            json.loads(p)
+            for p in await s.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.kind == "transaction.ended")
+            )
+        ]
+        assert [e["transaction_id"] for e in ended] == [old.id]
+        await CdrIssuer(PARTY, FrozenClock(T0)).handle(s, Event("transaction.ended", T0, ended[0]))
+    async with uow() as s:
+        (cdr,) = (await s.scalars(select(CdrRecord))).all()
+    assert cdr.transaction_pk == old.id and cdr.driver_id is None
+    assert (cdr.total_energy_kwh, cdr.total_excl_vat) == (Decimal(4), Decimal(1))
