@@ -24,6 +24,7 @@ from evhub.auth import service as auth
 from evhub.auth.api import router as auth_router
 from evhub.auth.roles import Role
 from evhub.auth.signing import server_secret
+from evhub.billing import cdrs
 from evhub.billing.api import router as billing_router
 from evhub.billing.documents_api import router as documents_router
 from evhub.billing.invoice_run import MonthlyInvoiceRun
@@ -154,7 +155,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 party = Party(settings.ocpi_country_code, settings.ocpi_party_id)
                 services.relay.add(CdrIssuer(party, clock).consumer())
                 _start_invoicing(once, services)
-                start_roaming(once, services.relay, roaming, settings)
+                start_roaming(once, services.relay, roaming, settings, cdrs.ocpi_cdr_of)
                 if node is not None:
                     node.start(supervisor, services)
                     supervisor.start("planning.leadership", node.lead_sites(planner, services))

@@ -102,6 +102,15 @@ def ocpi_cdr(record: CdrRecord) -> dict[str, Any]:
     return dict(record.body)
 
 
+async def ocpi_cdr_of(session: AsyncSession, cdr_id: str) -> dict[str, Any] | None:
+    """The OCPI CDR object of CDR `cdr_id` (as `cdr.issued` names it), None when unknown:
+    what roaming pushes to the eMSP of a partner's token."""
+    if not cdr_id.isdigit():
+        return None
+    record = await session.get(CdrRecord, int(cdr_id))
+    return ocpi_cdr(record) if record is not None else None
+
+
 async def _session_cdr(session: AsyncSession, transaction_pk: int) -> CdrRecord | None:
     return await session.scalar(
         select(CdrRecord).where(

@@ -66,8 +66,9 @@ def charging_periods(
             merged[-1] = _Piece(last.start, piece.end, last.energy_wh + piece.energy_wh)
         else:
             merged.append(piece)
-    if not merged:  # a session of no length
-        merged = [_Piece(start, end, Decimal(0))]
+    if not merged:  # a session of no length: what the register says it drew, if anything
+        drawn = points[-1].register_wh - points[0].register_wh if points else 0
+        merged = [_Piece(start, end, Decimal(max(0, drawn)))]
     return [_period(p) for p in merged]
 
 
@@ -87,9 +88,15 @@ def _points(start: datetime, end: datetime, readings: Sequence[Reading]) -> list
     for r in inside:
         highest = max(highest, r.register_wh)
         if points and points[-1].at == r.at:
-            points[-1] = Reading(r.at, highest)
-        else:
-            points.append(Reading(r.at, highest))
+            # Readings of one instant: the later one stands, but the first instant keeps its
+            # meter start, so that a rise stamped at the start (stations stamp in whole
+            # seconds) is counted in the piece after it, never lost.
+            if len(points) > 1:
+                points[-1] = Reading(r.at, highest)
+            continue
+        points.append(Reading(r.at, highest))
+    if len(points) == 1 and highest > points[0].register_wh:
+        points.append(Reading(points[0].at, highest))  # a session of no length that drew
     return points
 
 

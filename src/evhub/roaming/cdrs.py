@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.charging import service as charging
 from evhub.events import Event
 from evhub.events.relay import TransactionalConsumer
 from evhub.roaming import deliveries, partners
 from evhub.roaming.context import Identity, RoamingContext
+from evhub.roaming.evse_ids import build_evse_id, evse_uid
 from evhub.roaming.models import Authorization as Decision
 from evhub.roaming.models import Session
 from evhub.roaming.wire import InterfaceRole
@@ -61,6 +63,16 @@ async def queue_cdr(
         log.info("event=roaming_cdr_unpushed partner_id=%s reason=no_receiver", row.partner_id)
         return False
     body = roaming_cdr(identity, cdr, row, decision)
+    if "cdr_location" in body:
+        # The EVSE as the partner knows it from our Locations module (§8.3.2), not billing's
+        # own naming: uid and eMI3 EVSE id.
+        tx = await charging.get_transaction(session, transaction_id)
+        body["cdr_location"] = dict(body["cdr_location"]) | {
+            "evse_uid": evse_uid(tx.station_id, tx.evse_id),
+            "evse_id": build_evse_id(
+                identity.country_code, identity.party_id, tx.station_id, tx.evse_id
+            ),
+        }
     deliveries.enqueue(session, row.partner_id, f"sessions/{transaction_id}", "POST", url,
                        body, now)  # fmt: skip
     return True

@@ -76,3 +76,15 @@ def test_a_register_going_back_bills_nothing_negative_and_a_void_session_has_one
     assert sum(d.volume for p in periods for d in p.dimensions if d.type == "ENERGY") == 1
     (only,) = charging_periods(at(0), at(0), [Reading(at(0), 5000)], [], PARIS)
     assert shape([only]) == [(at(0), {"ENERGY": Decimal(0), "PARKING_TIME": Decimal(0)})]
+
+
+def test_a_rise_stamped_at_the_start_or_in_one_instant_is_never_lost() -> None:
+    """Stations stamp in whole seconds: the start, a reading and the stop can share one."""
+    t0 = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+    t1 = t0 + timedelta(seconds=1)
+    readings = [Reading(t0, 0), Reading(t0, 1800), Reading(t1, 4200)]
+    periods = charging_periods(t0, t1, readings, [element()], ZoneInfo("UTC"))
+    assert sum(v.get("ENERGY", Decimal(0)) for _, v in shape(periods)) == Decimal("4.2")
+    instant = [Reading(t0, 100), Reading(t0, 600)]
+    (only,) = charging_periods(t0, t0, instant, [element()], ZoneInfo("UTC"))
+    assert shape([only])[0][1]["ENERGY"] == Decimal("0.5")

@@ -1,7 +1,7 @@
 """cdrs and invoices: charge detail records, signed meter values, invoices, their numbering
 
 Revision ID: 0017
-Revises: 0023
+Revises: 0020
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0017"
-down_revision: str | None = "0023"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
