@@ -66,6 +66,8 @@ from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.endpoint import ocpp_websocket
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.openapi import document_errors
+from evhub.payments.api import router as payments_router
+from evhub.payments.wiring import build_provider, close_provider, start_payments
 from evhub.planning.api import router as planning_router
 from evhub.planning.loop import PlanningLoop
 from evhub.remote.api import router as remote_router
@@ -160,9 +162,11 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                     node.start(supervisor, services)
                     supervisor.start("planning.leadership", node.lead_sites(planner, services))
                 _add_mail(services)
+                start_payments(once, services)
                 _start_event_log(supervisor, once, services, node)
                 yield
         finally:
+            await close_provider(services.payments)
             if node is not None:
                 await node.close()
             await app.state.roaming.client.aclose()
@@ -181,7 +185,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         assets_router, accounts_router, charging_router, maintenance_router, feed_router,
         remote_router, reservations_router, planning_router, auth_router, billing_router,
         carsharing_router, reporting_router, self_service_router, orders_router,
-        documents_router,
+        documents_router, payments_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)
@@ -239,7 +243,10 @@ def _services(
     tuning = RelayTuning(poll_s=settings.event_poll_s, retry_max_s=settings.event_retry_max_s)
     relay = Relay(log_, uow, clock, tuning)
     mailer = SmtpMailer.from_settings(settings)
-    return Services(settings, clock, uow, read_sessions, log_, relay, control, mailer)
+    provider = build_provider(settings)
+    return Services(
+        settings, clock, uow, read_sessions, log_, relay, control, mailer, payments=provider
+    )
 
 
 def _add_mail(services: Services) -> None:

@@ -25,6 +25,7 @@ from evhub.cluster.up import cluster_up
 from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
 from evhub.db import migrate
 from evhub.demo.run import fresh_demo_database, run_demo, run_sim
+from evhub.payments.cli import payments_app
 from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
 from evhub.prices.cli import register as register_prices_commands
@@ -46,6 +47,7 @@ app.add_typer(station_app, name="station")
 app.add_typer(token_app, name="token")
 app.add_typer(bench_app, name="bench")
 app.add_typer(report_app, name="report")
+app.add_typer(payments_app, name="payments")
 
 console = Console()
 T = TypeVar("T")

@@ -27,7 +27,15 @@ from evhub.cluster.models import ClusterNode, StationPresence
 from evhub.db import Base
 from evhub.events.models import ConsumerCheckpoint, OutboxEvent
 from evhub.mail.models import OutboxMail
+from evhub.ledger.models import JournalEntry, JournalLine
 from evhub.maintenance.models import Ticket
+from evhub.payments.models import (
+    ChargedCdr,
+    Payment,
+    PaymentOperation,
+    SepaMandate,
+    Settlement,
+)
 from evhub.planning.models import ChargingNeed
 from evhub.prices.models import DayAheadPrice, SiteEnergyCost
 from evhub.reporting.models import IrveOperator, IrvePointDetails, IrveSiteDetails
@@ -103,5 +111,12 @@ __all__ = [
     "TransactionEvent",
     "Trip",
     "User",
+    "ChargedCdr",
+    "JournalEntry",
+    "JournalLine",
+    "Payment",
+    "PaymentOperation",
+    "SepaMandate",
+    "Settlement",
     "metadata",
 ]

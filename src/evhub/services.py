@@ -7,7 +7,7 @@ serves the gateway only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +16,7 @@ from evhub.control import ChargerControl
 from evhub.events.log import EventLog
 from evhub.events.relay import Relay
 from evhub.mail.smtp import Mailer
+from evhub.payments.port import NoProvider, PaymentProvider
 from evhub.settings import Settings
 from evhub.uow import UnitOfWork
 
@@ -32,3 +33,4 @@ class Services:
     control: ChargerControl
     # Mail to drivers; None without an SMTP server (mails then wait in the outbox).
     mailer: Mailer | None = None
+    payments: PaymentProvider = field(default_factory=NoProvider)

@@ -8,8 +8,12 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from evhub.payments.identifiers import creditor_id_valid
 
 
 class Settings(BaseSettings):
@@ -200,6 +204,41 @@ class Settings(BaseSettings):
     verify_link_ttl_h: float = Field(default=48.0, gt=0)
     reset_link_ttl_h: float = Field(default=2.0, gt=0)
     welcome_link_ttl_h: float = Field(default=24.0 * 14, gt=0)
+    # Payments: the card acquirer (none: card payments stay pending), the hold asked at the
+    # start of a pay-as-you-go session, and the operator as SEPA direct debit creditor.
+    payment_provider: str = Field(default="none", pattern="^(none|acquirer)$")
+    acquirer_url: str = "http://127.0.0.1:8190"
+    acquirer_api_key: str = ""
+    acquirer_timeout_s: float = Field(default=10.0, gt=0)
+    acquirer_attempts: int = Field(default=3, ge=1, le=10)
+    payments_resume_interval_s: float = Field(
+        default=30.0, gt=0, description="How often operations left pending are sent again."
+    )
+    payment_hold_amount: Decimal = Field(default=Decimal("50.00"), gt=0, decimal_places=2)
+    payment_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    sepa_creditor_name: str = Field(default="evhub", min_length=1, max_length=70)
+    sepa_creditor_iban: str | None = None
+    sepa_creditor_bic: str | None = None
+    sepa_creditor_id: str | None = Field(
+        default=None, description="The operator's SEPA creditor identifier (EPC262-08)."
+    )
+
+    @field_validator("sepa_creditor_id")
+    @classmethod
+    def _creditor_id(cls, value: str | None) -> str | None:
+        if value is not None and not creditor_id_valid(value):
+            raise ValueError(f"not a valid SEPA creditor identifier: {value!r}")
+        return value.replace(" ", "").upper() if value else value
+
+    @field_validator("sepa_creditor_iban")
+    @classmethod
+    def _creditor_iban(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(IBAN(value).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"not a valid IBAN: {exc}") from exc
 
     # Invoices: the operator's legal identity as printed on them (checked when invoices are
     # issued: SIREN by its Luhn key, the VAT number by its check digits), the fees of bookings

@@ -1,0 +1,1 @@
+"""Double-entry bookkeeping: balanced journal entries, idempotent by their source."""

@@ -1,0 +1,1 @@
+"""Payments: a provider port (card acquirer), SEPA direct debit, and their bookkeeping."""
