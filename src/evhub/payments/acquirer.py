@@ -36,7 +36,7 @@ class HttpAcquirer:
     ) -> None:
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_key}"},
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
             timeout=timeout_s,
         )
         self.attempts = attempts
@@ -74,7 +74,7 @@ class HttpAcquirer:
             try:
                 response = await self.client.post(path, json=body, headers={"Idempotency-Key": key})
             except httpx.TransportError as exc:  # timeouts included
-                problem = f"{type(exc).__name__}"
+                problem = f"{type(exc).__name__} {exc}"
             else:
                 if response.status_code not in RETRIED_STATUSES:
                     return _answer(response)

@@ -35,6 +35,7 @@ Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYY
 IdempotencyKey = Annotated[
     str | None,
     Header(
+        alias="Idempotency-Key",
         min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
         description="The same key again returns the first refund, and refunds once.",
     ),
@@ -133,7 +134,7 @@ async def refund(
     `declined`."""
     return await service.refund(
         services.uow, services.payments, services.clock, payment_id, body.amount,
-        key or f"refund:{uuid.uuid4().hex}",
+        f"refund:api:{key or uuid.uuid4().hex}",
     )  # fmt: skip
 
 
