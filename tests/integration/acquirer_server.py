@@ -36,7 +36,7 @@ class SandboxAcquirer:
     moves: list[tuple[str, str, Decimal]] = field(default_factory=list)  # kind, key, amount
     requests: list[str] = field(default_factory=list)  # the idempotency key of each request
     lose_answers: int = 0
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    acted: asyncio.Event = field(default_factory=asyncio.Event)  # a new request acted on
     _in_flight: set[str] = field(default_factory=set)
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -70,11 +70,11 @@ class SandboxAcquirer:
                     self.answers[key] = await handler(request, await request.json())
                 finally:
                     self._in_flight.discard(key)
+                self.acted.set()
                 if self.lose_answers > 0:
                     self.lose_answers -= 1
                     await self._release.wait()  # acted on, the answer never leaves
             code, body = self.answers[key]
-            self.answered.set()
             return JSONResponse(body, code)
 
         return endpoint

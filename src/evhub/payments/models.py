@@ -25,6 +25,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from evhub.db import Base, UTCDateTime
 
 MONEY = Numeric(14, 2)
+PAYMENT_STATUSES = (
+    "authorising", "authorised", "declined", "captured", "capture_failed", "cancelled",
+    "partially_refunded", "refunded", "submitted", "returned",
+)  # fmt: skip
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 CDR_MONEY = Numeric(14, 4)  # CDR totals as issued (OCPI 2.2.1 numbers carry 4 decimals)
 
 
@@ -37,6 +47,7 @@ class Payment(Base):
         UniqueConstraint("method", "transaction_id"),
         UniqueConstraint("mandate_id", "month"),
         CheckConstraint("method IN ('card', 'sepa')", name="method_known"),
+        CheckConstraint(f"status IN ({_quoted(PAYMENT_STATUSES)})", name="status_known"),
         CheckConstraint("length(currency) = 3", name="currency_iso4217"),
         CheckConstraint(
             "captured_amount <= authorised_amount OR method = 'sepa'", name="captured_authorised"
@@ -48,7 +59,7 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="RESTRICT"))
     method: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
     currency: Mapped[str] = mapped_column(String(3))
     authorised_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     captured_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))

@@ -18,11 +18,6 @@ from evhub.payments.operations import Call
 from evhub.payments.port import PaymentProvider
 from evhub.uow import UnitOfWork
 
-PAYMENT_STATUSES = (
-    "authorising", "authorised", "declined", "captured", "capture_failed", "cancelled",
-    "partially_refunded", "refunded", "submitted", "returned",
-)  # fmt: skip
-
 
 def payments_query(
     driver_id: int | None = None, status: str | None = None, method: str | None = None

@@ -125,7 +125,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("driver_id", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("authorised_amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("captured_amount", sa.Numeric(precision=14, scale=2), nullable=False),
@@ -144,6 +144,11 @@ def upgrade() -> None:
             name=op.f("ck_payments_captured_authorised"),
         ),
         sa.CheckConstraint("method IN ('card', 'sepa')", name=op.f("ck_payments_method_known")),
+        sa.CheckConstraint(
+            "status IN ('authorising', 'authorised', 'declined', 'captured', 'capture_failed', "
+            "'cancelled', 'partially_refunded', 'refunded', 'submitted', 'returned')",
+            name=op.f("ck_payments_status_known"),
+        ),
         sa.CheckConstraint("length(currency) = 3", name=op.f("ck_payments_currency_iso4217")),
         sa.CheckConstraint(
             "refunded_amount <= captured_amount", name=op.f("ck_payments_refunded_captured")
