@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import service as accounts
@@ -22,7 +23,7 @@ from evhub.accounts.models import Driver
 from evhub.clock import Clock
 from evhub.errors import Conflict
 from evhub.events.log import Event
-from evhub.events.relay import Consumer
+from evhub.events.relay import Consumer, TransactionalConsumer
 from evhub.ledger import service as ledger
 from evhub.payments import operations
 from evhub.payments.models import ChargedCdr, Payment, PaymentOperation
@@ -63,9 +64,19 @@ class CardPayments:
 
     async def on_cdr_issued(self, event: Event) -> None:
         async with self.uow() as session:
+            await record_cdr(session, event.data, event.at)  # booked when it was issued
             call = await settle_cdr(session, event.data, self.clock.now())
         if call is not None:
             await operations.drive(self.uow, self.provider, self.clock, call)
+
+
+async def book_cdr(session: AsyncSession, event: Event) -> None:
+    """Every CDR is booked, card or not, in the transaction of the consumer's checkpoint."""
+    await record_cdr(session, event.data, event.at)
+
+
+def ledger_consumer() -> TransactionalConsumer:
+    return TransactionalConsumer("payments.cdrs", book_cdr, frozenset({"cdr.issued"}))
 
 
 async def open_hold(
@@ -159,8 +170,13 @@ async def record_cdr(session: AsyncSession, data: dict[str, Any], now: datetime)
         credit_of=str(data["credit_of"]) if data.get("credit_of") else None,
         issued_at=now,
     )
-    session.add(cdr)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(cdr)
+            await session.flush()
+    except IntegrityError:
+        # Booked by the other consumer of `cdr.issued` at the same moment: its row stands.
+        return await session.get_one(ChargedCdr, cdr_id, populate_existing=True)
     if cdr.driver_id is not None:
         await ledger.post(
             session, f"cdr:{cdr_id}", "credit_note" if cdr.credit_of else "invoice",

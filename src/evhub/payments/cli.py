@@ -72,6 +72,8 @@ def sepa_batch(
 
     async def work(session: AsyncSession) -> tuple[bytes, int]:
         payments = await sepa.collect_month(session, month, settings.payment_currency, now)
+        if not payments:
+            return b"", 0
         return await sepa.pain008(session, creditor, payments, when), len(payments)
 
     document, count = _run(work)

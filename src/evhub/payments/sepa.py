@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sepaxml import SepaDD
+from sepaxml.validation import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,6 +146,8 @@ async def pain008(
     session: AsyncSession, creditor: Creditor, payments: list[Payment], collect_on: date
 ) -> bytes:
     """The pain.008.001.02 document of the collections, validated against its XSD."""
+    if not payments:
+        raise InvalidInput("no collections: a pain.008 file holds at least one")
     config: dict[str, Any] = {
         "name": creditor.name, "IBAN": creditor.iban, "BIC": creditor.bic, "batch": True,
         "creditor_id": creditor.creditor_id, "currency": "EUR", "instrument": "CORE",
@@ -163,7 +166,10 @@ async def pain008(
                 "endtoend_id": payment.end_to_end_id,
             }
         )  # fmt: skip
-    return bytes(document.export(validate=True))
+    try:
+        return bytes(document.export(validate=True))
+    except ValidationError as exc:
+        raise InvalidInput(f"the pain.008 file does not pass its XSD: {exc.__cause__}") from exc
 
 
 async def record_return(

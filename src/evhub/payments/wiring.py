@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from evhub.payments.acquirer import HttpAcquirer
-from evhub.payments.card import CardPayments
+from evhub.payments.card import CardPayments, ledger_consumer
 from evhub.payments.operations import resume_pending
 from evhub.payments.port import Money, NoProvider, PaymentProvider
 from evhub.services import Services
@@ -36,8 +36,10 @@ async def close_provider(provider: PaymentProvider) -> None:
 
 
 def start_payments(supervisor: Supervisor, services: Services) -> None:
-    """Card payments of pay-as-you-go sessions, when an acquirer is configured."""
+    """CDRs booked in the ledger; card payments of pay-as-you-go sessions, when an acquirer
+    is configured."""
     settings = services.settings
+    services.relay.add(ledger_consumer())
     if isinstance(services.payments, NoProvider):
         return
     hold = Money(settings.payment_hold_amount, settings.payment_currency)
