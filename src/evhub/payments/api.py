@@ -1,6 +1,6 @@
-"""REST routes: mandates (a driver's own, created through the app's key on his behalf;
-operators list them), payments (paged like every list), refunds and settlements (operators),
-direct debit returns and the month's reconciliation."""
+"""REST routes, for operators (payments are personal and financial data): mandates (a
+driver's own, created through an operator key on his behalf, as bookings are), payments (paged
+like every list), refunds, settlements, direct debit returns and the month's reconciliation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from evhub.auth.deps import OPERATOR, VIEWER
+from evhub.auth.deps import OPERATOR
 from evhub.deps import ClockDep, ReadSessionDep, ServicesDep, SessionDep
 from evhub.pagination import PAGE_RESPONSE, PageDep, fetch_page, set_page_headers
 from evhub.params import DbId
@@ -87,7 +87,7 @@ async def revoke_mandate(mandate_id: DbId, session: SessionDep, clock: ClockDep)
 
 
 @router.get(
-    "/payments", response_model=list[PaymentOut], dependencies=[VIEWER], responses=PAGE_RESPONSE
+    "/payments", response_model=list[PaymentOut], dependencies=[OPERATOR], responses=PAGE_RESPONSE
 )
 async def list_payments(
     session: ReadSessionDep,
@@ -104,7 +104,7 @@ async def list_payments(
     return rows
 
 
-@router.get("/payments/{payment_id}", response_model=PaymentOut, dependencies=[VIEWER])
+@router.get("/payments/{payment_id}", response_model=PaymentOut, dependencies=[OPERATOR])
 async def get_payment(payment_id: DbId, session: ReadSessionDep) -> object:
     return await service.get_payment(session, payment_id)
 
@@ -112,7 +112,7 @@ async def get_payment(payment_id: DbId, session: ReadSessionDep) -> object:
 @router.get(
     "/payments/{payment_id}/operations",
     response_model=list[OperationOut],
-    dependencies=[VIEWER],
+    dependencies=[OPERATOR],
 )
 async def list_operations(payment_id: DbId, session: ReadSessionDep) -> object:
     await service.get_payment(session, payment_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -15,13 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.cli_database import run_in_session
 from evhub.clock import SystemClock
-from evhub.db import create_engine, migrate, session_factory
 from evhub.errors import DomainError
 from evhub.payments import reconcile as reconciliation
 from evhub.payments import sepa
 from evhub.settings import load_settings
-from evhub.uow import UnitOfWork
 
 payments_app = typer.Typer(
     help="Payments: SEPA direct debit, reconciliation.", no_args_is_help=True
@@ -33,22 +31,7 @@ MONTH_HELP = "the month, YYYY-MM"
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    settings = load_settings()
-    migrate(settings.database_url)
-
-    async def main() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with UnitOfWork(session_factory(engine))() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        _err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
-        raise typer.Exit(2) from exc
+    return run_in_session(work, _err)
 
 
 @payments_app.command("sepa-batch")
