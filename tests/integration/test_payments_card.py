@@ -5,6 +5,7 @@ is lost and retried with its key, refunds by key, the month's reconciliation."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,11 @@ from tests.integration.payments_hub import (
 )
 
 HOLD = Decimal("50.00")
+
+
+def _month() -> str:
+    """Payments belong to the month they were made in (the server's clock)."""
+    return datetime.now(UTC).strftime("%Y-%m")
 
 
 @pytest.fixture
@@ -56,12 +62,23 @@ async def test_payg_session_is_held_at_start_and_the_cdr_amount_captured(
     assert money(paid["captured_amount"]) == Decimal("12.34")
     assert acquirer.moved("capture") == [Decimal("12.34")]
     assert acquirer.funds[str(ada)] == Decimal("1000.00") - Decimal("12.34")  # rest released
-    r = await server.http.get("/api/v1/payments/reconciliation/2026-12")
+    r = await server.http.get(f"/api/v1/payments/reconciliation/{_month()}")
     assert r.status_code == 200, r.text
     [line] = [x for x in r.json()["lines"] if x["payment_id"] == paid["id"]]
     assert money(line["invoiced"]) == money(line["captured"]) == Decimal("12.34")
     assert line["differences"] == ["settled 0.00 of 12.34 captured"]
     assert all(b["driver_id"] != ada for b in r.json()["open_balances"])  # nothing owed
+
+    ops = (await server.http.get(f"/api/v1/payments/{paid['id']}/operations")).json()
+    [capture] = [op for op in ops if op["kind"] == "capture"]
+    settled = {"provider_ref": capture["provider_ref"], "amount": "12.34", "currency": "EUR",
+               "settled_on": "2026-12-03"}  # fmt: skip
+    for recorded in (1, 0):  # the same report line again is skipped
+        r = await server.http.post("/api/v1/payments/settlements", json={"lines": [settled]})
+        assert (r.status_code, r.json()) == (200, {"recorded": recorded}), r.text
+    r = await server.http.get(f"/api/v1/payments/reconciliation/{_month()}")
+    [line] = [x for x in r.json()["lines"] if x["payment_id"] == paid["id"]]
+    assert (money(line["settled"]), line["differences"]) == (Decimal("12.34"), [])
 
 
 async def test_declined_hold_leaves_the_cdr_owed(hub: tuple[LiveServer, SandboxAcquirer]) -> None:
@@ -76,7 +93,7 @@ async def test_declined_hold_leaves_the_cdr_owed(hub: tuple[LiveServer, SandboxA
     [declined] = await payments_of(server, bo)
     assert (declined["status"], declined["failure_reason"]) == ("declined", "insufficient funds")
     assert acquirer.moved("hold") == acquirer.moved("capture") == []
-    r = await server.http.get("/api/v1/payments/reconciliation/2026-12")
+    r = await server.http.get(f"/api/v1/payments/reconciliation/{_month()}")
     owed = [b for b in r.json()["open_balances"] if b["driver_id"] == bo]
     assert [money(b["balance"]) for b in owed] == [Decimal("8.00")]
 
