@@ -26,8 +26,8 @@ from evhub.charging.models import MeterValue, Transaction, TransactionEvent
 from evhub.cluster.models import ClusterNode, StationPresence
 from evhub.db import Base
 from evhub.events.models import ConsumerCheckpoint, OutboxEvent
-from evhub.mail.models import OutboxMail
 from evhub.ledger.models import JournalEntry, JournalLine
+from evhub.mail.models import OutboxMail
 from evhub.maintenance.models import Ticket
 from evhub.payments.models import (
     ChargedCdr,

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.accounts import plans
 from evhub.accounts import service as accounts
 from evhub.accounts.models import Driver
 from evhub.clock import Clock
@@ -32,10 +33,11 @@ from evhub.payments.port import Money, PaymentProvider
 from evhub.uow import UnitOfWork
 
 
-def pays_as_you_go(driver: Driver) -> bool:
-    """The one rule of who pays by card per session: a driver without a plan. (Plans belong
-    to accounts; until a driver has a `plan_id` there, every driver pays as they go.)"""
-    return getattr(driver, "plan_id", None) is None
+async def pays_as_you_go(session: AsyncSession, driver: Driver) -> bool:
+    """The one rule of who pays by card per session: a driver without a plan, or on the
+    pay-as-you-go plan; every other plan is paid by direct debit."""
+    plan = await plans.plan_of(session, driver)
+    return plan is None or plan.code == plans.DEFAULT_PLAN
 
 
 class HoldPending(Conflict):
@@ -110,7 +112,7 @@ async def _payg_driver(session: AsyncSession, id_token: object) -> Driver | None
     if token is None or token.driver_id is None or token.status != "Accepted":
         return None
     driver = await accounts.get_driver(session, token.driver_id)
-    return driver if pays_as_you_go(driver) else None
+    return driver if await pays_as_you_go(session, driver) else None
 
 
 async def settle_cdr(session: AsyncSession, data: dict[str, Any], now: datetime) -> Call | None:

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from evhub.accounts import plans
+from evhub.accounts import service as accounts
 from evhub.clock import FrozenClock
 from evhub.ledger import service as ledger
 from evhub.payments import card, operations
@@ -73,14 +75,19 @@ async def test_no_hold_for_a_refused_token_or_an_unknown_one(db: Db) -> None:
     assert provider.moves == []
 
 
-async def test_pay_as_you_go_is_decided_by_the_plan() -> None:
-    class Driver:
-        plan_id: int | None = None
-
-    subscriber = Driver()
-    subscriber.plan_id = 3
-    assert card.pays_as_you_go(Driver())  # type: ignore[arg-type]
-    assert not card.pays_as_you_go(subscriber)  # type: ignore[arg-type]
+async def test_pay_as_you_go_is_decided_by_the_plan(db: Db) -> None:
+    async with db.uow() as session:
+        ada = await accounts.get_driver(session, db.ada)
+        assert await card.pays_as_you_go(session, ada)  # no plan
+        await plans.assign_plan(session, ada, plans.DEFAULT_PLAN)
+        assert await card.pays_as_you_go(session, ada)
+        others = [p.code for p in await plans.list_plans(session) if p.code != plans.DEFAULT_PLAN]
+        assert others
+        await plans.assign_plan(session, ada, others[0])
+        assert not await card.pays_as_you_go(session, ada)
+    provider = MemoryProvider()
+    await _hold(db, provider, 15)
+    assert provider.moves == []  # a subscriber's session is not held on a card
 
 
 async def test_a_lost_capture_answer_is_resent_with_its_key_and_moves_money_once(db: Db) -> None:
