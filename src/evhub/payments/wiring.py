@@ -11,7 +11,7 @@ from evhub.payments.operations import resume_pending
 from evhub.payments.port import Money, NoProvider, PaymentProvider
 from evhub.services import Services
 from evhub.settings import Settings
-from evhub.supervisor import Supervisor
+from evhub.supervisor import LoopStarter
 
 log = logging.getLogger("evhub.payments")
 
@@ -35,7 +35,7 @@ async def close_provider(provider: PaymentProvider) -> None:
         await provider.aclose()
 
 
-def start_payments(supervisor: Supervisor, services: Services) -> None:
+def start_payments(once: LoopStarter, services: Services) -> None:
     """CDRs booked in the ledger; card payments of pay-as-you-go sessions, when an acquirer
     is configured."""
     settings = services.settings
@@ -56,4 +56,4 @@ def start_payments(supervisor: Supervisor, services: Services) -> None:
                 log.info("event=pending_operations_resumed count=%d", done)
             await services.clock.sleep(settings.payments_resume_interval_s)
 
-    supervisor.start("payments.resume", resume)
+    once.start("payments.resume", resume)  # one sender of pending operations per cluster
