@@ -3,7 +3,7 @@ collections, CDRs as charged, acquirer settlements, and a double-entry journal w
 the database keeps balanced and unchanged
 
 Revision ID: 0018
-Revises: 0020
+Revises: 0017
 Create Date: 2026-12-01 23:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0018"
-down_revision: str | None = "0020"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
