@@ -28,6 +28,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -225,6 +226,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "EVHUB_BOOTSTRAP_ADMIN_KEY": key,
     }
     server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
+    profiler = None
+    if args.py_spy:  # sample the server's stacks during both storms (collapsed-stack text)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        cmd = [
+            spy,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--format",
+            "raw",
+            "--rate",
+            "50",
+            "--threads",
+        ]
+        profiler = subprocess.Popen([*cmd, "--output", args.py_spy, "--nonblocking"])
     base_url = f"http://127.0.0.1:{args.port}"
     ws_url = f"ws://127.0.0.1:{args.port}/ocpp"
     try:
@@ -252,6 +268,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "reconnect": reconnect | {"api": latency(reconnect_api)},
         }
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            profiler.wait(60)
         server.terminate()
         server.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -268,6 +287,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--interval", type=float, default=0.05, help="seconds between API calls")
     p.add_argument("--baseline-s", type=float, default=5.0, help="API-only measurement")
     p.add_argument("--attempts", type=int, default=20, help="handshakes per station at most")
+    p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
     p.add_argument("--timeout", type=float, default=300.0, help="give a storm up after this")
     return p.parse_args()
 
