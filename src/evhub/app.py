@@ -20,6 +20,8 @@ from evhub.accounts.orders_api import router as orders_router
 from evhub.accounts.self_api import router as self_service_router
 from evhub.assets import service as assets
 from evhub.assets.api import router as assets_router
+from evhub.assets.credentials import credential_key
+from evhub.assets.writer import StationWriter
 from evhub.auth import service as auth
 from evhub.auth.api import router as auth_router
 from evhub.auth.roles import Role
@@ -115,6 +117,8 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
             uow=services.uow,
             clock=clock,
             meter_writer=MeterWriter(services.uow),
+            station_writer=StationWriter(services.uow),
+            credential_key=credential_key(server_secret(settings)),
             heartbeat_interval_s=settings.heartbeat_interval_s,
             response_timeout_s=settings.ocpp_response_timeout_s,
             registry=registry,
@@ -147,6 +151,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 app.state.supervisor = supervisor
                 once = _once_per_cluster(supervisor, node)
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
+                supervisor.start("assets.station_writer", gateway.station_writer.run)
                 _add_maintenance(once, services)
                 _start_reservations(app, once, services)
                 start_carsharing(app, once, settings, services)

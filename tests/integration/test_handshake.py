@@ -10,7 +10,9 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from tests.integration.live_server import LiveServer, basic_auth
+from evhub.assets.credentials import verify_password
+from evhub.assets.models import Station
+from tests.integration.live_server import PASSWORD, LiveServer, basic_auth
 from tests.integration.ocpp_client import connect
 
 
@@ -84,3 +86,32 @@ async def test_reconnect_replaces_the_old_connection(server: LiveServer) -> None
             reply = await second.result("Heartbeat", {})
             assert "currentTime" in reply
             assert (await server.http.get("/api/v1/stations/CP-1")).json()["online"] is True
+
+
+async def test_a_pbkdf2_hash_is_replaced_by_the_keyed_hash_at_the_next_login(
+    server: LiveServer,
+) -> None:
+    await _station(server)
+    stored = await _password_hash(server)
+    assert stored.startswith("pbkdf2_sha256$")  # as stored before keyed hashes
+    async with connect(server.ws_base, "CP-1", "ocpp1.6") as st:
+        # Answered after the connection's mark (and the new hash) committed.
+        await st.result("Heartbeat", {})
+    replaced = await _password_hash(server)
+    assert replaced.startswith("hmac_sha256$")
+    key = server.app.state.gateway.credential_key
+    assert verify_password(PASSWORD, replaced, key)
+    async with connect(server.ws_base, "CP-1", "ocpp2.0.1") as st:  # the keyed hash admits it
+        await st.result("Heartbeat", {})
+    assert await _password_hash(server) == replaced  # replaced once, not at every login
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(server.ws_base, "CP-1", "ocpp1.6", password="wrong-password-000000"):
+            pass
+    assert refused.value.response.status_code == 401
+
+
+async def _password_hash(server: LiveServer) -> str:
+    async with server.app.state.services.uow() as s:
+        station = await s.get(Station, "CP-1")
+        assert station is not None
+        return str(station.password_hash)

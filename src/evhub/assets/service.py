@@ -176,11 +176,11 @@ async def set_commissioned(session: AsyncSession, station_id: str, commissioned:
 
 
 async def authenticate_station(
-    session: AsyncSession, station_id: str, password: str
+    session: AsyncSession, station_id: str, password: str, key: bytes | None = None
 ) -> Station | None:
     """The station if `password` matches its stored hash (security profile 1/2)."""
     station = await session.get(Station, station_id)
-    if station is None or not verify_password(password, station.password_hash):
+    if station is None or not verify_password(password, station.password_hash, key):
         return None
     return station
 
@@ -194,6 +194,19 @@ async def mark_connected(
     await session.execute(update(Station).where(Station.id == station_id).values(**values))
     kind = "station.connected" if online else "station.disconnected"
     emit(session, kind, now, station_id=station_id, ocpp_version=ocpp_version)
+
+
+async def replace_password_hash(
+    session: AsyncSession, station_id: str, stored: str, replacement: str
+) -> bool:
+    """Store `replacement` for a password that verified against `stored` (a hash of another
+    scheme); unless the password changed meanwhile. Whether it was replaced."""
+    result = await session.execute(
+        update(Station)
+        .where(Station.id == station_id, Station.password_hash == stored)
+        .values(password_hash=replacement)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def touch(session: AsyncSession, station_id: str, now: datetime) -> None:
@@ -214,7 +227,9 @@ async def record_boot(
     reason: str | None = None,
 ) -> BootDecision:
     """Store the identity a station reports; Pending until the operator commissions it."""
-    station = await get_station(session, station_id)
+    station = await session.get(Station, station_id)  # its EVSEs are not needed here
+    if station is None:
+        raise NotFound(f"station {station_id!r} not found")
     station.vendor = vendor
     station.model = model
     station.serial_number = serial_number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evhub.assets.writer import StationWriter
 from evhub.charging.badges import ForeignTokens
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock
@@ -16,11 +17,12 @@ class GatewayContext:
     uow: UnitOfWork
     clock: Clock
     meter_writer: MeterWriter
+    station_writer: StationWriter
+    # the key of station password hashes (`assets.credentials.credential_key`)
+    credential_key: bytes
     registry: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     heartbeat_interval_s: int = 300
     pending_retry_interval_s: int = 60
     response_timeout_s: float = 30.0
-    # station id -> digest of the last credentials that verified, to spare PBKDF2 on reconnects
-    verified_credentials: dict[str, bytes] = field(default_factory=dict)
     # tokens partners issued (roaming), asked when a token is not evhub's own
     foreign_tokens: ForeignTokens | None = None

@@ -1,13 +1,15 @@
 """The OCPP-J WebSocket endpoint: subprotocol, Basic auth, then the version's handler.
 
 Handshakes pass the guards of `ocpp.admission` (failed-login backoff, a cap on pending ones,
-bounded concurrency) before any password is checked."""
+bounded concurrency) before any password is checked. A password is checked against the keyed
+hash (microseconds, on the loop); one still stored as PBKDF2 is checked in a worker thread and,
+once it verified, replaced by the keyed hash in the same commit as the connected mark."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
+from dataclasses import dataclass
+from datetime import datetime
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,8 +17,15 @@ from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from evhub.assets import service as assets
-from evhub.assets.credentials import parse_basic_auth, verify_password
+from evhub.assets.credentials import (
+    hash_password,
+    is_slow,
+    needs_rehash,
+    parse_basic_auth,
+    verify_password,
+)
 from evhub.assets.models import Station
+from evhub.assets.writer import Operation
 from evhub.ocpp.admission import Admission
 from evhub.ocpp.base import CsmsEndpoint
 from evhub.ocpp.connection import StarletteConnection
@@ -47,30 +56,38 @@ def negotiate(offered: list[str]) -> str | None:
     return next((p for p in offered if p in HANDLERS), None)
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A station whose password verified; `rehash` is the keyed hash to store in place of
+    `stored` (None when it is keyed already)."""
+
+    stored: str
+    rehash: str | None
+
+
 async def _authenticate(
     ctx: GatewayContext,
     reads: async_sessionmaker[AsyncSession],
     station_id: str,
     header: str | None,
-) -> bool:
+) -> _Verified | None:
     creds = parse_basic_auth(header)
     if creds is None or creds[0] != station_id:
-        return False
+        return None
     # A read-only session: on SQLite it leaves the one writer connection to station traffic.
     async with reads() as s, s.begin():
         station = await s.get(Station, station_id)
         stored = station.password_hash if station else None
     if stored is None:
-        return False
-    digest = hashlib.sha256(f"{creds[1]}\0{stored}".encode()).digest()
-    cached = ctx.verified_credentials.get(station_id)
-    if cached is not None and hmac.compare_digest(cached, digest):
-        return True
-    # PBKDF2 releases the GIL: verify in a thread so a connection storm keeps the loop free.
-    if await anyio.to_thread.run_sync(verify_password, creds[1], stored):
-        ctx.verified_credentials[station_id] = digest
-        return True
-    return False
+        return None
+    key, password = ctx.credential_key, creds[1]
+    if is_slow(stored):  # PBKDF2 releases the GIL: a thread keeps the loop free meanwhile
+        valid = await anyio.to_thread.run_sync(verify_password, password, stored, key)
+    else:
+        valid = verify_password(password, stored, key)
+    if not valid:
+        return None
+    return _Verified(stored, hash_password(password, key) if needs_rehash(stored) else None)
 
 
 async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
@@ -98,7 +115,9 @@ async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
             await _deny(websocket, 503, "too many handshakes pending", retry_after_s=5)
             return
         reads = websocket.app.state.services.read_sessions
-        if not await _authenticate(ctx, reads, station_id, websocket.headers.get("authorization")):
+        header = websocket.headers.get("authorization")
+        verified = await _authenticate(ctx, reads, station_id, header)
+        if verified is None:
             admission.login_failed(station_id, address)
             log.warning("station=%s event=refused reason=authentication", station_id)
             await _deny(websocket, 401, "wrong station id or password")
@@ -107,8 +126,15 @@ async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
         await websocket.accept(subprotocol=protocol)
         handler = HANDLERS[protocol](station_id, StarletteConnection(websocket), ctx)
         await ctx.registry.attach(handler)
-        async with ctx.uow() as s:
-            await assets.mark_connected(s, station_id, handler.ocpp_version, True, ctx.clock.now())
+    # Out of the handshake slots: the mark waits for the group commit, which bounds the
+    # database's share of the storm by itself. The station's first message queues behind it.
+    try:
+        await ctx.station_writer.submit(_connected(station_id, handler.ocpp_version, verified, ctx))
+    except Exception:
+        log.exception("station=%s event=connect_not_recorded", station_id)
+        ctx.registry.detach(handler)
+        await handler.close(1011)  # RFC 6455 §7.4.1: the server cannot serve it now
+        return
     log.info("station=%s event=connected protocol=%s", station_id, protocol)
     await _serve(ctx, handler, station_id)
 
@@ -123,11 +149,28 @@ async def _serve(ctx: GatewayContext, handler: CsmsEndpoint, station_id: str) ->
     finally:
         with anyio.CancelScope(shield=True):
             if await ctx.registry.release(handler):  # never another node's station
-                async with ctx.uow() as s:
-                    await assets.mark_connected(
-                        s, station_id, handler.ocpp_version, False, ctx.clock.now()
-                    )
+                await ctx.station_writer.submit(
+                    _disconnected(station_id, handler.ocpp_version, ctx.clock.now())
+                )
         log.info("station=%s event=disconnected", station_id)
+
+
+def _connected(
+    station_id: str, ocpp_version: str, verified: _Verified, ctx: GatewayContext
+) -> Operation[None]:
+    async def write(s: AsyncSession) -> None:
+        await assets.mark_connected(s, station_id, ocpp_version, True, ctx.clock.now())
+        if verified.rehash is not None:
+            await assets.replace_password_hash(s, station_id, verified.stored, verified.rehash)
+
+    return write
+
+
+def _disconnected(station_id: str, ocpp_version: str, now: datetime) -> Operation[None]:
+    async def write(s: AsyncSession) -> None:
+        await assets.mark_connected(s, station_id, ocpp_version, False, now)
+
+    return write
 
 
 async def _deny(

@@ -35,8 +35,8 @@ class V16Handler(CsmsEndpoint, ChargePoint):
         self, charge_point_vendor: str, charge_point_model: str, **kw: Any
     ) -> call_result.BootNotification:
         now = self.now()
-        async with self.ctx.uow() as s:
-            decision = await assets.record_boot(
+        decision = await self.ctx.station_writer.submit(
+            lambda s: assets.record_boot(
                 s,
                 self.id,
                 now,
@@ -46,6 +46,7 @@ class V16Handler(CsmsEndpoint, ChargePoint):
                 serial_number=kw.get("charge_point_serial_number"),
                 firmware_version=kw.get("firmware_version"),
             )
+        )
         interval = (
             decision.interval_s
             if decision.status == "Accepted"
@@ -59,8 +60,7 @@ class V16Handler(CsmsEndpoint, ChargePoint):
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         now = self.now()
-        async with self.ctx.uow() as s:
-            await assets.touch(s, self.id, now)
+        await self.ctx.station_writer.submit(lambda s: assets.touch(s, self.id, now))
         return call_result.Heartbeat(current_time=format_time(now))
 
     @on(Action.status_notification)
@@ -70,11 +70,12 @@ class V16Handler(CsmsEndpoint, ChargePoint):
         now = self.now()
         at = parse_time(kw["timestamp"]) if kw.get("timestamp") else now
         info = " ".join(x for x in (kw.get("info"), kw.get("vendor_error_code")) if x) or None
-        async with self.ctx.uow() as s:
-            await assets.record_status(
+        await self.ctx.station_writer.submit(
+            lambda s: assets.record_status(
                 s, self.id, connector_id, 1 if connector_id else 0, status, at, now,
                 error_code=None if error_code == "NoError" else error_code, info=info,
-            )  # fmt: skip
+            )
+        )  # fmt: skip
         return call_result.StatusNotification()
 
     @on(Action.authorize)

@@ -39,8 +39,8 @@ class V201Handler(CsmsEndpoint, ChargePoint):
         self, charging_station: dict[str, Any], reason: str, **kw: Any
     ) -> call_result.BootNotification:
         now = self.now()
-        async with self.ctx.uow() as s:
-            decision = await assets.record_boot(
+        decision = await self.ctx.station_writer.submit(
+            lambda s: assets.record_boot(
                 s,
                 self.id,
                 now,
@@ -51,6 +51,7 @@ class V201Handler(CsmsEndpoint, ChargePoint):
                 firmware_version=charging_station.get("firmware_version"),
                 reason=reason,
             )
+        )
         accepted = decision.status == "Accepted"
         log.info("station=%s event=boot status=%s reason=%s", self.id, decision.status, reason)
         return call_result.BootNotification(
@@ -62,8 +63,7 @@ class V201Handler(CsmsEndpoint, ChargePoint):
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         now = self.now()
-        async with self.ctx.uow() as s:
-            await assets.touch(s, self.id, now)
+        await self.ctx.station_writer.submit(lambda s: assets.touch(s, self.id, now))
         return call_result.Heartbeat(current_time=format_time(now))
 
     @on(Action.status_notification)
@@ -71,10 +71,12 @@ class V201Handler(CsmsEndpoint, ChargePoint):
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kw: Any
     ) -> call_result.StatusNotification:
         now = self.now()
-        async with self.ctx.uow() as s:
-            await assets.record_status(
-                s, self.id, evse_id, connector_id, connector_status, parse_time(timestamp), now
+        at = parse_time(timestamp)
+        await self.ctx.station_writer.submit(
+            lambda s: assets.record_status(
+                s, self.id, evse_id, connector_id, connector_status, at, now
             )
+        )
         return call_result.StatusNotification()
 
     @on(Action.authorize)
