@@ -66,6 +66,7 @@ from evhub.ocpp import validation
 from evhub.ocpp.admission import admission_from
 from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
+from evhub.ocpp.credential_reads import CredentialReads
 from evhub.ocpp.endpoint import ocpp_websocket
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.openapi import document_errors
@@ -120,6 +121,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
             clock=clock,
             meter_writer=MeterWriter(services.uow),
             station_writer=StationWriter(services.uow),
+            credential_reads=CredentialReads(services.read_sessions),
             credential_key=credential_key(server_secret(settings)),
             heartbeat_interval_s=settings.heartbeat_interval_s,
             response_timeout_s=settings.ocpp_response_timeout_s,
@@ -154,6 +156,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 once = _once_per_cluster(supervisor, node)
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
                 supervisor.start("assets.station_writer", gateway.station_writer.run)
+                supervisor.start("ocpp.credential_reads", gateway.credential_reads.run)
                 _add_maintenance(once, services)
                 _start_reservations(app, once, services)
                 start_carsharing(app, once, settings, services)

@@ -8,6 +8,7 @@ from evhub.assets.writer import StationWriter
 from evhub.charging.badges import ForeignTokens
 from evhub.charging.writer import MeterWriter
 from evhub.clock import Clock
+from evhub.ocpp.credential_reads import CredentialReads
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.uow import UnitOfWork
 
@@ -18,6 +19,7 @@ class GatewayContext:
     clock: Clock
     meter_writer: MeterWriter
     station_writer: StationWriter
+    credential_reads: CredentialReads
     # the key of station password hashes (`assets.credentials.credential_key`)
     credential_key: bytes
     registry: ConnectionRegistry = field(default_factory=ConnectionRegistry)
