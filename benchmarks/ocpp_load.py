@@ -7,8 +7,10 @@ so meter values are persisted against a transaction, as in production.
     .venv/bin/python benchmarks/ocpp_load.py --stations 5000 --rate 0.2 --duration 60
     .venv/bin/python benchmarks/ocpp_load.py --database-url postgresql+asyncpg://... --stations 5000
 
-It prints connected stations, messages/s handled, p50/p99 round-trip latency, server RSS, and
-checks that every acknowledged meter value is in the database.
+It first measures the messages/s of a bare Python echo server on the same machine (the ceiling,
+`echo_baseline.py`), then prints connected stations, messages/s handled and their ratio to the
+ceiling, p50/p99 round-trip latency, server RSS, and checks that every acknowledged meter value
+is in the database. `--rate 0` makes every station send as fast as it is answered.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import psutil
 import websockets
 from sqlalchemy import func, insert, select
 
+from echo_baseline import echo_server, saturate
 from evhub.accounts.models import Token
 from evhub.assets.credentials import hash_password
 from evhub.assets.models import Connector, Evse, Site, Station
@@ -296,7 +299,7 @@ class LoadStation:
             self.stats.connected += 1
             connected.set()
             await go.wait()
-            period = 1.0 / rate
+            period = 1.0 / rate if rate > 0 else 0.0  # 0: closed loop, as fast as answered
             await asyncio.sleep(random.uniform(0, period))
             n = 0
             while time.monotonic() < stop_at[0]:
@@ -311,7 +314,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+async def echo_ceiling(args: argparse.Namespace) -> float:
+    """Messages/s of the bare echo server (`echo_baseline.py`) in this run, closed loop."""
+    clients = [
+        LoadStation(f"ECHO-{i:05d}", ("ocpp1.6", "ocpp2.0.1")[i % 2], Stats())
+        for i in range(min(args.stations, args.echo_clients))
+    ]
+    async with echo_server(args.port + 100) as url:
+
+        def connect(client: LoadStation) -> Any:
+            return websockets.connect(
+                f"{url}/{client.id}", subprotocols=[client.protocol], ping_interval=None
+            )
+
+        return await saturate(clients, connect, args.echo_duration)
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    echo = await echo_ceiling(args) if args.baseline else None
     workdir = Path(tempfile.mkdtemp(prefix="evhub-load-"))
     url = args.database_url or f"sqlite+aiosqlite:///{workdir}/load.sqlite3"
     await migrate_async(url)
@@ -370,6 +390,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "duration_s": round(elapsed, 1),
             "messages": stats.sent - sent0,
             "messages_per_s": round((stats.sent - sent0) / elapsed, 1),
+            "echo_ceiling_messages_per_s": echo and round(echo, 1),
+            "echo_ratio": echo and round((stats.sent - sent0) / elapsed / echo, 3),
             "rtt_p50_ms": round(percentile(stats.rtts_ms, 0.50), 1),
             "rtt_p99_ms": round(percentile(stats.rtts_ms, 0.99), 1),
             "call_errors": stats.errors,
@@ -388,12 +410,21 @@ def parse() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--stations", type=int, default=1000)
-    p.add_argument("--rate", type=float, default=0.2, help="messages per second per station")
+    p.add_argument(
+        "--rate", type=float, default=0.2,
+        help="messages per second per station (0: each as fast as it is answered)",
+    )  # fmt: skip
     p.add_argument("--duration", type=float, default=30.0, help="seconds of steady load")
     p.add_argument("--protocol", choices=["mixed", "ocpp1.6", "ocpp2.0.1"], default="mixed")
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--port", type=int, default=8191)
     p.add_argument("--per-site", type=int, default=24, help="stations per site (hub)")
+    p.add_argument(
+        "--baseline", action=argparse.BooleanOptionalAction, default=True,
+        help="first measure the bare echo server's messages/s (the ceiling), closed loop",
+    )  # fmt: skip
+    p.add_argument("--echo-clients", type=int, default=500, help="clients of the echo ceiling")
+    p.add_argument("--echo-duration", type=float, default=10.0, help="seconds of echo load")
     return p.parse_args()
 
 

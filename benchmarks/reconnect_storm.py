@@ -10,7 +10,9 @@ pending cap, a timeout) is retried after a short random back-off, as stations do
     .venv/bin/python benchmarks/reconnect_storm.py --stations 3000
     .venv/bin/python benchmarks/reconnect_storm.py --stations 3000 --database-url postgresql+asyncpg://...
 
-It prints, as JSON: the API latency with no storm (baseline), and for the first connection of
+It prints, as JSON: the same storm against a bare Python echo server (`echo_baseline.py`, the
+ceiling of this machine in this run) and each phase's `echo_ratio` to it; the API latency with
+no storm (baseline), and for the first connection of
 all stations (cold: every password is checked) and for their reconnection after all sockets
 dropped at once: the time until all are booted, handshake retries, and the p50/p99/max latency
 of `GET /api/v1/stations` meanwhile.
@@ -41,6 +43,7 @@ from typing import Any
 import httpx
 import websockets
 
+from echo_baseline import echo_server
 from evhub.db import migrate_async
 from ocpp_load import PASSWORD, percentile, provision
 
@@ -211,7 +214,27 @@ async def wait_healthy(base_url: str) -> None:
     raise RuntimeError("the server did not start")
 
 
+async def echo_storm(args: argparse.Namespace) -> dict[str, Any]:
+    """The same storm against the bare echo server (`echo_baseline.py`): the ceiling."""
+    protocols = ["ocpp1.6", "ocpp2.0.1"]
+    stations = [StormStation(f"LOAD-{i:05d}", protocols[i % 2]) for i in range(args.stations)]
+    async with echo_server(args.port + 100) as url:
+        result = await storm_phase(stations, url, args.attempts, args.timeout)
+        for st in stations:
+            await st.drop()
+    return result
+
+
+def with_ratio(phase: dict[str, Any], echo: dict[str, Any] | None) -> dict[str, Any]:
+    """`echo_ratio`: the echo server's time to boot all stations over evhub's (1 = the
+    ceiling of Python on this machine, measured in the same run)."""
+    if echo is None or not echo["all_booted_s"] or not phase["all_booted_s"]:
+        return phase
+    return phase | {"echo_ratio": round(echo["all_booted_s"] / phase["all_booted_s"], 3)}
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    echo = await echo_storm(args) if args.baseline else None
     workdir = Path(tempfile.mkdtemp(prefix="evhub-storm-"))
     url = args.database_url or f"sqlite+aiosqlite:///{workdir}/storm.sqlite3"
     await migrate_async(url)
@@ -263,9 +286,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         return {
             "database": url.split(":")[0],
             "stations": args.stations,
+            "echo_baseline": echo and {k: v for k, v in echo.items() if k != "booted_by_second"},
             "api_baseline": latency(baseline),
-            "first_connect": cold | {"api": latency(cold_api)},
-            "reconnect": reconnect | {"api": latency(reconnect_api)},
+            "first_connect": with_ratio(cold, echo) | {"api": latency(cold_api)},
+            "reconnect": with_ratio(reconnect, echo) | {"api": latency(reconnect_api)},
         }
     finally:
         if profiler is not None:
@@ -287,6 +311,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--interval", type=float, default=0.05, help="seconds between API calls")
     p.add_argument("--baseline-s", type=float, default=5.0, help="API-only measurement")
     p.add_argument("--attempts", type=int, default=20, help="handshakes per station at most")
+    p.add_argument(
+        "--baseline", action=argparse.BooleanOptionalAction, default=True,
+        help="first run the same storm against a bare echo server (the ceiling)",
+    )  # fmt: skip
     p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
     p.add_argument("--timeout", type=float, default=300.0, help="give a storm up after this")
     return p.parse_args()
