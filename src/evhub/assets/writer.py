@@ -30,7 +30,9 @@ log = logging.getLogger("evhub.assets")
 T = TypeVar("T")
 Operation = Callable[[AsyncSession], Awaitable[T]]
 
-MAX_OPERATIONS_PER_COMMIT = 500
+# Fewer than the meter writer's 500: these operations go through the ORM and cost several
+# statements each, and on SQLite every other writer waits for the one connection meanwhile.
+MAX_OPERATIONS_PER_COMMIT = 200
 MAX_QUEUED_OPERATIONS = 4 * MAX_OPERATIONS_PER_COMMIT
 
 
