@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import random
+import secrets
 import shutil
 import subprocess
 import sys
@@ -342,6 +343,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "EVHUB_LOG_LEVEL": "warning",
         "EVHUB_VAR_DIR": str(workdir),
         "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
+        "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
     }
     server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
     proc = psutil.Process(server.pid)

@@ -247,6 +247,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "EVHUB_VAR_DIR": str(workdir),
         "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
         "EVHUB_BOOTSTRAP_ADMIN_KEY": key,
+        "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
     }
     server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
     profiler = None

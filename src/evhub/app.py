@@ -122,7 +122,11 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
             meter_writer=MeterWriter(services.uow),
             station_writer=StationWriter(services.uow),
             credential_reads=CredentialReads(services.read_sessions),
-            credential_key=credential_key(server_secret(settings)),
+            # Only a configured secret is shared by every node and survives var_dir: a station
+            # hash keyed with a per-node secret would lock the station out of the other nodes.
+            credential_key=credential_key(settings.secret_key.encode())
+            if settings.secret_key
+            else None,
             heartbeat_interval_s=settings.heartbeat_interval_s,
             response_timeout_s=settings.ocpp_response_timeout_s,
             registry=registry,

@@ -12,7 +12,7 @@ from websockets.exceptions import InvalidStatus
 
 from evhub.assets.credentials import verify_password
 from evhub.assets.models import Station
-from tests.integration.live_server import PASSWORD, LiveServer, basic_auth
+from tests.integration.live_server import PASSWORD, LiveServer, basic_auth, run_server
 from tests.integration.ocpp_client import connect
 
 
@@ -89,8 +89,21 @@ async def test_reconnect_replaces_the_old_connection(server: LiveServer) -> None
 
 
 async def test_a_pbkdf2_hash_is_replaced_by_the_keyed_hash_at_the_next_login(
-    server: LiveServer,
+    database_url: str,
 ) -> None:
+    async with run_server(database_url, secret_key="handshake-test-secret-" + "k" * 32) as server:
+        await _a_pbkdf2_hash_is_replaced(server)
+
+
+async def test_without_a_configured_secret_the_pbkdf2_hash_is_kept(server: LiveServer) -> None:
+    # A secret generated per node (under var_dir) is not shared by the other nodes.
+    await _station(server)
+    async with connect(server.ws_base, "CP-1", "ocpp1.6") as st:
+        await st.result("Heartbeat", {})
+    assert (await _password_hash(server)).startswith("pbkdf2_sha256$")
+
+
+async def _a_pbkdf2_hash_is_replaced(server: LiveServer) -> None:
     await _station(server)
     stored = await _password_hash(server)
     assert stored.startswith("pbkdf2_sha256$")  # as stored before keyed hashes

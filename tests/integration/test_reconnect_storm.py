@@ -26,7 +26,7 @@ PAGE = 50
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 # Few handshake slots, so that the storm queues for them; the cap on pending handshakes (and on
 # connections still sending headers) stays at its default, above the storm.
-GUARDS = {"ocpp_handshake_concurrency": 4}
+GUARDS = {"ocpp_handshake_concurrency": 4, "secret_key": "storm-test-secret-" + "k" * 32}
 
 
 @dataclass

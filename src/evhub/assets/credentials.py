@@ -8,8 +8,9 @@ secret (`hmac_sha256$<key id>$<salt>$<mac>`): a stolen table without the key pro
 and a check costs microseconds. Hashes stored by older releases (PBKDF2) are still accepted, and
 `needs_rehash` tells the gateway to replace one with the keyed hash after it verified.
 
-The key must be the same on every node and stable (`EVHUB_SECRET_KEY`): a station whose hash was
-made under another key is refused (its key id tells an operator why).
+The key comes from the configured secret (`EVHUB_SECRET_KEY`), the same on every node and
+stable: a station whose hash was made under another key is refused (its key id tells an operator
+why). Without a configured secret, the gateway keeps the PBKDF2 hashes.
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ class GatewayContext:
     meter_writer: MeterWriter
     station_writer: StationWriter
     credential_reads: CredentialReads
-    # the key of station password hashes (`assets.credentials.credential_key`)
-    credential_key: bytes
+    # the key of station password hashes (`assets.credentials.credential_key`); None without a
+    # configured secret key: stored PBKDF2 hashes are then kept (and checked in a thread)
+    credential_key: bytes | None
     registry: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     heartbeat_interval_s: int = 300
     pending_retry_interval_s: int = 60

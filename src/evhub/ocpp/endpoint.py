@@ -80,7 +80,8 @@ async def _authenticate(
         valid = verify_password(password, stored, key)
     if not valid:
         return None
-    return _Verified(stored, hash_password(password, key) if needs_rehash(stored) else None)
+    rehash = key is not None and needs_rehash(stored)
+    return _Verified(stored, hash_password(password, key) if rehash else None)
 
 
 async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
