@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -39,6 +40,8 @@ pytestmark = [
 
 SITE_KW = 30.0
 POLL_S = 0.05
+# The nodes of one cluster share one secret: it signs the console's sessions and keys the
+# stations' password hashes, which any node must verify.
 NODE_SETTINGS = {
     "node_lease_s": 3.0, "leadership_poll_s": 0.2, "plan_interval_s": 2.0,
     "event_poll_s": 0.2, "migrate_on_start": "false",
@@ -58,8 +61,12 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 async def nodes(database_url: str, nats_url: str) -> AsyncIterator[list[ServerProcess]]:
+    secret = secrets.token_urlsafe(48)
     started = [
-        ServerProcess(database_url, nats_url=nats_url, node_id=f"node-{n}", **NODE_SETTINGS)
+        ServerProcess(
+            database_url, nats_url=nats_url, node_id=f"node-{n}", secret_key=secret,
+            **NODE_SETTINGS,
+        )  # fmt: skip
         for n in (1, 2)
     ]
     try:
