@@ -64,9 +64,12 @@ async def nodes(database_url: str, nats_url: str) -> AsyncIterator[list[ServerPr
     secret = secrets.token_urlsafe(48)
     started = [
         ServerProcess(
-            database_url, nats_url=nats_url, node_id=f"node-{n}", secret_key=secret,
+            database_url,
+            nats_url=nats_url,
+            node_id=f"node-{n}",
+            secret_key=secret,
             **NODE_SETTINGS,
-        )  # fmt: skip
+        )
         for n in (1, 2)
     ]
     try:
