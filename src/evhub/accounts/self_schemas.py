@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from evhub.params import DbId
 
 Email = str
-EMAIL = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["ada@example.org"])
+# The WHATWG "valid e-mail address" (HTML's <input type=email>), with a dot in the domain:
+# ASCII only, so that no control character nor lone surrogate reaches the database or a mail.
+EMAIL_PATTERN = (
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
+)
+EMAIL = Field(max_length=254, pattern=EMAIL_PATTERN, examples=["ada@example.org"])
 PASSWORD = Field(min_length=8, max_length=200)
 LINK_TOKEN = Field(min_length=1, max_length=200)
 # ISO 3779: 17 characters, no I, O or Q.
