@@ -43,6 +43,13 @@ async def _stored(ctx: RoamingContext, events: EventTail, module: str) -> dict[s
     return next(r.data for r in rows if r.object_id == event.data["object_id"])
 
 
+# Both instances share the test's event loop: on a loaded machine a call between them may wait
+# past the default 10 s bound on failure.
+BOUND = {"roaming_request_timeout_s": 30.0}
+HUB_A = {"ocpi_party_id": "EVA", "ocpi_business_name": "Hub A", **BOUND}
+HUB_B = {"ocpi_party_id": "EVB", "ocpi_business_name": "Hub B", **BOUND}
+
+
 def _check(seen: list[Exchange]) -> set[str]:
     """Validate the Sessions, CDRs and commands exchanged; the object names checked."""
     checked: set[str] = set()
@@ -127,8 +134,8 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
     database_url: str, other_database_url: str
 ) -> None:
     async with (
-        run_server(database_url, ocpi_party_id="EVA", ocpi_business_name="Hub A") as a,
-        run_server(other_database_url, ocpi_party_id="EVB", ocpi_business_name="Hub B") as b,
+        run_server(database_url, **HUB_A) as a,
+        run_server(other_database_url, **HUB_B) as b,
     ):
         a_ctx, a_seen = _record(a)
         b_ctx, b_seen = _record(b)
@@ -303,7 +310,7 @@ async def _authorize_201(station: RawStation, uid: str) -> str:
 async def test_a_2_0_1_station_follows_the_emsp_whitelist_rule_when_the_emsp_is_down(
     database_url: str, other_database_url: str
 ) -> None:
-    async with run_server(database_url, ocpi_party_id="EVA", ocpi_business_name="Hub A") as a:
+    async with run_server(database_url, **HUB_A) as a:
         a_ctx: RoamingContext = a.app.state.roaming
         async with run_server(other_database_url, ocpi_party_id="EVB") as b:
             _, site_id = await _register(a, b)
