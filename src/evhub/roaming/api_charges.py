@@ -58,15 +58,9 @@ async def put_session(
     body: Annotated[dict[str, Any], Body()],
 ) -> JSONResponse:
     """§9.2.2.2: a new or replaced Session; the URL and the object name the same one."""
-    if (body.get("country_code"), body.get("party_id"), body.get("id")) != (
-        country_code,
-        party_id,
-        session_id,
-    ):
-        raise OcpiError("the session does not match its URL", OcpiStatus.INVALID_PARAMETERS)
-    existing = await remote.find_object(session, "sessions", country_code, party_id, session_id)
-    await remote.store_object(session, partner, "sessions", body, ctx.clock.now())
-    return ok(ctx, None, 200 if existing else 201)
+    key = (country_code, party_id, session_id)
+    replaced = await remote.store_pushed(session, partner, "sessions", key, body, ctx.clock.now())
+    return ok(ctx, None, 200 if replaced else 201)
 
 
 @router.patch(SESSIONS + "/{country_code}/{party_id}/{session_id}")

@@ -75,15 +75,9 @@ async def put_location(
     body: Annotated[dict[str, Any], Body()],
 ) -> JSONResponse:
     """§8.2.2.2: a CPO pushes a whole Location."""
-    if (body.get("country_code"), body.get("party_id"), body.get("id")) != (
-        country_code,
-        party_id,
-        location_id,
-    ):
-        raise OcpiError("the location does not match its URL", OcpiStatus.INVALID_PARAMETERS)
-    existing = await remote.find_object(session, "locations", country_code, party_id, location_id)
-    await remote.store_object(session, partner, "locations", body, ctx.clock.now())
-    return ok(ctx, None, 200 if existing else 201)
+    key = (country_code, party_id, location_id)
+    replaced = await remote.store_pushed(session, partner, "locations", key, body, ctx.clock.now())
+    return ok(ctx, None, 200 if replaced else 201)
 
 
 @router.patch(LOCATIONS + "/{country_code}/{party_id}/{location_id}/{evse_uid}")

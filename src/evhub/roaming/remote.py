@@ -63,6 +63,24 @@ async def store_object(
     return row
 
 
+async def store_pushed(
+    session: AsyncSession,
+    partner: Partner,
+    module: str,
+    url_key: tuple[str, str, str],
+    obj: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """A whole object a partner PUT at `url_key` (country code, party id, object id), which the
+    object must name too (OCPI 2.2.1 §8.2.2.2, §9.2.2.2); True when it replaced one."""
+    if (obj.get("country_code"), obj.get("party_id"), obj.get("id")) != url_key:
+        singular = module.removesuffix("s")
+        raise OcpiError(f"the {singular} does not match its URL", OcpiStatus.INVALID_PARAMETERS)
+    existing = await find_object(session, module, *url_key)
+    await store_object(session, partner, module, obj, now)
+    return existing is not None
+
+
 async def find_object(
     session: AsyncSession, module: str, country_code: str, party_id: str, object_id: str
 ) -> RemoteObject | None:
