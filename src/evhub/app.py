@@ -307,7 +307,7 @@ def _start_event_log(
 ) -> None:
     """The consumers registered so far, each on its own checkpoint, and the pruner."""
     settings = services.settings
-    services.relay.start(supervisor)
+    services.relay.start(supervisor, once)
     extra = [] if node is None else list(node.checkpoints())
     pruner = Pruner(
         services.uow,

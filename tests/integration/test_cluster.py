@@ -46,6 +46,7 @@ NODE_SETTINGS = {
     "node_lease_s": 3.0, "leadership_poll_s": 0.2, "plan_interval_s": 2.0,
     "event_poll_s": 0.2, "migrate_on_start": "false",
 }  # fmt: skip
+PUSHER = "events.roaming.status_push"
 
 
 @pytest.fixture
@@ -150,6 +151,9 @@ async def test_two_nodes_share_a_site_and_survive_the_leader_killed(
         assert (await _ok(await two.http.get("/api/v1/stations/CP-A")))["online"] is True
         await b.start()
         await _until(lambda: _connected(two, 1), 10, "B attached to node 2")
+        # A consumer whose effects leave the database (a push to partners) runs on one node.
+        await _until(lambda: _leads(one, PUSHER), 10, "node 1 runs the status pusher")
+        assert not await _leads(two, PUSHER)
 
         # Node 2's event feed carries node 1's events (relayed through JetStream).
         params = {"kinds": "transaction.started"}
@@ -182,6 +186,7 @@ async def test_two_nodes_share_a_site_and_survive_the_leader_killed(
         one.kill()
         await _until(lambda: _connected(two, 2), 20, "A reconnected to node 2")
         await _until(lambda: _leads(two, plan_lock), 10, "node 2 leads the site")
+        await _until(lambda: _leads(two, PUSHER), 10, "node 2 runs the status pusher")
         # The survivor plans again and tells both stations.
         await _until(lambda: all(_tx_profiles(st) > n for st, n in zip(stations, told,
                                                                         strict=True)),

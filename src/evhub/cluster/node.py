@@ -70,6 +70,10 @@ class ClusterNode:
         """Connect to NATS, take this node's lease, and route commands across the cluster."""
         if settings.nats_url is None or is_sqlite(settings.database_url):
             raise ClusterUnavailable("several nodes need EVHUB_NATS_URL and PostgreSQL")
+        if settings.secret_key is None:
+            # A secret generated per node would make each node refuse the others' console
+            # sessions and the station passwords they re-hashed.
+            raise ClusterUnavailable("the nodes of a cluster need one shared EVHUB_SECRET_KEY")
         node_id = node_name(settings)
         client = await nats.connect(settings.nats_url, name=node_id, max_reconnect_attempts=-1)
         js = client.jetstream()

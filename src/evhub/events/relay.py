@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.clock import Clock
 from evhub.events import checkpoints
 from evhub.events.log import Doorbell, Event, EventLog, Position, wanted
-from evhub.supervisor import Supervisor
+from evhub.supervisor import LoopStarter
 from evhub.uow import UnitOfWork
 
 log = logging.getLogger("evhub.events")
@@ -32,11 +32,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Consumer:
-    """Handles each event of its kinds at least once (none: every kind)."""
+    """Handles each event of its kinds at least once (none: every kind).
+
+    Its effects are outside the database (a mail, a call to a partner or a station), so with
+    several nodes it runs on one node at a time; `per_node` ones (that wake or feed a loop of
+    their own node) run on every node.
+    """
 
     name: str
     handle: Callable[[Event], Awaitable[None]]
     kinds: frozenset[str] = field(default_factory=frozenset)
+    per_node: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,18 @@ class Relay:
             raise ValueError(f"consumer {consumer.name} is registered twice")
         self.consumers[consumer.name] = consumer
 
-    def start(self, supervisor: Supervisor) -> None:
+    def start(self, supervisor: LoopStarter, once: LoopStarter | None = None) -> None:
+        """Every consumer's loop; `once` starts those that must run once per cluster.
+
+        A transactional consumer claims its checkpoint in its own transaction, so runners on
+        several nodes cannot both apply an event: it runs everywhere (and fails over at once).
+        """
         for consumer in self.consumers.values():
-            supervisor.start(f"events.{consumer.name}", partial(self.run, consumer))
+            loop = partial(self.run, consumer)
+            if once is not None and isinstance(consumer, Consumer) and not consumer.per_node:
+                once.start(f"events.{consumer.name}", loop)
+            else:
+                supervisor.start(f"events.{consumer.name}", loop)
 
     async def run(self, consumer: AnyConsumer) -> None:
         """One consumer's loop: read after its checkpoint, deliver, advance; forever."""

@@ -111,7 +111,7 @@ class PlanningLoop:
     def consumer(self) -> Consumer:
         """The planner's triggers, from the event log. At least once is enough: an event
         delivered twice re-plans its site twice, and a plan depends only on the site's state."""
-        return Consumer(self.consumer_name, self.on_event, TRIGGERS)
+        return Consumer(self.consumer_name, self.on_event, TRIGGERS, per_node=True)
 
     async def take_over(self, site_id: int) -> None:
         """This node now leads the site: what its EVSEs were told comes from the table (the

@@ -71,7 +71,7 @@ class DeliveryLoop:
         self._queued = asyncio.Event()
 
     def consumer(self) -> Consumer:
-        return Consumer("roaming.delivery_wake", self.on_event, frozenset({QUEUED}))
+        return Consumer("roaming.delivery_wake", self.on_event, frozenset({QUEUED}), per_node=True)
 
     async def on_event(self, _: Event) -> None:
         self._queued.set()

@@ -33,7 +33,7 @@ class PullLoop:
 
     def consumer(self) -> Consumer:
         """Wakes the loop when a partner registers (from the event log, any process)."""
-        return Consumer("roaming.pull_wake", self.on_event, frozenset({REGISTERED}))
+        return Consumer("roaming.pull_wake", self.on_event, frozenset({REGISTERED}), per_node=True)
 
     async def on_event(self, _: Event) -> None:
         self._registered.set()

@@ -154,3 +154,31 @@ async def test_a_transactional_consumer_has_its_effects_exactly_once(events: Log
         async with asyncio.timeout(10):
             await done.wait()
     assert await _effects(events) == [0, 1, 2, 3]
+
+
+class Starts:
+    """A loop starter that records the names of the loops it was given."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def start(self, name: str, loop: object) -> None:
+        self.names.append(name)
+
+
+async def test_side_effect_consumers_run_once_per_cluster(events: Log) -> None:
+    async def effect(_: Event) -> None: ...
+
+    async def write(_: AsyncSession, __: Event) -> None: ...
+
+    relay = events.relay()
+    relay.add(Consumer("test.mail", effect))
+    relay.add(Consumer("test.wake", effect, per_node=True))
+    relay.add(TransactionalConsumer("test.cdrs", write))
+    everywhere, once = Starts(), Starts()
+    relay.start(everywhere, once)
+    assert once.names == ["events.test.mail"]
+    assert everywhere.names == ["events.test.wake", "events.test.cdrs"]
+    alone = Starts()
+    relay.start(alone)  # one node: every consumer runs there
+    assert alone.names == ["events.test.mail", "events.test.wake", "events.test.cdrs"]
