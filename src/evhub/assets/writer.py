@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.acknowledge import acknowledge
 from evhub.events.outbox import PENDING
 from evhub.uow import UnitOfWork
 
@@ -104,7 +105,7 @@ class StationWriter:
             log.warning("event=station_batch_failed operations=%d retry=one_by_one", len(batch))
             await self._one_by_one(batch)
             return
-        self._settled(batch, results)
+        await self._settled(batch, results)
 
     async def _one_by_one(self, batch: list[_Pending[Any]]) -> None:
         """Each operation in its own savepoint: the failing ones get their error, the rest
@@ -139,14 +140,12 @@ class StationWriter:
             if not batch[index].done.done():
                 batch[index].done.set_exception(error)
         kept = [i for i in range(len(batch)) if i not in failed]
-        self._settled([batch[i] for i in kept], [results[i] for i in kept])
+        await self._settled([batch[i] for i in kept], [results[i] for i in kept])
 
-    def _settled(self, batch: list[_Pending[Any]], results: list[Any]) -> None:
+    async def _settled(self, batch: list[_Pending[Any]], results: list[Any]) -> None:
         self.commits += 1
         self.operations += len(batch)
-        for pending, result in zip(batch, results, strict=True):
-            if not pending.done.done():
-                pending.done.set_result(result)
+        await acknowledge([(p.done, r) for p, r in zip(batch, results, strict=True)])
 
     def _drain(self) -> list[_Pending[Any]]:
         drained = []

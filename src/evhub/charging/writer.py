@@ -21,6 +21,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, case, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.acknowledge import acknowledge
 from evhub.charging.meters import insert_sample_rows, sample_rows
 from evhub.charging.models import Transaction
 from evhub.charging.samples import POWER, SOC, Sample, SignedReading, energy_register_wh, latest
@@ -144,7 +145,7 @@ class MeterWriter:
                 log.warning("event=meter_batch_failed messages=%d retry=one_by_one", len(batch))
                 await self._write_one_by_one(batch)
                 continue
-            self._settled(batch)
+            await self._settled(batch)
 
     async def _write_one_by_one(self, batch: list[_Pending]) -> None:
         """Each item in its own savepoint: the failing ones get their error, the rest commit."""
@@ -177,11 +178,9 @@ class MeterWriter:
         for index, error in failed.items():
             if not batch[index][1].done():
                 batch[index][1].set_exception(error)
-        self._settled([pending for i, pending in enumerate(batch) if i not in failed])
+        await self._settled([pending for i, pending in enumerate(batch) if i not in failed])
 
-    def _settled(self, batch: list[_Pending]) -> None:
+    async def _settled(self, batch: list[_Pending]) -> None:
         self.commits += 1
         self.messages += len(batch)
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
+        await acknowledge([(done, None) for _, done in batch])

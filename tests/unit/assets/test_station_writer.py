@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.acknowledge import ACKS_PER_TURN
 from evhub.assets import service as assets
 from evhub.assets.models import Station, StatusRecord
 from evhub.assets.service import BootDecision
@@ -130,3 +131,32 @@ async def test_an_operation_is_not_acknowledged_when_the_writer_stops_first(hub:
     queued._fail(queued._drain())
     with pytest.raises(WriterStopped):
         await waiting
+
+
+async def test_a_big_commit_wakes_its_stations_a_slice_per_loop_turn(hub: Hub) -> None:
+    """Another task (an API request) gets the loop between slices of one commit's answers."""
+    order: list[str] = []
+
+    async def noop(_: AsyncSession) -> None:
+        return None
+
+    async def station(n: int) -> None:
+        await writer.submit(noop)
+        order.append("station")
+
+    writer = StationWriter(hub.uow, max_per_commit=4 * ACKS_PER_TURN)
+    stations = [asyncio.create_task(station(n)) for n in range(4 * ACKS_PER_TURN)]
+    await _let_tasks_run()  # all queued before the writer takes its batch
+
+    async def api() -> None:
+        while len(order) - order.count("api") < len(stations):
+            order.append("api")
+            await asyncio.sleep(0)
+
+    prober = asyncio.create_task(api())
+    await _run_until_done(writer, *stations)
+    await prober
+    assert writer.commits == 1
+    runs = [len(run) for run in "".join("s" if o == "station" else " " for o in order).split()]
+    assert sum(runs) == len(stations)
+    assert max(runs) <= ACKS_PER_TURN, runs
