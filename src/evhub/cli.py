@@ -14,17 +14,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import service as accounts
-from evhub.app import create_app
 from evhub.assets import service as assets
 from evhub.assets.credentials import generate_password
 from evhub.auth.cli import register as register_auth_commands
 from evhub.billing.cli import billing_app
 from evhub.cli_database import run_in_session
 from evhub.clock import SystemClock
-from evhub.cluster.up import cluster_up
-from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
 from evhub.db import migrate
-from evhub.demo.run import fresh_demo_database, run_demo, run_sim
 from evhub.payments.cli import payments_app
 from evhub.planning.replay_cli import planning as planning_replay
 from evhub.planning.v2g_cli import v2g as v2g_replay
@@ -74,6 +70,11 @@ def serve(
     reuse_port: Annotated[bool, typer.Option(hidden=True, help="bind with SO_REUSEPORT")] = False,
 ) -> None:
     """Run the server: REST API, OCPP WebSocket endpoint and console on one port."""
+    # The server's imports (every domain, PDF and plotting libraries) are for it alone: the
+    # other commands start without them.
+    from evhub.app import create_app
+    from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
+
     settings = load_settings()
     _configure_logging(settings.log_level)
     host, port = host or settings.host, port or settings.port
@@ -197,6 +198,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="seed of the day's arrivals")] = 7,
 ) -> None:
     """The demo hub: 20 AC 22 kW and 4 DC 150 kW points behind 250 kW, a day of drivers."""
+    from evhub.demo.run import fresh_demo_database, run_demo
+
     settings = load_settings()
     _configure_logging("warning")
     overrides = {
@@ -232,6 +235,8 @@ def sim(
     ] = None,
 ) -> None:
     """Register a hub on a running server and drive it with simulated stations and cars."""
+    from evhub.demo.run import run_sim
+
     _configure_logging("warning")
     summary = asyncio.run(run_sim(server, speed, hours, ac_points, dc_points, seed, api_key))
     console.print(
@@ -262,5 +267,7 @@ def cluster_up_command(
     hours: Annotated[float, typer.Option(help="simulated hours of the demo, from now")] = 24.0,
 ) -> None:
     """NATS, PostgreSQL, three nodes and haproxy on loopback, then the demo against them."""
+    from evhub.cluster.up import cluster_up
+
     _configure_logging("warning")
     cluster_up(port, database_url, demo, speed, hours)

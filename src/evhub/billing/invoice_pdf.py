@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-import facturx
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -46,6 +45,8 @@ def render_invoice(doc: InvoiceDocument) -> bytes:
     pdf = _pdf(doc)
     if not doc.invoice.business:
         return pdf
+    import facturx  # a second of imports (lxml schemas), only for business customers
+
     xml = cii_xml(doc)
     facturx.xml_check_xsd(xml, flavor="factur-x", level="basic")
     result: bytes = facturx.generate_from_binary(

@@ -3,6 +3,8 @@ telematics unit, in-process, until a car maker's adapter exists), its timer and 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
 
 from evhub.carsharing import fleet
@@ -13,13 +15,16 @@ from evhub.carsharing.state import Propulsion
 from evhub.clock import Clock
 from evhub.services import Services
 from evhub.settings import Settings
-from evhub.sim.telematics import CarSpec, SimulatedTelematics
 from evhub.supervisor import LoopStarter
 from evhub.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from evhub.sim.telematics import SimulatedTelematics
 
 
 def simulated_telematics(uow: UnitOfWork, clock: Clock) -> SimulatedTelematics:
     """Simulated units fitted to cars as the fleet records them."""
+    from evhub.sim.telematics import CarSpec, SimulatedTelematics  # the simulator, on demand
 
     async def spec_for(vehicle_id: int) -> CarSpec:
         async with uow() as session:

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.reporting.monthly import Month, monthly_report
 from evhub.reporting.monthly_csv import monthly_csv
-from evhub.reporting.monthly_pdf import monthly_pdf
 
 ReportFormat = Literal["csv", "pdf"]
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
@@ -32,4 +31,6 @@ async def render_monthly(
     report = await monthly_report(session, month, now, town, site_id, towns)
     if fmt == "csv":
         return monthly_csv(report).encode()
+    from evhub.reporting.monthly_pdf import monthly_pdf  # matplotlib: imported when drawing
+
     return await anyio.to_thread.run_sync(monthly_pdf, report)
