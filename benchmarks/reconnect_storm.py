@@ -214,6 +214,19 @@ async def wait_healthy(base_url: str) -> None:
     raise RuntimeError("the server did not start")
 
 
+def cpu_s(pid: int) -> float:
+    """The process's CPU seconds so far (user + system, Linux): unlike wall time, what the
+    server spent does not grow when other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(phase: dict[str, Any], spent_s: float) -> dict[str, Any]:
+    booted = phase["booted"] or 1
+    return phase | {"server_cpu_s": round(spent_s, 1),
+                    "server_cpu_ms_per_boot": round(1000 * spent_s / booted, 2)}  # fmt: skip
+
+
 async def echo_storm(args: argparse.Namespace) -> dict[str, Any]:
     """The same storm against the bare echo server (`echo_baseline.py`): the ceiling."""
     protocols = ["ocpp1.6", "ocpp2.0.1"]
@@ -278,10 +291,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         def phase() -> Any:
             return storm_phase(stations, ws_url, args.attempts, args.timeout)
 
+        spent = cpu_s(server.pid)
         cold, cold_api = await measured(base_url, key, args.interval, phase)
+        cold, spent = with_cpu(cold, cpu_s(server.pid) - spent), cpu_s(server.pid)
         for st in stations:
             await st.drop()
         reconnect, reconnect_api = await measured(base_url, key, args.interval, phase)
+        reconnect = with_cpu(reconnect, cpu_s(server.pid) - spent)
         for st in stations:
             await st.drop()
         return {
