@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy import String, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.billing import plan_fees
 from evhub.billing.models import CdrRecord, InvoiceLineRecord
 from evhub.reservations.fees import recorded_fees
 from evhub.reservations.state import FeeRule
@@ -139,4 +140,4 @@ class ReservationFees:
 
 def sources(settings: Settings) -> list[LineSource]:
     """Every source of invoice lines, in the order their lines are printed."""
-    return [ChargingSessions(), ReservationFees(settings)]
+    return [plan_fees.PlanFees(settings), ChargingSessions(), ReservationFees(settings)]
