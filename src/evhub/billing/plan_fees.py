@@ -25,6 +25,8 @@ from evhub.billing import lines as invoice_lines  # a module: `lines.sources` na
 from evhub.billing.models import InvoiceLineRecord
 from evhub.settings import Settings
 
+CENTS = Decimal("0.01")
+
 
 class PlanFees:
     name = "plan_fee"
@@ -57,8 +59,8 @@ class PlanFees:
                     source=self.name, source_ref=ref, driver_id=fee.driver_id, at=start,
                     description=f"{fee.plan_name}, monthly fee {start:%B %Y}",
                     quantity=Decimal(1), unit="month",
-                    amount_excl_vat=fee.monthly_fee.quantize(invoice_lines.CENTS, ROUND_HALF_UP),
-                    vat_rate=(fee.vat_rate * 100).quantize(invoice_lines.CENTS), currency=fee.currency,
+                    amount_excl_vat=fee.monthly_fee.quantize(CENTS, ROUND_HALF_UP),
+                    vat_rate=(fee.vat_rate * 100).quantize(CENTS), currency=fee.currency,
                 )
             )  # fmt: skip
         return out

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from evhub.web import (
     account,
     account_actions,
+    account_bills,
+    account_charging,
     billing,
     login,
     overview,
@@ -21,6 +23,6 @@ from evhub.web import (
 router = APIRouter(include_in_schema=False)
 for module in (
     login, overview, sites, stations, transactions, reservations, tickets, reports, account,
-    account_actions, billing,
+    account_actions, account_charging, account_bills, billing,
 ):  # fmt: skip
     router.include_router(module.router)
