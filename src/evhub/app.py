@@ -29,6 +29,7 @@ from evhub.auth.signing import server_secret
 from evhub.billing import cdrs
 from evhub.billing.api import router as billing_router
 from evhub.billing.documents_api import router as documents_router
+from evhub.billing.driver_api import router as driver_billing_router
 from evhub.billing.invoice_run import MonthlyInvoiceRun
 from evhub.billing.invoices import issuer_of
 from evhub.billing.issuer import CdrIssuer
@@ -75,6 +76,7 @@ from evhub.payments.wiring import build_provider, close_provider, start_payments
 from evhub.planning.api import router as planning_router
 from evhub.planning.loop import PlanningLoop
 from evhub.remote.api import router as remote_router
+from evhub.remote.driver_api import router as driver_charging_router
 from evhub.reporting.api import router as reporting_router
 from evhub.reporting.open_data_api import router as open_data_router
 from evhub.reservations.api import router as reservations_router
@@ -199,7 +201,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         assets_router, accounts_router, charging_router, maintenance_router, feed_router,
         remote_router, reservations_router, planning_router, auth_router, billing_router,
         carsharing_router, reporting_router, self_service_router, orders_router,
-        documents_router, payments_router,
+        documents_router, payments_router, driver_charging_router, driver_billing_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)

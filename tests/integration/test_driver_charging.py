@@ -233,3 +233,89 @@ async def _refusals(
     forged = await driver.post("/account/charge/start", data={"csrf": "x", "site_id": str(site),
                                "station_id": STATION, "evse_id": "1"})  # fmt: skip
     assert forged.status_code == 403
+
+
+async def test_an_app_charges_through_the_driver_api(database_url: str) -> None:
+    with smtp_server() as smtp:
+        async with run_server(
+            database_url, smtp_host="127.0.0.1", smtp_port=smtp.port, **INVOICER
+        ) as server:
+            ada = await signed_up(server, smtp, "ada@example.org")
+            bo = await signed_up(server, smtp, "bo@example.org", "Bo")
+            site, station = await priced_hub(server)
+            try:
+                await _charge_from_the_app(server, ada, bo, site, station)
+            finally:
+                await station.stop()
+
+
+async def _charge_from_the_app(
+    server: LiveServer,
+    app: httpx.AsyncClient,
+    other: httpx.AsyncClient,
+    site: int,
+    station: SimStation,
+) -> None:
+    (hub,) = (await app.get("/api/v1/me/hubs", params={"lat": 45.75, "lon": 4.85})).json()
+    assert hub["site_id"] == site and 0 < hub["distance_km"] < 5 and hub["tariff_id"]
+    assert "0.36 EUR/kWh incl. 20 % VAT" in hub["price"][0]
+    assert (await app.get("/api/v1/me/hubs", params={"lat": 91})).status_code == 422
+    bad = await app.post("/api/v1/me/charges", json={"station_id": STATION, "evse_id": 0})
+    assert bad.status_code == 422
+
+    tail = await EventTail.open(server.app.state.services.events)
+    await station.plug_in(1, a_car())
+    started = await app.post("/api/v1/me/charges", json={"station_id": STATION, "evse_id": 1})
+    assert started.status_code == 202, started.text
+    tx_id = (await _next(tail, "transaction.started", station_id=STATION)).data["transaction_id"]
+    busy = await app.post("/api/v1/me/charges", json={"station_id": STATION, "evse_id": 1})
+    assert busy.status_code == 409 and "in use" in busy.json()["detail"]
+    (running,) = (await app.get("/api/v1/me/sessions", params={"active": True})).json()
+    assert running["id"] == tx_id and running["state"] == "active"
+
+    await station.sample()
+    live = (await app.get(f"/api/v1/me/sessions/{tx_id}")).json()
+    assert Decimal(live["cost"]["incl_vat"]) == expected_cost(live["energy_wh"])[1]
+    leave = datetime.now(PARIS) + timedelta(hours=2)
+    need = await app.put(f"/api/v1/me/sessions/{tx_id}/need",
+                         json={"energy_kwh": 15, "departure": leave.isoformat()})  # fmt: skip
+    assert need.status_code == 200 and need.json()["source"] == "driver", need.text
+    past = {"departure": (leave - timedelta(days=1)).isoformat()}
+    assert (await app.put(f"/api/v1/me/sessions/{tx_id}/need", json=past)).status_code == 422
+    naive = {"departure": leave.replace(tzinfo=None).isoformat()}
+    assert (await app.put(f"/api/v1/me/sessions/{tx_id}/need", json=naive)).status_code == 422
+    for method, path in [("GET", ""), ("POST", "/stop"), ("PUT", "/need")]:
+        r = await other.request(
+            method, f"/api/v1/me/sessions/{tx_id}{path}", json={"energy_kwh": 1}
+        )
+        assert r.status_code == 404, (method, path, r.text)
+
+    assert (await app.post(f"/api/v1/me/sessions/{tx_id}/stop")).status_code == 202
+    await _next(tail, "transaction.ended", transaction_id=tx_id)
+    (cdr,) = await _cdrs_once_issued(server, 1)
+    (mine,) = (await app.get("/api/v1/me/cdrs")).json()
+    assert mine["id"] == cdr["id"] and (await other.get("/api/v1/me/cdrs")).json() == []
+    assert (await other.get(f"/api/v1/me/cdrs/{cdr['id']}")).status_code == 404
+    ended = (await app.get(f"/api/v1/me/sessions/{tx_id}")).json()
+    assert ended["cdr_id"] == cdr["id"] and ended["cost"]["incl_vat"] == cdr["total_incl_vat"]
+    again = await app.post(f"/api/v1/me/sessions/{tx_id}/stop")
+    assert again.status_code == 409 and "ended already" in again.json()["detail"]
+
+    settings: Settings = server.app.state.settings
+    month = datetime.fromisoformat(cdr["end_date_time"]).astimezone(PARIS)
+    issuer = invoices.issuer_of(settings)
+    services = server.app.state.services
+    chosen = invoices.Month(month.year, month.month)
+    await invoices.run_month(services.uow, services.clock.now(), issuer, chosen, sources(settings))
+    (invoice,) = (await app.get("/api/v1/me/invoices")).json()
+    detail = (await app.get(f"/api/v1/me/invoices/{invoice['id']}")).json()
+    assert [line["source_ref"] for line in detail["lines"]] == [f"cdr:{cdr['id']}"]
+    pdf = await app.get(f"/api/v1/me/invoices/{invoice['id']}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    for path in (
+        f"/api/v1/me/invoices/{invoice['id']}",
+        f"/api/v1/me/invoices/{invoice['id']}.pdf",
+    ):
+        assert (await other.get(path)).status_code == 404
+    anonymous = await server.client(None)
+    assert (await anonymous.get("/api/v1/me/invoices")).status_code == 401
