@@ -64,14 +64,20 @@ async def cost_so_far(
     if tariff is None:
         return None
     end = tx.stopped_at or max(now, tx.started_at)
+    last = tx.meter_start_wh + tx.energy_wh
     values = await charging.meter_values_of(session, tx.id)
     readings = [Reading(tx.started_at, tx.meter_start_wh)]
+    # Readings stored after `tx` was read (a station keeps metering) are left out: the estimate
+    # is of the charge as `tx` says it is, whatever the isolation of the caller's reads.
     readings += [
         Reading(v.timestamp, round(v.value))
         for v in values
-        if v.measurand == ENERGY_REGISTER and not v.phase and tx.started_at <= v.timestamp <= end
+        if v.measurand == ENERGY_REGISTER
+        and not v.phase
+        and tx.started_at <= v.timestamp <= end
+        and round(v.value) <= last
     ]
-    readings.append(Reading(end, tx.meter_start_wh + tx.energy_wh))
+    readings.append(Reading(end, last))
     tz = ZoneInfo(site.timezone)
     periods = charging_periods(tx.started_at, end, readings, tariff.elements, tz)
     costs = price(tariff, CdrPeriods(periods, end, tx.started_at), tz)

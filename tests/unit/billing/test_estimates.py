@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from evhub.uow import UnitOfWork
 from tests.unit.billing.test_cdrs import PARTY, T0, TARIFF, charge, register
 
 PER_KWH = Decimal(TARIFF["elements"][0]["price_components"][0]["price"])  # type: ignore[index]
+PER_HOUR_PARKED = Decimal(TARIFF["elements"][1]["price_components"][0]["price"])  # type: ignore[index]
 NIGHT = {
     "currency": "EUR",
     "tariff_alt_text": [{"language": "en", "text": "0.15 EUR/kWh at night, 0.30 by day"}],
@@ -76,6 +77,20 @@ async def test_the_cost_so_far_is_the_charge_up_to_its_latest_reading(uow: UnitO
     assert estimate is not None and estimate.energy_kwh == Decimal(5)
     assert estimate.cost.excl_vat == 5 * PER_KWH
     assert estimate.cost.incl_vat == 5 * PER_KWH * Decimal("1.2")
+
+    # The station meters on while the driver's page reads: a reading stored after the
+    # transaction was read does not make the cost run ahead of the energy shown with it.
+    seen = Transaction(id=running.id, station_id="CP-1", evse_id=1, state="active",
+                       started_at=T0, meter_start_wh=1000, meter_last_wh=6000)  # fmt: skip
+    async with uow() as s:
+        step = charging.Step(2, "Updated", "MeterValuePeriodic", T0 + timedelta(minutes=45))
+        later = charging.TransactionUpdate("CP-1", "tx-1", step, samples=(register(45, 9000),))
+        await charging.update_transaction(s, T0, later)
+    async with uow() as s:
+        again = await estimates.cost_so_far(s, seen, driver.id, T0 + timedelta(minutes=46))
+    parked = (PER_HOUR_PARKED * 16 / 60).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    assert again is not None and again.energy_kwh == Decimal(5)
+    assert again.cost.excl_vat == 5 * PER_KWH + parked  # 16 minutes since the last reading
 
 
 async def test_a_driver_s_plan_tariff_prices_before_the_site_s(uow: UnitOfWork) -> None:
