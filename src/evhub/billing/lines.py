@@ -40,9 +40,12 @@ class LineDraft:
     amount_excl_vat: Decimal
     vat_rate: Decimal
     currency: str
+    vat: Decimal | None = None  # the VAT already stated by the source (a CDR's own), if any
 
     @property
     def vat_amount(self) -> Decimal:
+        if self.vat is not None:
+            return self.vat
         return (self.amount_excl_vat * self.vat_rate / 100).quantize(CENTS, ROUND_HALF_UP)
 
 
@@ -80,8 +83,7 @@ class ChargingSessions:
 def _cdr_line(source: str, cdr: CdrRecord) -> LineDraft:
     assert cdr.driver_id is not None
     excl = cdr.total_excl_vat.quantize(CENTS, ROUND_HALF_UP)
-    vat = cdr.total_incl_vat - cdr.total_excl_vat
-    rate = (vat / cdr.total_excl_vat * 100).quantize(CENTS) if cdr.total_excl_vat else Decimal(0)
+    vat = (cdr.total_incl_vat - cdr.total_excl_vat).quantize(CENTS, ROUND_HALF_UP)
     what = {"session": "Charging", "credit": "Credit of charging", "correction": "Charging"}
     description = (
         f"{what[cdr.origin]} {cdr.station_id}/{cdr.evse_id} "
@@ -91,9 +93,25 @@ def _cdr_line(source: str, cdr: CdrRecord) -> LineDraft:
     return LineDraft(
         source=source, source_ref=f"cdr:{cdr.id}", driver_id=cdr.driver_id,
         at=cdr.end_date_time, description=description[:255],
-        quantity=sign * cdr.total_energy_kwh, unit="kWh", amount_excl_vat=excl, vat_rate=rate,
-        currency=cdr.currency,
+        quantity=sign * cdr.total_energy_kwh, unit="kWh", amount_excl_vat=excl,
+        vat_rate=_vat_rate(cdr, vat), currency=cdr.currency, vat=vat,
     )  # fmt: skip
+
+
+def _vat_rate(cdr: CdrRecord, vat: Decimal) -> Decimal:
+    """The rate its tariff states, when one rate covers all its parts: worked back from the
+    rounded totals instead, a small charge's rate would read 18.92 % for 20 %. A CDR whose
+    tariff mixes rates shows their blend, worked back."""
+    rates = {
+        Decimal(str(component["vat"]))
+        for tariff in cdr.body.get("tariffs") or []
+        for element in tariff.get("elements") or []
+        for component in element.get("price_components") or []
+        if component.get("vat") is not None
+    }
+    if len(rates) == 1:
+        return rates.pop().quantize(CENTS)
+    return (vat / cdr.total_excl_vat * 100).quantize(CENTS) if cdr.total_excl_vat else Decimal(0)
 
 
 class ReservationFees:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from evhub.billing import cdrs, invoices
 from evhub.billing.identity import check_vat
 from evhub.billing.invoice_run import MonthlyInvoiceRun
-from evhub.billing.lines import sources
+from evhub.billing.lines import LineDraft, _cdr_line, sources
 from evhub.billing.models import CdrRecord, InvoiceCounter, InvoiceRecord
 from evhub.clock import FrozenClock
 from evhub.db import create_engine, session_factory
@@ -37,6 +37,10 @@ SETTINGS = Settings(
 ISSUER = invoices.issuer_of(SETTINGS)
 NOVEMBER, DECEMBER = invoices.Month(2026, 11), invoices.Month(2026, 12)
 ISSUED = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+def lines_of(cdr: CdrRecord) -> LineDraft:
+    return _cdr_line("session", cdr)
 
 
 @pytest.fixture
@@ -151,3 +155,20 @@ async def test_the_monthly_run_issues_the_missing_invoices(uow: UnitOfWork) -> N
     run = MonthlyInvoiceRun(uow, clock, ISSUER, sources(SETTINGS))
     assert await run.run_once() == ["EVH-2026-000001", "EVH-2026-000002"]
     assert await run.run_once() == []
+
+
+def test_a_small_charge_keeps_its_tariffs_vat_rate_and_its_own_vat() -> None:
+    """0.37 excl. VAT at 20 % is 0.44 incl.: the line says 20 % and 0.07, as the CDR does."""
+    tariff = {"elements": [{"price_components": [{"type": "ENERGY", "price": 0.37, "vat": 20.0,
+                                                   "step_size": 1}]}]}  # fmt: skip
+    cdr = CdrRecord(
+        id=7, origin="session", driver_id=3, station_id="CP-1", evse_id=1, currency="EUR",
+        start_date_time=ISSUED, end_date_time=ISSUED, total_excl_vat=Decimal("0.37"),
+        total_incl_vat=Decimal("0.44"), total_energy_kwh=Decimal("1"), body={"tariffs": [tariff]},
+    )  # fmt: skip
+    line = lines_of(cdr)
+    assert (line.vat_rate, line.vat_amount) == (Decimal("20.00"), Decimal("0.07"))
+    mixed = {"elements": [{"price_components": [{"type": "FLAT", "price": 1, "vat": 5.5}]}]}
+    cdr.body = {"tariffs": [tariff, mixed]}
+    assert lines_of(cdr).vat_rate == Decimal("18.92")  # a blend, worked back from the totals
+    assert lines_of(cdr).vat_amount == Decimal("0.07")
