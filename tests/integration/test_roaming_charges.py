@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from evhub.accounts import plans
 from evhub.accounts import service as accounts
-from evhub.roaming import cdrs, commands_out, credentials, locations, partners, remote, tokens
+from evhub.billing import invoices
+from evhub.billing.lines import sources
+from evhub.roaming import (
+    cdrs,
+    commands_out,
+    credentials,
+    locations,
+    partners,
+    plan_prices,
+    remote,
+    tokens,
+)
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.deliveries import DELIVERED, QUEUED
 from evhub.roaming.models import Authorization as Decision
@@ -27,6 +40,7 @@ from evhub.roaming.wire import Role, format_timestamp
 from tests.committed_events import EventTail
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import RawStation, answer_until, connect
+from tests.integration.test_invoice_cli import IDENTITY
 from tests.integration.test_roaming import BOOT, Exchange, _a_site, _now, _record
 from tests.integration.test_tariffs_api import body_of
 from tests.roaming_schemas.validator import assert_envelope, assert_valid
@@ -47,7 +61,9 @@ async def _stored(ctx: RoamingContext, events: EventTail, module: str) -> dict[s
 # past the default 10 s bound on failure.
 BOUND = {"roaming_request_timeout_s": 30.0}
 HUB_A = {"ocpi_party_id": "EVA", "ocpi_business_name": "Hub A", **BOUND}
-HUB_B = {"ocpi_party_id": "EVB", "ocpi_business_name": "Hub B", **BOUND}
+HUB_B = {"ocpi_party_id": "EVB", "ocpi_business_name": "Hub B", **BOUND, **IDENTITY}
+# B's driver's plan prices a roaming charge at the CPO's cost + 15 %, plus 0.50 EUR a session.
+MARKUP, SESSION_FEE = Decimal("0.15"), Decimal("0.50")
 
 
 def _check(seen: list[Exchange]) -> set[str]:
@@ -92,10 +108,36 @@ async def _register(a: LiveServer, b: LiveServer) -> tuple[int, int]:
     a_in_b = await credentials.connect(
         b_ctx, f"{a.base_url}/ocpi/versions", token_a, f"{b.base_url}/ocpi/versions"
     )
-    await b.add_token(UID)
+    await b.add_token(UID, driver_id=await _driver_on_plan(b))
     # ALLOWED: A may charge it on the whitelist, but asks B in real time first (§12.4.5).
     assert await tokens.push(b_ctx, a_in_b, Whitelist.ALLOWED) == 1
     return a_in_b, site_id
+
+
+async def _driver_on_plan(b: LiveServer) -> int:
+    """A driver of B on the resident plan, which has its roaming price."""
+    r = await b.http.post("/api/v1/drivers", json={"name": "Roaming driver"})
+    assert r.status_code == 201, r.text
+    b_ctx: RoamingContext = b.app.state.roaming
+    async with b_ctx.uow() as s:
+        await plans.assign_plan(s, await accounts.get_driver(s, r.json()["id"]), "resident-night")
+        await plan_prices.set_price(s, "resident-night", MARKUP, SESSION_FEE, b_ctx.clock.now())
+    return int(r.json()["id"])
+
+
+async def _invoice_month(b: LiveServer) -> list[tuple[str, Decimal, Decimal]]:
+    """B invoices this month; the roaming lines of the invoice (reference, excl. VAT, VAT)."""
+    b_ctx: RoamingContext = b.app.state.roaming
+    now = b_ctx.clock.now()
+    issuer = invoices.issuer_of(b.app.state.settings)
+    month = invoices.Month(now.astimezone(issuer.tz).year, now.astimezone(issuer.tz).month)
+    (number,) = await invoices.run_month(b_ctx.uow, now, issuer, month,
+                                         sources(b.app.state.settings))  # fmt: skip
+    async with b_ctx.uow() as s:
+        (invoice,) = [i for i in (await s.scalars(invoices.invoices_query())) if i.number == number]
+        lines = await invoices.lines_of(s, invoice.id)
+    return [(x.source_ref, x.amount_excl_vat, x.vat_amount) for x in lines
+            if x.source == "roaming"]  # fmt: skip
 
 
 async def _meter(station: RawStation, tx: int, wh: int) -> None:
@@ -207,6 +249,14 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
                                             partners.credential(b_at_a),
                                             partners.party(b_at_a, Role.EMSP))  # fmt: skip
             assert reply.data["total_cost"] == cdr["total_cost"]
+
+            # B invoices it: the driver's invoice of the month carries A's CDR, once, at the
+            # plan's roaming price (1.05 x 1.15 = 1.2075 -> 1.21, + 0.50), with 20 % VAT.
+            cost = Decimal(str(cdr["total_cost"]["excl_vat"]))
+            price = (cost * (1 + MARKUP)).quantize(Decimal("0.01"), ROUND_HALF_UP) + SESSION_FEE
+            ref = f"cdr:{cdr['country_code']}/{cdr['party_id']}/{cdr['id']}"
+            assert await _invoice_month(b) == [(ref, price, Decimal("0.34"))]
+            assert price == Decimal("1.71")
 
             # B starts a session for its driver on A's EVSE 2: the command reaches the station,
             # whose answer comes back to B as the CommandResult.

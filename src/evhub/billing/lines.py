@@ -21,6 +21,7 @@ from evhub.billing import plan_fees
 from evhub.billing.models import CdrRecord, InvoiceLineRecord
 from evhub.reservations.fees import recorded_fees
 from evhub.reservations.state import FeeRule
+from evhub.roaming import invoice_lines as roaming_lines
 from evhub.settings import Settings
 
 CENTS = Decimal("0.01")
@@ -158,4 +159,7 @@ class ReservationFees:
 
 def sources(settings: Settings) -> list[LineSource]:
     """Every source of invoice lines, in the order their lines are printed."""
-    return [plan_fees.PlanFees(settings), ChargingSessions(), ReservationFees(settings)]
+    return [
+        plan_fees.PlanFees(settings), ChargingSessions(), ReservationFees(settings),
+        roaming_lines.RoamingCdrs(settings),
+    ]  # fmt: skip

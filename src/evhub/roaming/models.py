@@ -7,13 +7,16 @@ us is stored as given, since evhub must present it on every call it makes to tha
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
+    Numeric,
     String,
     UniqueConstraint,
 )
@@ -234,3 +237,25 @@ class Command(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PlanRoamingPrice(Base):
+    """What a plan's drivers pay for a charge on a partner's network: the CPO's cost excl. VAT
+    (the CDR's `total_cost`, OCPI 2.2.1 §10.3.1) raised by `markup_rate` (a fraction), plus
+    `session_fee` (in `currency`) per CDR. A markup keeps the price tied to what the CPO bills
+    evhub, whatever the shape of its tariff; a plan with no row passes the cost through."""
+
+    __tablename__ = "roaming_plan_prices"
+    __table_args__ = (
+        CheckConstraint("markup_rate >= 0 AND markup_rate < 10", name="markup_rate_range"),
+        CheckConstraint("session_fee >= 0", name="session_fee_not_negative"),
+        CheckConstraint("length(currency) = 3", name="currency_iso4217"),
+    )
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    markup_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    session_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
