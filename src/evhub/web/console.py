@@ -90,6 +90,7 @@ NAV = (
     ("/tickets", "Tickets"),
     ("/cdrs", "Charges"),
     ("/invoices", "Invoices"),
+    ("/roaming", "Roaming"),
     ("/reports", "Reports"),
 )
 # A funder sees the reports of its towns, nothing else.

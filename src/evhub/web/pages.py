@@ -14,6 +14,7 @@ from evhub.web import (
     overview,
     reports,
     reservations,
+    roaming,
     sites,
     stations,
     tickets,
@@ -23,6 +24,6 @@ from evhub.web import (
 router = APIRouter(include_in_schema=False)
 for module in (
     login, overview, sites, stations, transactions, reservations, tickets, reports, account,
-    account_actions, account_charging, account_bills, billing,
+    account_actions, account_charging, account_bills, billing, roaming,
 ):  # fmt: skip
     router.include_router(module.router)
