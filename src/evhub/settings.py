@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     roaming_command_timeout_s: float = Field(
         default=60.0, gt=0, description="How long a station has to answer an eMSP's command."
     )
+    roaming_delivery_retention_days: float = Field(
+        default=30.0, gt=0, description="How long acknowledged OCPI pushes are kept."
+    )
     # IRVE open data: how long a reader may keep the public files before asking again.
     open_data_max_age_s: int = Field(default=300, ge=0)
     report_timezone: str = Field(

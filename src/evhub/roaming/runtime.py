@@ -6,11 +6,14 @@ per cluster when several nodes run).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from evhub.events.relay import Relay
 from evhub.roaming.cdrs import CdrLookup, CdrPusher
 from evhub.roaming.commands import CommandRunner
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.deliveries import DeliveryLoop
+from evhub.roaming.delivery_retention import DeliveryPruner
 from evhub.roaming.pull_loop import PullLoop
 from evhub.roaming.push import StatusPusher
 from evhub.roaming.sessions import SessionRefresher, SessionTracker
@@ -35,6 +38,8 @@ def start_roaming(
         relay.add(consumer)
     supervisor.start("roaming.pull", pull.run)
     supervisor.start("roaming.deliveries", delivery.run)
+    retention = timedelta(days=settings.roaming_delivery_retention_days)
+    supervisor.start("roaming.prune", DeliveryPruner(ctx, retention).run)
     supervisor.start(
         "roaming.sessions", SessionRefresher(ctx, settings.roaming_session_update_s).run
     )
