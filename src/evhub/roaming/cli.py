@@ -1,8 +1,10 @@
-"""`evhub roaming ...`: invite a partner, connect to one, list partners, push tokens."""
+"""`evhub roaming ...`: invite a partner, connect to one, list partners, push tokens, set a
+plan's roaming price."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.cli_database import run_with_database
 from evhub.clock import SystemClock
-from evhub.roaming import credentials, locations, partners, remote, tokens
+from evhub.roaming import credentials, locations, partners, plan_prices, remote, tokens
 from evhub.roaming.context import RoamingContext
 from evhub.roaming.wire import OcpiError, PartnerError, Role
 from evhub.settings import Settings, load_settings
@@ -139,3 +141,25 @@ def register(app: typer.Typer, run_in_uow: RunInUow, console: Console) -> None:
             return await remote.pull(ctx, partner_id, module)
 
         console.print(f"{_with_context(work, console)} {module} pulled")
+
+    @roaming.command("plan-price")
+    def plan_price(
+        plan: Annotated[str, typer.Argument(help="the plan's code, e.g. payg")],
+        markup: Annotated[
+            Decimal, typer.Option(help="on the partner CPO's cost excl. VAT: 0.15 is 15 %")
+        ],
+        fee: Annotated[
+            Decimal, typer.Option(help="per roaming session, in the plan's currency")
+        ] = Decimal(0),
+    ) -> None:
+        """Set what a plan's drivers pay for a charge on a partner's network."""
+        now = SystemClock().now()
+
+        async def work(s: AsyncSession) -> str:
+            row = await plan_prices.set_price(s, plan, markup, fee, now)
+            return (
+                f"plan {plan}: partner's cost + {(row.markup_rate * 100).normalize():f} %, "
+                f"+ {row.session_fee} {row.currency} a session"
+            )
+
+        console.print(run_in_uow(work))

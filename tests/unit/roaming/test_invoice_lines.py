@@ -3,6 +3,7 @@ billed once, credits negative, other parties' tokens not billed; on SQLite and P
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,12 +11,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from evhub.accounts import plans
 from evhub.accounts import service as accounts
 from evhub.billing import invoices
 from evhub.billing.lines import sources
 from evhub.billing.models import InvoiceLineRecord, InvoiceRecord
+from evhub.cli import app
 from evhub.db import create_engine, session_factory
 from evhub.errors import InvalidInput
 from evhub.roaming import partners, plan_prices
@@ -172,3 +175,21 @@ async def test_a_roaming_price_is_a_fraction_and_a_fee_not_below_zero(uow: UnitO
             await plan_prices.set_price(s, "payg", Decimal("0.1"), Decimal("-1"), ISSUED)
         row = await plan_prices.set_price(s, "payg", Decimal("0.1"), Decimal("0.255"), ISSUED)
     assert (row.session_fee, row.currency) == (Decimal("0.26"), "EUR")
+
+
+async def test_an_operator_sets_a_plans_roaming_price_from_the_command_line(
+    database_url: str, uow: UnitOfWork
+) -> None:
+    env = {"EVHUB_DATABASE_URL": database_url}
+    args = ["roaming", "plan-price", "fleet", "--markup", "0.2", "--fee", "0.40"]
+    done = await asyncio.to_thread(CliRunner().invoke, app, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "plan fleet: partner's cost + 20 %," in done.output and "0.40 EUR" in done.output
+    refused = await asyncio.to_thread(CliRunner().invoke, app, [*args[:3], "--markup", "-1"],
+                                      env=env)  # fmt: skip
+    assert refused.exit_code == 2 and "fraction" in refused.output
+    driver = await _driver(uow, "04AA", "fleet")
+    await _receive(uow, _cdr("CDR-1", "04AA", 2.0))
+    await invoices.run_month(uow, ISSUED, ISSUER, NOVEMBER, sources(SETTINGS))
+    (line,) = await _lines(uow, driver)
+    assert line.amount_excl_vat == Decimal("2.80")  # 2.00 x 1.2 + 0.40
