@@ -257,6 +257,14 @@ async def test_a_driver_of_b_charges_at_a_and_b_commands_a_station(
             ref = f"cdr:{cdr['country_code']}/{cdr['party_id']}/{cdr['id']}"
             assert await _invoice_month(b) == [(ref, price, Decimal("0.34"))]
             assert price == Decimal("1.71")
+            # Both consoles show it: A's CDR pushed and delivered, B's received and invoiced.
+            a_console, _ = await a.console("viewer")
+            page = (await a_console.get("/roaming/cdrs")).text
+            assert 'badge on">delivered' in page and f'data-cdr="{cdr["id"]}"' in page
+            b_console, _ = await b.console("viewer")
+            page = (await b_console.get("/roaming/cdrs")).text
+            assert f'data-cdr="{ref.removeprefix("cdr:")}"' in page and "invoice #" in page
+            assert "registered" in (await b_console.get("/roaming")).text
 
             # B starts a session for its driver on A's EVSE 2: the command reaches the station,
             # whose answer comes back to B as the CommandResult.
