@@ -72,17 +72,19 @@ class RoamingCdrs:
         cdr = row.data
         try:
             end = parse_timestamp(str(cdr["end_date_time"]))
-            owner = await self._driver(session, cdr["cdr_token"])
+            start = parse_timestamp(str(cdr["start_date_time"]))
             cost = _number(cdr["total_cost"]["excl_vat"])
             energy = _number(cdr["total_energy"])
-            start = parse_timestamp(str(cdr["start_date_time"]))
-        except (KeyError, TypeError, ValueError) as exc:
+            currency = str(cdr["currency"])
+            if end >= until:
+                return None
+            owner = await self._driver(session, cdr["cdr_token"])
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             log.warning("event=roaming_cdr_unbillable cdr=%s error=%r", row.object_id, exc)
             return None
-        if end >= until or owner is None or (driver_id is not None and owner != driver_id):
+        if owner is None or (driver_id is not None and owner != driver_id):
             return None
         credit = cdr.get("credit") is True
-        currency = str(cdr["currency"])
         price = await plan_prices.price_for(
             session, owner, self.settings.invoice_vat_rate, self.settings.invoice_currency
         )

@@ -50,7 +50,14 @@ async def partner_views(session: AsyncSession) -> list[PartnerView]:
     delivered = {partner_id: at for partner_id, at in await session.execute(
         select(Delivery.partner_id, func.max(Delivery.delivered_at)).group_by(Delivery.partner_id)
     )}  # fmt: skip
-    errors = {d.partner_id: d.last_error for d in await failing(session, limit=None)}
+    newest_failing = (
+        select(func.max(Delivery.id))
+        .where(Delivery.delivered_at.is_(None), Delivery.last_error.is_not(None))
+        .group_by(Delivery.partner_id)
+    )
+    errors = {partner_id: error for partner_id, error in await session.execute(
+        select(Delivery.partner_id, Delivery.last_error).where(Delivery.id.in_(newest_failing))
+    )}  # fmt: skip
     return [
         PartnerView(p, pulled.get(p.id, {}), received.get(p.id, {}), owed.get(p.id, 0),
                     delivered.get(p.id), errors.get(p.id))
@@ -58,14 +65,14 @@ async def partner_views(session: AsyncSession) -> list[PartnerView]:
     ]  # fmt: skip
 
 
-async def failing(session: AsyncSession, limit: int | None = 50) -> list[Delivery]:
+async def failing(session: AsyncSession, limit: int = 50) -> list[Delivery]:
     """Pushes still owed whose last attempt failed, oldest first (the order they block in)."""
     query = (
         select(Delivery)
         .where(Delivery.delivered_at.is_(None), Delivery.last_error.is_not(None))
         .order_by(Delivery.id)
     )
-    return list(await session.scalars(query.limit(limit) if limit else query))
+    return list(await session.scalars(query.limit(limit)))
 
 
 @dataclass(frozen=True)

@@ -154,8 +154,10 @@ async def test_only_evhubs_drivers_tokens_are_billed_in_their_month(uow: UnitOfW
     other_party = _cdr("CDR-2", "04AA", 3.0)
     other_party["cdr_token"] = other_party["cdr_token"] | {"party_id": "XYZ"}
     late = _cdr("CDR-4", "04AA", 2.0, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    broken = _cdr("CDR-5", "04AA", 1.0)
+    del broken["total_cost"]  # cannot be priced: left aside, the invoice goes out without it
     await _receive(uow, _cdr("CDR-1", "04AA", 1.99), other_party, _cdr("CDR-3", "04BB", 5.0),
-                   late)  # fmt: skip
+                   late, broken)  # fmt: skip
     assert len(await invoices.run_month(uow, ISSUED, ISSUER, NOVEMBER, sources(SETTINGS))) == 1
     (line,) = await _lines(uow, ours)
     assert (line.source_ref, line.amount_excl_vat, line.vat_rate) == (
