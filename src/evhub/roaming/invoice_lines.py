@@ -76,10 +76,12 @@ class RoamingCdrs:
             cost = _number(cdr["total_cost"]["excl_vat"])
             energy = _number(cdr["total_energy"])
             currency = str(cdr["currency"])
+            if not (cost.is_finite() and energy.is_finite()):
+                raise ValueError("a CDR's cost and energy are numbers")
             if end >= until:
                 return None
             owner = await self._driver(session, cdr["cdr_token"])
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:  # InvalidOperation
             log.warning("event=roaming_cdr_unbillable cdr=%s error=%r", row.object_id, exc)
             return None
         if owner is None or (driver_id is not None and owner != driver_id):

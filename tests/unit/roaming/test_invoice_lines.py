@@ -156,8 +156,9 @@ async def test_only_evhubs_drivers_tokens_are_billed_in_their_month(uow: UnitOfW
     late = _cdr("CDR-4", "04AA", 2.0, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
     broken = _cdr("CDR-5", "04AA", 1.0)
     del broken["total_cost"]  # cannot be priced: left aside, the invoice goes out without it
+    not_a_number = _cdr("CDR-6", "04AA", 1.0, total_energy="lots")
     await _receive(uow, _cdr("CDR-1", "04AA", 1.99), other_party, _cdr("CDR-3", "04BB", 5.0),
-                   late, broken)  # fmt: skip
+                   late, broken, not_a_number)  # fmt: skip
     assert len(await invoices.run_month(uow, ISSUED, ISSUER, NOVEMBER, sources(SETTINGS))) == 1
     (line,) = await _lines(uow, ours)
     assert (line.source_ref, line.amount_excl_vat, line.vat_rate) == (
