@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     )
     carsharing_price_per_hour: Decimal = Field(default=Decimal("9.00"), ge=0)
     carsharing_price_per_km: Decimal = Field(default=Decimal("0.25"), ge=0)
+    carsharing_price_daily_cap: Decimal | None = Field(
+        default=Decimal("59.00"), ge=0, description="A day of a trip costs at most this."
+    )
     carsharing_vat_rate: Decimal = Field(default=Decimal("0.20"), ge=0, lt=1)
     carsharing_energy_margin: float = Field(
         default=0.15, ge=0, description="Energy charged above a booking's distance, a fraction."

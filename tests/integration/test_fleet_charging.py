@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evhub.carsharing import service as carsharing
+from evhub.carsharing.invoice_lines import trip_charges
 from tests.integration.carsharing_hub import ZOE, CarHub, car_hub, fresh_clock
 from tests.integration.ocpp_client import RawStation, connect
 from tests.integration.reservations_hub import NOW, StoppedClock
@@ -112,16 +112,16 @@ async def test_a_car_returned_late_is_charged_for_its_next_booking(hub: CarHub) 
     assert planned["limit_kw"] > 0
 
     async with hub.server.app.state.services.uow() as session:
-        lines = await carsharing.trip_charges(session, ada, NOW, NOW + 24 * H)
+        lines = await trip_charges(session, NOW + 24 * H, ada)
     by_kind = {line.kind: line for line in lines}
     assert set(by_kind) == {"time", "distance", "late_return"}
     assert by_kind["late_return"].amount == Decimal("30.00")
     assert (by_kind["distance"].quantity, by_kind["distance"].amount) == (200, Decimal("50.00"))
     # From 08:02 to 09:29:30: 88 minutes begun, at 9.00 an hour.
     assert (by_kind["time"].quantity, by_kind["time"].amount) == (88, Decimal("13.20"))
-    assert all(line.currency == "EUR" and line.vat_rate == Decimal("0.20") for line in lines)
+    assert all(line.currency == "EUR" and line.vat_pct == Decimal("20.00") for line in lines)
     async with hub.server.app.state.services.uow() as session:
-        assert await carsharing.trip_charges(session, bo, NOW, NOW + 24 * H) == []
+        assert await trip_charges(session, NOW + 24 * H, bo) == []
 
 
 async def test_a_car_that_cannot_be_charged_in_time_opens_a_ticket(hub: CarHub) -> None:

@@ -3,8 +3,8 @@
 A source names its lines by a reference unique within it (`cdr:12`, `booking:7`); an invoice
 line is unique by (source, reference) in the database, so nothing is billed twice however
 runs overlap or retry, and whatever is not billed by one month's run is offered again to the
-next (a CDR issued after its month was invoiced goes on the following invoice). Plan fees and
-car-sharing trips plug in as further sources (`SOURCES`).
+next (a CDR issued after its month was invoiced goes on the following invoice). Plan fees
+(`plan_fees`) and car-sharing trips (`evhub.carsharing.invoice_lines`) are sources too.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.billing import plan_fees
 from evhub.billing.models import CdrRecord, InvoiceLineRecord
+from evhub.carsharing.invoice_lines import TripLines
 from evhub.reservations.fees import recorded_fees
 from evhub.reservations.state import FeeRule
 from evhub.roaming import invoice_lines as roaming_lines
@@ -157,9 +158,15 @@ class ReservationFees:
         return Decimal(1), "unit", amount.quantize(CENTS)
 
 
+async def invoiced_refs(session: AsyncSession, source: str) -> set[str]:
+    """The references of `source` already on an invoice."""
+    query = select(InvoiceLineRecord.source_ref).where(InvoiceLineRecord.source == source)
+    return set(await session.scalars(query))
+
+
 def sources(settings: Settings) -> list[LineSource]:
     """Every source of invoice lines, in the order their lines are printed."""
     return [
         plan_fees.PlanFees(settings), ChargingSessions(), ReservationFees(settings),
-        roaming_lines.RoamingCdrs(settings),
+        roaming_lines.RoamingCdrs(settings), TripLines(LineDraft, invoiced_refs),
     ]  # fmt: skip

@@ -1,8 +1,8 @@
-"""What a trip costs: its time and distance at the car-sharing prices, and the late return fee
-(a one-off amount plus a rate per minute late, capped).
+"""What a trip costs: its time (each day's time capped) and distance at the car-sharing prices,
+and the late return fee (a one-off amount plus a rate per minute late, capped).
 
 Pure functions over Decimal amounts with their currency; the booking stores the result as fee
-lines at the return, which invoicing takes later (`evhub.carsharing.service.trip_charges`).
+lines at the return, which invoicing takes later (`evhub.carsharing.invoice_lines`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 USAGE_KINDS = ("time", "distance")  # what every trip costs, beside its fees
+MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,27 @@ def usage_lines(
     started_at: datetime,
     ended_at: datetime,
     distance_km: float,
+    daily_cap: Decimal | None = None,
 ) -> list[FeeLine]:
-    """The trip's time (each minute begun) and distance (each kilometre begun)."""
+    """The trip's time (each minute begun; each 24 hours from the start cost at most
+    `daily_cap`) and distance (each kilometre begun)."""
     minutes = minutes_late(started_at, ended_at)
     km = max(0, math.ceil(round(distance_km, 3)))
-    time_amount = (per_hour * minutes / 60).quantize(CENT, ROUND_HALF_UP)
+    exact = time_price(per_hour, minutes, daily_cap)
+    capped = " (daily cap)" if exact < per_hour * minutes / 60 else ""
+    time_amount = exact.quantize(CENT, ROUND_HALF_UP)
     km_amount = (per_km * km).quantize(CENT, ROUND_HALF_UP)
     return [
-        FeeLine("time", f"car-sharing, {minutes} min", minutes, time_amount, currency),
+        FeeLine("time", f"car-sharing, {minutes} min{capped}", minutes, time_amount, currency),
         FeeLine("distance", f"car-sharing, {km} km", km, km_amount, currency),
     ]
+
+
+def time_price(per_hour: Decimal, minutes: int, daily_cap: Decimal | None) -> Decimal:
+    """The exact price of `minutes` at `per_hour`, each whole day and the day begun after
+    them capped at `daily_cap` (no cap when None)."""
+    if daily_cap is None:
+        return per_hour * minutes / 60
+    days, rest = divmod(minutes, MINUTES_PER_DAY)
+    full_day = min(per_hour * 24, daily_cap)
+    return days * full_day + min(per_hour * rest / 60, daily_cap)

@@ -119,9 +119,11 @@ class CarBooking(Base):
 
 
 class CarBookingFee(Base):
-    """A fee line of a booking (late return, ...), for invoicing."""
+    """A fee line of a booking (time, distance, late return, ...), for invoicing; one of each
+    kind per booking."""
 
     __tablename__ = "car_booking_fees"
+    __table_args__ = (Index("uq_car_booking_fees_booking_kind", "booking_id", "kind", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(

@@ -30,6 +30,7 @@ class CarsharingPolicy:
     default_trip_km: float = 50.0
     price_per_hour: Decimal = Decimal("9.00")
     price_per_km: Decimal = Decimal("0.25")
+    daily_cap: Decimal | None = Decimal("59.00")  # the time of each day costs at most this
     vat_rate: Decimal = Decimal("0.20")
 
     @classmethod
@@ -57,5 +58,6 @@ class CarsharingPolicy:
             default_trip_km=settings.carsharing_default_trip_km,
             price_per_hour=settings.carsharing_price_per_hour,
             price_per_km=settings.carsharing_price_per_km,
+            daily_cap=settings.carsharing_price_daily_cap,
             vat_rate=settings.carsharing_vat_rate,
         )

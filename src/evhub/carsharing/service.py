@@ -1,5 +1,6 @@
 """What other domains ask of car-sharing: the charging needs of shared cars plugged in at
-their hub (the planner's `FleetDemand` port), and the charges of trips (for invoicing).
+their hub (the planner's `FleetDemand` port). The charges of trips go to invoices through
+`evhub.carsharing.invoice_lines`.
 
 A shared car is recognised by its charging token (`FleetVehicle.charging_token_uid`, the id
 token its transactions carry). Its need is the energy for its next booking's distance, less
@@ -10,15 +11,13 @@ says so in the event log (`carsharing.charge_short`), from which maintenance ope
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.carsharing import readiness
-from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
+from evhub.carsharing.models import CarBooking, FleetVehicle
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.state import BookingKind, CarBookingState, Propulsion
 from evhub.events import emit
@@ -26,23 +25,6 @@ from evhub.maintenance import service as maintenance
 from evhub.maintenance.detectors import TicketKey
 from evhub.maintenance.models import TicketCause
 from evhub.planning.demand import FleetDeclaration, PluggedVehicle
-
-UNITS = {"time": "min", "distance": "km", "late_return": "min"}
-
-
-@dataclass(frozen=True)
-class ChargeLine:
-    """One line of what a trip costs its driver, for an invoice."""
-
-    booking_id: int
-    kind: str  # time, distance, late_return
-    description: str
-    quantity: int
-    unit: str
-    amount: Decimal  # excluding VAT
-    currency: str
-    vat_rate: Decimal
-    at: datetime
 
 
 class FleetCharging:
@@ -135,27 +117,3 @@ async def _charge_short(
         plate=vehicle.plate, booking_id=booking.id, starts_at=booking.starts_at.isoformat(),
         needed_kwh=round(needed_kwh, 3), reachable_kwh=round(reachable_kwh, 3),
     )  # fmt: skip
-
-
-async def trip_charges(
-    session: AsyncSession, driver_id: int, start: datetime, end: datetime
-) -> list[ChargeLine]:
-    """The charge lines of the driver's trips ended in [start, end), as recorded at each
-    return: time and distance at the prices of the day, then the fees (late return, ...)."""
-    query = (
-        select(CarBookingFee, Trip.ended_at)
-        .join(Trip, Trip.booking_id == CarBookingFee.booking_id)
-        .where(
-            Trip.driver_id == driver_id,
-            Trip.ended_at.is_not(None),
-            Trip.ended_at >= start,
-            Trip.ended_at < end,
-        )
-        .order_by(Trip.ended_at, CarBookingFee.id)
-    )
-    return [
-        ChargeLine(fee.booking_id, fee.kind, fee.description, fee.quantity, UNITS.get(fee.kind, ""),
-                   Decimal(fee.amount), fee.currency, Decimal(fee.vat_rate or 0), ended_at)
-        for fee, ended_at in await session.execute(query)
-        if ended_at is not None
-    ]  # fmt: skip

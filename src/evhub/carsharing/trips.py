@@ -177,7 +177,7 @@ async def _record_end(
     fee = late_return_fee(policy.late_fee, booking.ends_at, now)
     distance_km = reading.odometer_km - trip.start_odometer_km
     usage = usage_lines(policy.price_per_hour, policy.price_per_km, policy.late_fee.currency,
-                        trip.started_at, now, distance_km)  # fmt: skip
+                        trip.started_at, now, distance_km, policy.daily_cap)  # fmt: skip
     for line in [*usage, *([fee] if fee else [])]:
         session.add(
             CarBookingFee(

@@ -60,3 +60,24 @@ def test_a_trip_costs_each_minute_and_each_kilometre_begun() -> None:
     assert (time.kind, time.quantity, time.amount) == ("time", 91, Decimal("13.65"))
     assert (distance.kind, distance.quantity, distance.amount) == ("distance", 42, Decimal("10.50"))
     assert time.currency == distance.currency == "EUR"
+
+
+def test_each_day_of_a_long_trip_costs_at_most_the_daily_cap() -> None:
+    start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    per_hour, cap = Decimal("9.00"), Decimal("59.00")
+    # Two whole days and 3 h 20 min: each whole day at the cap, the rest at the hourly price.
+    time, _ = usage_lines(
+        per_hour, Decimal("0.25"), "EUR", start, start + timedelta(days=2, minutes=200), 10.0, cap
+    )
+    assert time.quantity == 2 * 24 * 60 + 200
+    assert time.amount == 2 * cap + (per_hour * 200 / 60).quantize(Decimal("0.01"))
+    assert "daily cap" in time.description
+    # Ten hours of one day: 90.00 at the hourly price, so the cap applies.
+    time, _ = usage_lines(
+        per_hour, Decimal("0.25"), "EUR", start, start + timedelta(hours=10), 0.0, cap
+    )
+    assert time.amount == cap
+    # A short trip stays under the cap.
+    time, _ = usage_lines(per_hour, Decimal("0.25"), "EUR", start, start + timedelta(hours=2),
+                          0.0, cap)  # fmt: skip
+    assert time.amount == 2 * per_hour and "cap" not in time.description

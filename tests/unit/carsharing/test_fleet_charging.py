@@ -15,8 +15,9 @@ from evhub.assets.service import EvseSpec
 from evhub.carsharing import bookings, fleet, readiness
 from evhub.carsharing.bookings import CarRequest
 from evhub.carsharing.errors import RangeUnavailable
+from evhub.carsharing.invoice_lines import trip_charges
 from evhub.carsharing.models import CarBooking
-from evhub.carsharing.service import FleetCharging, trip_charges
+from evhub.carsharing.service import FleetCharging
 from evhub.planning.demand import PluggedVehicle
 from tests.unit.carsharing.conftest import ELECTRIC, NOW, POLICY, Fleet
 
@@ -159,4 +160,4 @@ def replace_row(row: CarBooking, starts: datetime, ends: datetime, state: str = 
 
 async def test_a_driver_with_no_trip_has_no_charges(cars: Fleet) -> None:
     async with cars.uow() as s:
-        assert await trip_charges(s, cars.ada, NOW - 24 * H, NOW + 24 * H) == []
+        assert await trip_charges(s, NOW + 24 * H, cars.ada) == []
