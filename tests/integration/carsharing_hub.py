@@ -3,6 +3,7 @@ an operator client acting on the drivers' behalf."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ RIFTER = {
 }
 
 __all__ = ["NOW", "StoppedClock", "CarHub", "car_hub"]
+# The operator's legal identity, for a hub that invoices its drivers.
+INVOICING = {
+    "invoice_company_name": "Hubs de Paris SAS",
+    "invoice_company_siren": "732829320",
+    "invoice_company_vat_number": "FR44732829320",
+    "invoice_company_address": "9 quai de Seine",
+    "invoice_company_postcode": "75019",
+    "invoice_company_city": "Paris",
+}
 
 
 @dataclass
@@ -84,6 +94,27 @@ class CarHub:
         if starts_at is not None:
             body["starts_at"] = starts_at.isoformat()
         return await self.operator.post("/api/v1/carsharing/bookings", json=body)
+
+    async def shared_ev(self, plate: str, token: str) -> int:
+        """An electric car of the hub that charges there with its own token."""
+        car = await self.add_vehicle(ZOE | {"plate": plate})
+        await self.server.add_token(token)
+        r = await self.server.http.patch(
+            f"/api/v1/fleet/vehicles/{car['id']}", json={"charging_token_uid": token}
+        )
+        assert r.status_code == 200 and r.json()["charging_token_uid"] == token, r.text
+        return int(car["id"])
+
+    async def planned(self, source: str) -> dict[str, Any]:
+        """The hub's first planned session once its need comes from `source` (the planner
+        runs asynchronously)."""
+        async with asyncio.timeout(5):
+            while True:
+                r = await self.server.http.get(f"/api/v1/sites/{self.site_id}/plan")
+                plan = r.json()
+                if plan["sessions"] and plan["sessions"][0]["need_source"] == source:
+                    return dict(plan["sessions"][0])
+                await asyncio.sleep(0.05)
 
     async def report(
         self, booking_id: int, damage: str = "none", photos: int = 1

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from evhub.carsharing.invoice_lines import trip_charges
-from tests.integration.carsharing_hub import ZOE, CarHub, car_hub, fresh_clock
+from tests.integration.carsharing_hub import CarHub, car_hub, fresh_clock
 from tests.integration.ocpp_client import RawStation, connect
 from tests.integration.reservations_hub import NOW, StoppedClock
 from tests.integration.test_ocpp201_flows import event, meter
@@ -28,16 +28,6 @@ KWH_PER_KM = 52 / 300
 async def hub(database_url: str) -> AsyncIterator[CarHub]:
     async with car_hub(database_url, fresh_clock()) as live:
         yield live
-
-
-async def _shared_ev(hub: CarHub, plate: str, token: str) -> int:
-    car = await hub.add_vehicle(ZOE | {"plate": plate})
-    await hub.server.add_token(token)
-    r = await hub.server.http.patch(
-        f"/api/v1/fleet/vehicles/{car['id']}", json={"charging_token_uid": token}
-    )
-    assert r.status_code == 200 and r.json()["charging_token_uid"] == token, r.text
-    return int(car["id"])
 
 
 async def _book(
@@ -59,15 +49,6 @@ async def _plug_in(st: RawStation, token: str, soc: float | None = None) -> None
     assert (await st.result("TransactionEvent", started))["idTokenInfo"]["status"] == "Accepted"
 
 
-async def _planned(hub: CarHub, source: str) -> dict[str, Any]:
-    async with asyncio.timeout(5):
-        while True:
-            plan = (await hub.server.http.get(f"/api/v1/sites/{hub.site_id}/plan")).json()
-            if plan["sessions"] and plan["sessions"][0]["need_source"] == source:
-                return dict(plan["sessions"][0])
-            await asyncio.sleep(0.05)
-
-
 async def _tickets(hub: CarHub, cause: str) -> list[dict[str, Any]]:
     async with asyncio.timeout(5):
         while True:
@@ -81,7 +62,7 @@ async def test_a_car_returned_late_is_charged_for_its_next_booking(hub: CarHub) 
     await hub.server.add_station(
         "CP-HUB", hub.site_id, evses=[{"evse_id": 1, "current_type": "DC", "max_power_kw": 50}]
     )
-    zoe = await _shared_ev(hub, "GE-123-ZO", "ZOE-CARD")
+    zoe = await hub.shared_ev("GE-123-ZO", "ZOE-CARD")
     ada, bo = await hub.add_member("ada"), await hub.add_member("bo")
     first = await _book(hub, ada, zoe, None, NOW + H, 200)
     assert first.status_code == 201, first.text
@@ -105,7 +86,7 @@ async def test_a_car_returned_late_is_charged_for_its_next_booking(hub: CarHub) 
 
     async with connect(hub.server.ws_base, "CP-HUB", "ocpp2.0.1") as st:
         await _plug_in(st, "ZOE-CARD")
-        planned = await _planned(hub, "carsharing")
+        planned = await hub.planned("carsharing")
     held_kwh = 52 * end_soc / 100
     assert planned["remaining_kwh"] == pytest.approx(150 * KWH_PER_KM * 1.15 - held_kwh, abs=0.01)
     assert datetime.fromisoformat(planned["departure"]) == NOW + 5 * H
@@ -128,13 +109,13 @@ async def test_a_car_that_cannot_be_charged_in_time_opens_a_ticket(hub: CarHub) 
     await hub.server.add_station(
         "CP-AC", hub.site_id, evses=[{"evse_id": 1, "current_type": "AC", "max_power_kw": 11}]
     )
-    zoe = await _shared_ev(hub, "GE-777-ZO", "ZOE-LOW")
+    zoe = await hub.shared_ev("GE-777-ZO", "ZOE-LOW")
     bo = await hub.add_member("bo")
     r = await _book(hub, bo, zoe, NOW + H, NOW + 4 * H, 250)
     assert r.status_code == 201, r.text
     async with connect(hub.server.ws_base, "CP-AC", "ocpp2.0.1") as st:
         await _plug_in(st, "ZOE-LOW", soc=10.0)  # the meter says the battery is nearly empty
-        planned = await _planned(hub, "carsharing")
+        planned = await hub.planned("carsharing")
         assert planned["remaining_kwh"] == pytest.approx(250 * KWH_PER_KM * 1.15 - 5.2, abs=0.01)
         (ticket,) = await _tickets(hub, "vehicle_not_ready")
     assert (ticket["station_id"], ticket["evse_id"], ticket["state"]) == ("CP-AC", 1, "open")
@@ -142,7 +123,7 @@ async def test_a_car_that_cannot_be_charged_in_time_opens_a_ticket(hub: CarHub) 
 
 
 async def test_a_booking_beyond_every_car_range_is_refused(hub: CarHub) -> None:
-    zoe = await _shared_ev(hub, "GE-123-ZO", "ZOE-CARD")
+    zoe = await hub.shared_ev("GE-123-ZO", "ZOE-CARD")
     ada = await hub.add_member("ada")
     r = await _book(hub, ada, zoe, NOW + H, NOW + 6 * H, 400)
     assert r.status_code == 409 and r.json()["reason"] == "range", r.text
