@@ -36,6 +36,7 @@ NAV = [
     ("/account/charge", "Charge"),
     ("/account/charge/history", "History"),
     ("/account/bills", "Charges & invoices"),
+    ("/account/cars", "Shared cars"),
 ]
 EXPIRED_FORM = "The form had expired: try again."
 CENTS = Decimal("0.01")

@@ -87,6 +87,7 @@ NAV = (
     ("/", "Network"),
     ("/transactions", "Transactions"),
     ("/reservations", "Reservations"),
+    ("/fleet", "Fleet"),
     ("/tickets", "Tickets"),
     ("/cdrs", "Charges"),
     ("/invoices", "Invoices"),

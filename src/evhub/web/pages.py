@@ -8,8 +8,11 @@ from evhub.web import (
     account,
     account_actions,
     account_bills,
+    account_car_trips,
+    account_cars,
     account_charging,
     billing,
+    fleet,
     login,
     overview,
     reports,
@@ -24,6 +27,7 @@ from evhub.web import (
 router = APIRouter(include_in_schema=False)
 for module in (
     login, overview, sites, stations, transactions, reservations, tickets, reports, account,
-    account_actions, account_charging, account_bills, billing, roaming,
+    account_actions, account_charging, account_bills, billing, roaming, account_cars,
+    account_car_trips, fleet,
 ):  # fmt: skip
     router.include_router(module.router)
