@@ -1,4 +1,5 @@
-"""The demo (the main job) runs end to end: server, hub over REST, stations over OCPP, planner."""
+"""The demo (the main job) runs end to end: server, hub over REST, stations over OCPP, planner,
+shared cars booked and driven."""
 
 from __future__ import annotations
 
@@ -20,4 +21,9 @@ async def test_demo_runs_a_morning_of_the_hub(tmp_path: Path) -> None:
     assert summary.sessions >= 2
     assert summary.energy_kwh > 1.0
     assert 0 < summary.peak_kw <= 250.0
-    assert "stations connected" in (tmp_path / "screen.txt").read_text()
+    screen = (tmp_path / "screen.txt").read_text()
+    assert "stations connected" in screen and "shared cars" in screen
+    # Shared cars booked at the hub and driven: those out at the end are brought back then.
+    assert summary.cars is not None and summary.cars.bookings >= 3
+    assert summary.cars.trips >= 2 and summary.cars.refused == 0
+    assert summary.cars.charged == 1  # the Zoe, back late and low from its long morning

@@ -22,11 +22,13 @@ from rich.table import Table
 from evhub.app import create_app
 from evhub.auth.passwords import generate_api_key, generate_password
 from evhub.clock import AcceleratedClock
+from evhub.demo.cars import CarStats, CarTrips, plan_day, register_fleet
 from evhub.demo.hub import Hub, book, register_hub, shopping_centre_layout, sim_stations
 from evhub.serving import uvicorn_options
 from evhub.settings import Settings
 from evhub.sim import generate_day, run_day
 from evhub.sim.scenario import ScenarioEvent
+from evhub.sim.telematics import SimulatedTelematics
 
 PARIS = ZoneInfo("Europe/Paris")
 DEMO_USER = "demo"
@@ -40,6 +42,7 @@ class DemoSummary:
     energy_kwh: float = 0.0
     peak_kw: float = 0.0
     grid_limit_kw: float = 0.0
+    cars: CarStats | None = None  # the shared cars, when the demo drives them
 
 
 class Driver:
@@ -91,15 +94,20 @@ async def _status(
     table.add_row("sessions so far / turned away", f"{summary.sessions} / {summary.turned_away}")
     table.add_row("spots booked", str(summary.bookings))
     table.add_row("peak so far", f"{summary.peak_kw:6.1f} kW")
+    if summary.cars is not None:
+        cars = summary.cars
+        table.add_row("shared cars: trips / booked", f"{cars.trips} / {cars.bookings}")
+        table.add_row("shared cars charged at the hub", str(cars.charged))
     return table
 
 
 async def drive_hub(
     base_url: str, clock: AcceleratedClock, start: datetime, hours: float, seed: int,
     console: Console, ac_points: int = 20, dc_points: int = 4, api_key: str | None = None,
+    units: SimulatedTelematics | None = None,
 ) -> DemoSummary:  # fmt: skip
     """Register the hub on the server at `base_url` (with an admin API key), then play a day
-    of drivers against it."""
+    of drivers against it; with the server's telematics `units`, shared cars too."""
     summary = DemoSummary()
     ws_base = base_url.replace("http", "ws", 1) + "/ocpp"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -114,24 +122,32 @@ async def drive_hub(
         booked = await book(http, hub, booking)
         summary.bookings = len(booked)
         until = start + timedelta(hours=hours)
-        day_run = asyncio.create_task(
+        fleet = None if units is None else await register_fleet(http, hub.site_id, ws_base, clock)
+        runs: list[asyncio.Task[object]] = [asyncio.create_task(
             run_day(stations, clock, sessions, Driver(http, summary), until, booked)
-        )
+        )]  # fmt: skip
+        if fleet is not None and units is not None:
+            summary.cars = fleet.stats
+            trips = CarTrips(http, clock, units, fleet)
+            runs.append(asyncio.create_task(trips.run(plan_day(seed), hours)))
         try:
             with Live(console=console, refresh_per_second=2) as screen:
-                while not day_run.done():
+                while not all(run.done() for run in runs):
                     screen.update(await _status(http, hub, clock, summary))
-                    await asyncio.wait({day_run}, timeout=1.0)
-            await day_run
+                    await asyncio.wait(runs, timeout=1.0)
+            for run in runs:
+                await run
             params: dict[str, str | int] = {"state": "ended", "limit": 5000}
             ended = (await http.get("/api/v1/transactions", params=params)).json()
             summary.energy_kwh = sum(t["energy_wh"] for t in ended) / 1000
         finally:
-            if not day_run.done():
-                day_run.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await day_run
-            await asyncio.gather(*(st.stop() for st in stations), return_exceptions=True)
+            for run in runs:
+                if not run.done():
+                    run.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await run
+            chargers = [*stations, *([fleet.charger] if fleet else [])]
+            await asyncio.gather(*(st.stop() for st in chargers), return_exceptions=True)
     return summary
 
 
@@ -151,8 +167,9 @@ async def run_demo(
     # The demo registers its hub as an admin would: with a key made for this run.
     api_key = settings.bootstrap_admin_key or generate_api_key()
     settings = settings.model_copy(update={"bootstrap_admin_key": api_key})
+    app = create_app(settings, clock)
     config = uvicorn.Config(
-        create_app(settings, clock),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -173,7 +190,9 @@ async def run_demo(
             f"console: {base}/  (user [bold]{DEMO_USER}[/bold], password [bold]{password}[/bold])"
             f"   API docs: {base}/docs   admin API key: {api_key}"
         )
-        return await drive_hub(base, clock, start, hours, seed, console, api_key=api_key)
+        units: SimulatedTelematics = app.state.vehicle_control  # in the server's process
+        return await drive_hub(base, clock, start, hours, seed, console, api_key=api_key,
+                               units=units)  # fmt: skip
     finally:
         server.should_exit = True
         await serving
