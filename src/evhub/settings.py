@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     carsharing_late_fee_base: Decimal = Field(default=Decimal("15.00"), ge=0)
     carsharing_late_fee_per_min: Decimal = Field(default=Decimal("0.50"), ge=0)
     carsharing_late_fee_cap: Decimal = Field(default=Decimal("150.00"), ge=0)
+    carsharing_no_show_fee: Decimal = Field(
+        default=Decimal("10.00"), ge=0, description="A booking closed as a no-show costs this."
+    )
     carsharing_currency: str = Field(default="EUR", min_length=3, max_length=3)
     carsharing_quota_bookings: int = Field(
         default=12, ge=1, description="Bookings a driver may start per quota period."

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.assets import service as assets
 from evhub.carsharing import fleet, members, readiness
 from evhub.carsharing.errors import CarUnavailable, QuotaReached, RangeUnavailable
+from evhub.carsharing.fees import CENT
 from evhub.carsharing.holds import hold, holding
-from evhub.carsharing.models import CarBooking, FleetVehicle
+from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.quotas import period_bounds
 from evhub.carsharing.state import (
@@ -235,7 +237,8 @@ async def cancel(
 async def sweep_no_shows(
     session: AsyncSession, now: datetime, policy: CarsharingPolicy
 ) -> list[int]:
-    """Close out the driver bookings not started within the grace period: no_show."""
+    """Close out the driver bookings not started within the grace period: no_show, and its
+    fee line (for the driver's invoice) when the policy sets one."""
     query = (
         select(CarBooking)
         .where(
@@ -251,9 +254,25 @@ async def sweep_no_shows(
         check_booking_move(booking.state, CarBookingState.NO_SHOW)
         booking.state, booking.updated_at = CarBookingState.NO_SHOW, now
         await _release_car(session, booking, now)
-        emit(session, "carsharing.no_show", now, **summary(booking))
+        fee, fees = _no_show_fee(booking, now, policy), []
+        if fee is not None:
+            session.add(fee)
+            fees.append({"kind": fee.kind, "amount": str(fee.amount), "currency": fee.currency})
+        emit(session, "carsharing.no_show", now, **summary(booking), fees=fees)
         closed.append(booking.id)
     return closed
+
+
+def _no_show_fee(
+    booking: CarBooking, now: datetime, policy: CarsharingPolicy
+) -> CarBookingFee | None:
+    if policy.no_show_fee <= 0:
+        return None
+    return CarBookingFee(
+        booking_id=booking.id, kind="no_show", description="no-show", quantity=1,
+        amount=policy.no_show_fee.quantize(CENT, ROUND_HALF_UP),
+        currency=policy.late_fee.currency, vat_rate=policy.vat_rate, created_at=now,
+    )  # fmt: skip
 
 
 async def mark_due(session: AsyncSession, now: datetime, policy: CarsharingPolicy) -> list[int]:

@@ -1,12 +1,13 @@
 """Car-sharing's lines on the driver's monthly invoice: each finished trip's time and distance,
-then the fees of its booking (late return, ...), at the amounts recorded at the return.
+then the fees of its booking (late return, ...), at the amounts recorded at the return; and the
+fee of a booking closed without a trip (no-show).
 
 `TripLines` is a line source of billing's invoices (`evhub.billing.lines.LineSource`). Billing
 builds it with its own line type and its own record of what is invoiced, so car-sharing reads
 nothing of billing. Each line is named by a reference unique within the source:
-`trip:{trip_id}:time`, `trip:{trip_id}:distance` and `trip-fee:{trip_id}:{kind}`, one fee of
-each kind per booking (migration 0025); billing's unique (source, reference) bills each once,
-however runs overlap.
+`trip:{trip_id}:time`, `trip:{trip_id}:distance`, `trip-fee:{trip_id}:{kind}` and, without a
+trip, `booking-fee:{booking_id}:{kind}`, one fee of each kind per booking (migration 0025);
+billing's unique (source, reference) bills each once, however runs overlap.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.carsharing.fees import USAGE_KINDS
-from evhub.carsharing.models import CarBookingFee, FleetVehicle, Trip
+from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
 
 SOURCE = "carsharing"
-UNITS = {"time": "min", "distance": "km", "late_return": "min"}
+UNITS = {"time": "min", "distance": "km", "late_return": "min", "no_show": "unit"}
 PERCENT = Decimal("0.01")
 Line = TypeVar("Line", covariant=True)
 
@@ -93,7 +94,8 @@ async def trip_charges(
     session: AsyncSession, until: datetime, driver_id: int | None = None
 ) -> list[TripCharge]:
     """What the trips ended before `until` cost, in the order of their returns: each trip's
-    time and distance, then its fees."""
+    time and distance, then its fees; and the fees of bookings without a trip recorded
+    before `until`."""
     query = (
         select(CarBookingFee, Trip, FleetVehicle.plate)
         .join(Trip, Trip.booking_id == CarBookingFee.booking_id)
@@ -103,7 +105,37 @@ async def trip_charges(
     )
     if driver_id is not None:
         query = query.where(Trip.driver_id == driver_id)
-    return [_charge(fee, trip, plate) for fee, trip, plate in await session.execute(query)]
+    charges = [_charge(fee, trip, plate) for fee, trip, plate in await session.execute(query)]
+    charges += await _booking_fees(session, until, driver_id)
+    return sorted(charges, key=lambda c: c.at)  # stable: a trip's lines stay in their order
+
+
+async def _booking_fees(
+    session: AsyncSession, until: datetime, driver_id: int | None
+) -> list[TripCharge]:
+    """Fees of bookings that never became a trip (a no-show)."""
+    query = (
+        select(CarBookingFee, CarBooking, FleetVehicle.plate)
+        .join(CarBooking, CarBooking.id == CarBookingFee.booking_id)
+        .join(FleetVehicle, FleetVehicle.id == CarBooking.vehicle_id)
+        .outerjoin(Trip, Trip.booking_id == CarBooking.id)
+        .where(Trip.id.is_(None), CarBooking.driver_id.is_not(None))
+        .where(CarBookingFee.created_at < until)
+        .order_by(CarBookingFee.created_at, CarBookingFee.id)
+    )
+    if driver_id is not None:
+        query = query.where(CarBooking.driver_id == driver_id)
+    out = []
+    for fee, booking, plate in await session.execute(query):
+        assert booking.driver_id is not None
+        out.append(TripCharge(
+            ref=f"booking-fee:{booking.id}:{fee.kind}", kind=fee.kind,
+            driver_id=booking.driver_id, at=fee.created_at,
+            description=f"Car-sharing {plate}, booking of {booking.starts_at:%Y-%m-%d %H:%M} "
+            f"UTC: {fee.description}", quantity=fee.quantity, unit=UNITS.get(fee.kind, "unit"),
+            amount=Decimal(fee.amount), vat_pct=_percent(fee.vat_rate), currency=fee.currency,
+        ))  # fmt: skip
+    return out
 
 
 def _charge(fee: CarBookingFee, trip: Trip, plate: str) -> TripCharge:
@@ -116,5 +148,10 @@ def _charge(fee: CarBookingFee, trip: Trip, plate: str) -> TripCharge:
         ref=ref, kind=fee.kind, driver_id=trip.driver_id, at=trip.ended_at,
         description=description[:255], quantity=fee.quantity, unit=UNITS.get(fee.kind, "unit"),
         amount=Decimal(fee.amount),
-        vat_pct=(Decimal(fee.vat_rate or 0) * 100).quantize(PERCENT), currency=fee.currency,
+        vat_pct=_percent(fee.vat_rate), currency=fee.currency,
     )  # fmt: skip
+
+
+def _percent(rate: Decimal | None) -> Decimal:
+    """A stored VAT fraction (0.20) as the invoice's percentage (20.00)."""
+    return (Decimal(rate or 0) * 100).quantize(PERCENT)

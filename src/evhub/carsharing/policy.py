@@ -19,6 +19,7 @@ class CarsharingPolicy:
     late_fee: LateFeeRule = LateFeeRule(
         timedelta(minutes=10), Decimal("15.00"), Decimal("0.50"), Decimal("150.00"), "EUR"
     )
+    no_show_fee: Decimal = Decimal("10.00")  # excl. VAT, in the late fee's currency
     quota_bookings: int = 12
     quota_period: str = "week"
     low_soc_pct: float = 40.0
@@ -47,6 +48,7 @@ class CarsharingPolicy:
                 settings.carsharing_late_fee_cap,
                 settings.carsharing_currency.upper(),
             ),
+            no_show_fee=settings.carsharing_no_show_fee,
             quota_bookings=settings.carsharing_quota_bookings,
             quota_period=settings.carsharing_quota_period,
             low_soc_pct=settings.carsharing_low_soc_pct,

@@ -169,3 +169,26 @@ async def test_charges_are_those_of_the_driver_asked_for(
     assert [c.kind for c in mine] == ["time", "distance"]
     assert {c.driver_id for c in mine} == {cars.ada}
     assert all(c.currency == POLICY.late_fee.currency for c in mine)
+
+
+async def test_a_no_show_goes_on_the_invoice_with_its_fee(cars: Fleet) -> None:
+    async with cars.uow() as s:
+        request = CarRequest(cars.bo, cars.van_id, NOW + 3 * H, NOW + H)
+        booking = await bookings.book(s, request, NOW, POLICY)
+    async with cars.uow() as s:
+        closed = await bookings.sweep_no_shows(s, NOW + H + POLICY.no_show_grace + H, POLICY)
+    assert closed == [booking.id]
+    (event,) = [e for e in await cars.published() if e.kind == "carsharing.no_show"]
+    assert event.data["fees"] == [
+        {"kind": "no_show", "amount": str(POLICY.no_show_fee.quantize(CENT)), "currency": "EUR"}
+    ]
+    (number,) = await invoices.run_month(cars.uow, ISSUED, ISSUER, NOVEMBER, sources(SETTINGS))
+    (line,) = await invoice_lines(cars, number)
+    assert (line.source_ref, line.quantity, line.unit) == (
+        f"booking-fee:{booking.id}:no_show",
+        1,
+        "unit",
+    )
+    assert line.amount_excl_vat == POLICY.no_show_fee.quantize(CENT)
+    assert line.vat_rate == POLICY.vat_rate * 100 and "no-show" in line.description
+    assert await invoices.run_month(cars.uow, ISSUED, ISSUER, DECEMBER, sources(SETTINGS)) == []
