@@ -107,8 +107,8 @@ class CarHub:
 
     async def planned(self, source: str) -> dict[str, Any]:
         """The hub's first planned session once its need comes from `source` (the planner
-        runs asynchronously)."""
-        async with asyncio.timeout(5):
+        runs asynchronously; a loaded machine may take a while)."""
+        async with asyncio.timeout(15):
             while True:
                 r = await self.server.http.get(f"/api/v1/sites/{self.site_id}/plan")
                 plan = r.json()

@@ -50,7 +50,7 @@ async def _plug_in(st: RawStation, token: str, soc: float | None = None) -> None
 
 
 async def _tickets(hub: CarHub, cause: str) -> list[dict[str, Any]]:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         while True:
             r = await hub.server.http.get("/api/v1/tickets", params={"cause": cause})
             if r.json():
