@@ -23,9 +23,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from evhub.billing.issuer import CONSUMER as CDR_ISSUER
 from evhub.clock import FrozenClock
 from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import RawStation, connect
+from tests.integration.payments_hub import handled
 from tests.integration.test_maintenance import Tickets, eventually
 from tests.screenshots import SCREENSHOTS
 
@@ -80,9 +82,10 @@ async def month_of_use(server: LiveServer) -> int:
         await status(st, 1, "Available", "2026-11-20T21:00:00Z")
         await status(st, 1, "Unavailable", "2026-11-25T08:00:00Z")
         await status(st, 1, "Available", "2026-11-25T10:00:00Z")
-    # The fault monitor reads the events once committed: the month is whole when both
-    # tickets are closed.
+    # The fault monitor and the CDR issuer read the events once committed: the month is whole
+    # when both tickets are closed and the issuer has handled every ended transaction.
     await eventually(server, both_closed, site_id=site)
+    await handled(server, (CDR_ISSUER,))
     return site
 
 
@@ -125,7 +128,9 @@ async def test_monthly_figures_equal_the_sessions_and_tickets_made(server: LiveS
     assert (s["tickets_opened"], s["tickets_closed"], s["tickets_open_at_end"]) == ("2", "2", "0")
     assert s["tickets_by_cause"] == "faulted:1;unavailable:1"
     assert float(s["mean_repair_h"]) == 3.0
-    assert s["revenue_excl_vat"] == "" and s["revenue_currency"] == ""
+    # No tariff prices the site: its CDRs are issued at zero, the drivers have no plan.
+    assert (s["revenue_excl_vat"], s["revenue_currency"]) == ("0.0000", "EUR")
+    assert s["charging_revenue_by_plan"] == "no plan:EUR:0.0000"
     assert float(s["co2_avoided_kg"]) == pytest.approx(39.5 / 0.18 * 0.144 - 39.5 * 0.052, abs=0.05)
     for column in ("sessions", "energy_kwh", "hours_plugged", "uptime_pct"):
         assert rows["network"][column] == rows["town"][column] == s[column]

@@ -6,6 +6,7 @@ group, which access windows, quotas and the demand model read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +49,15 @@ async def plan_tariff_id(session: AsyncSession, driver_id: int | None) -> str | 
         return None
     query = select(Plan.tariff_id).join(Driver, Driver.plan_id == Plan.id)
     return await session.scalar(query.where(Driver.id == driver_id))
+
+
+async def plan_codes(session: AsyncSession, driver_ids: Collection[int]) -> dict[int, str]:
+    """The code of each driver's plan, for the drivers that have one (reports group by it)."""
+    if not driver_ids:
+        return {}
+    query = select(Driver.id, Plan.code).join(Plan, Plan.id == Driver.plan_id)
+    rows = await session.execute(query.where(Driver.id.in_(list(driver_ids))))
+    return {driver_id: code for driver_id, code in rows}
 
 
 async def update_plan(session: AsyncSession, code: str, changes: dict[str, Any]) -> Plan:

@@ -12,6 +12,7 @@ DELETE by a database trigger.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -95,6 +96,19 @@ def cdrs_query(driver_id: int | None = None, transaction_pk: int | None = None) 
     if transaction_pk is not None:
         query = query.where(CdrRecord.transaction_pk == transaction_pk)
     return query
+
+
+async def cdrs_of_charges_started(
+    session: AsyncSession, site_ids: Sequence[int], start: datetime, end: datetime
+) -> list[CdrRecord]:
+    """Every CDR of the charges started in [start, end) at these sites, credits (negative
+    totals) and corrections included: a month's charges as billed now, for reports."""
+    query = select(CdrRecord).where(
+        CdrRecord.site_id.in_(site_ids),
+        CdrRecord.start_date_time >= start,
+        CdrRecord.start_date_time < end,
+    )
+    return list(await session.scalars(query.order_by(CdrRecord.id)))
 
 
 def ocpi_cdr(record: CdrRecord) -> dict[str, Any]:

@@ -137,7 +137,7 @@ class ReservationFees:
             ref = f"booking:{fee.booking_id}"
             if ref in invoiced:
                 continue
-            quantity, unit, amount = self._amount(fee.rule, fee.idle_minutes)
+            quantity, unit, amount = self.price(fee.rule, fee.idle_minutes)
             out.append(
                 LineDraft(
                     source=self.name, source_ref=ref, driver_id=fee.driver_id, at=fee.at,
@@ -149,7 +149,12 @@ class ReservationFees:
             )  # fmt: skip
         return out
 
-    def _amount(self, rule: FeeRule, idle_minutes: int) -> tuple[Decimal, str, Decimal]:
+    @property
+    def currency(self) -> str:
+        return self.settings.invoice_currency
+
+    def price(self, rule: FeeRule, idle_minutes: int) -> tuple[Decimal, str, Decimal]:
+        """Quantity, unit and amount excl. VAT of one fee: what invoices bill, reports sum."""
         s = self.settings
         if rule is FeeRule.OVERSTAY:
             minutes = Decimal(idle_minutes)

@@ -14,6 +14,7 @@ from evhub.errors import NotFound
 from evhub.openapi import error_responses
 from evhub.reporting import descriptions
 from evhub.reporting.irve import missing_report
+from evhub.reporting.monthly_json import MonthlyReportOut
 from evhub.reporting.render import MEDIA_TYPES, ReportFormat, render_monthly
 from evhub.reporting.schemas import (
     MissingItem,
@@ -29,7 +30,16 @@ from evhub.reporting.scope import report_scope
 router = APIRouter(tags=["reporting"])
 
 
-@router.get("/reports/monthly")
+@router.get(
+    "/reports/monthly",
+    responses={
+        200: {
+            "model": MonthlyReportOut,
+            "description": "The report as CSV, PDF, or JSON (`format=json`, this schema)",
+            "content": {"text/csv": {}, "application/pdf": {}},
+        }
+    },
+)
 async def monthly(
     request: Request,
     reader: ReportReader,
@@ -40,13 +50,15 @@ async def monthly(
     town: str | None = None,
     site_id: int | None = None,
 ) -> Response:
-    """The month's report of the network, or of one town or site, as CSV or PDF; a funder's
-    report covers its towns only (403 for another town)."""
-    timezone = request.app.state.settings.report_timezone
+    """The month's report of the network, or of one town or site, as CSV, PDF or JSON; a
+    funder's report covers its towns only (403 for another town)."""
+    settings = request.app.state.settings
     scope = report_scope(reader.towns, town)
     body = await render_monthly(
-        session, month, timezone, clock.now(), format, town, site_id, scope.towns
+        session, settings, month, clock.now(), format, town, site_id, scope.towns
     )
+    if format == "json":
+        return Response(body, media_type=MEDIA_TYPES[format])
     name = f"evhub-report-{month}{'-' + town if town else ''}{f'-site{site_id}' if site_id else ''}"
     return Response(
         body,

@@ -54,17 +54,18 @@ def _write(out: Path, data: bytes) -> None:
 def monthly(
     month: Annotated[str, typer.Option(help="YYYY-MM")],
     out: Annotated[Path, typer.Option(help="file to write")],
-    format: Annotated[str, typer.Option("--format", help="csv or pdf")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv, pdf or json")] = "csv",
     town: Annotated[str | None, typer.Option(help="one town only")] = None,
     site: Annotated[int | None, typer.Option("--site", help="one site id only")] = None,
 ) -> None:
     """The month's report per network, town and site."""
-    if format not in ("csv", "pdf"):
-        errors.print("[red]error:[/red] --format is csv or pdf")
+    formats: dict[str, ReportFormat] = {"csv": "csv", "pdf": "pdf", "json": "json"}
+    if format not in formats:
+        errors.print("[red]error:[/red] --format is csv, pdf or json")
         raise typer.Exit(2)
-    fmt: ReportFormat = "csv" if format == "csv" else "pdf"
+    fmt = formats[format]
     settings, now = load_settings(), SystemClock().now()
-    data = _read(lambda s: render_monthly(s, month, settings.report_timezone, now, fmt, town, site))
+    data = _read(lambda s: render_monthly(s, settings, month, now, fmt, town, site))
     _write(out, data)
     typer.echo(f"{out}: {len(data)} bytes")
 

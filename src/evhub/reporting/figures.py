@@ -10,6 +10,10 @@ Methods, stated in every report:
 - Uptime (AFIR, Regulation (EU) 2023/1804 art. 5 and its delegated act): as availability, but
   time a point was set `Unavailable` (planned maintenance, an operator's ChangeAvailability)
   is left out of the base instead of counted as down.
+- Revenue excl. VAT (`revenue.py`): charging, by the driver's plan, from the CDRs of the
+  sessions started in the month (credits negative, so a corrected charge counts as corrected);
+  reservation fees of the bookings starting in the month, priced as invoices price them;
+  car-sharing fees of the trips ended in the month. Each amount with its currency.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from evhub.maintenance.availability import Figures
 
 PLANNED_CAUSE = "unavailable"
+K = TypeVar("K")
 
 
 @dataclass
@@ -49,6 +55,11 @@ class ScopeFigures:
     trips: int = 0
     trip_km: float = 0.0
     carsharing_fees: dict[str, Decimal] = field(default_factory=dict)
+    # Revenue excl. VAT: charging per (plan, currency), reservation fees per currency; the
+    # sites' currencies, so that a scope with no revenue says 0 in its own.
+    charging_by_plan: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    reservation_fees: dict[str, Decimal] = field(default_factory=dict)
+    currencies: set[str] = field(default_factory=set)
     daily_energy_wh: Counter[date] = field(default_factory=Counter)
     # weekday (0 = Monday) x hour -> plugged point-seconds, and the hours of that cell
     plugged_by_slot: defaultdict[tuple[int, int], float] = field(
@@ -75,8 +86,10 @@ class ScopeFigures:
         self.booking_fee_rules.update(other.booking_fee_rules)
         self.trips += other.trips
         self.trip_km += other.trip_km
-        for currency, amount in other.carsharing_fees.items():
-            self.carsharing_fees[currency] = self.carsharing_fees.get(currency, Decimal(0)) + amount
+        _add_amounts(self.carsharing_fees, other.carsharing_fees)
+        _add_amounts(self.charging_by_plan, other.charging_by_plan)
+        _add_amounts(self.reservation_fees, other.reservation_fees)
+        self.currencies |= other.currencies
         self.daily_energy_wh.update(other.daily_energy_wh)
         for slot, seconds in other.plugged_by_slot.items():
             self.plugged_by_slot[slot] += seconds
@@ -108,6 +121,27 @@ class ScopeFigures:
         return 100 * self.availability.available_s / base if base > 0 else None
 
     @property
+    def charging_revenue(self) -> dict[str, Decimal]:
+        """Charging revenue excl. VAT per currency, every plan together."""
+        out: dict[str, Decimal] = {}
+        for (_, currency), amount in self.charging_by_plan.items():
+            _add_amounts(out, {currency: amount})
+        return out
+
+    def charging_of(self, plan: str) -> dict[str, Decimal]:
+        """The charging revenue excl. VAT of one plan, per currency."""
+        return {c: a for (p, c), a in self.charging_by_plan.items() if p == plan}
+
+    @property
+    def revenue_excl_vat(self) -> dict[str, Decimal]:
+        """Charging, reservation fees and car-sharing excl. VAT per currency (0 in the sites'
+        currencies when nothing was earned), in currency order."""
+        out = {currency: Decimal(0) for currency in self.currencies}
+        for part in (self.charging_revenue, self.reservation_fees, self.carsharing_fees):
+            _add_amounts(out, part)
+        return dict(sorted(out.items()))
+
+    @property
     def mean_repair_h(self) -> float | None:
         return self.repair_s / self.tickets_closed / 3600 if self.tickets_closed else None
 
@@ -119,3 +153,8 @@ class ScopeFigures:
             if base:
                 grid[day][hour] = 100 * self.plugged_by_slot[(day, hour)] / base
         return grid
+
+
+def _add_amounts(into: dict[K, Decimal], other: dict[K, Decimal]) -> None:
+    for key, amount in other.items():
+        into[key] = into.get(key, Decimal(0)) + amount

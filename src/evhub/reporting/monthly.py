@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -18,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Evse, Site, Station, StatusRecord
+from evhub.billing.lines import ReservationFees
 from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
 from evhub.charging.models import Transaction
 from evhub.errors import InvalidInput, NotFound
 from evhub.maintenance.models import Ticket
 from evhub.maintenance.uptime import availability_report
 from evhub.reporting.figures import ScopeFigures
-from evhub.reporting.revenue import Revenue, revenue_excl_vat
+from evhub.reporting.revenue import charging_by_plan, reservation_fee
 from evhub.reservations.models import Booking
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -68,26 +70,29 @@ class MonthlyReport:
     network: ScopeFigures
     towns: list[ScopeFigures]
     sites: list[ScopeFigures]
-    revenue: Revenue | None
 
 
 async def monthly_report(
     session: AsyncSession,
     month: Month,
     now: datetime,
+    fees: ReservationFees,
     town: str | None = None,
     site_id: int | None = None,
     towns: Sequence[str] | None = None,
 ) -> MonthlyReport:
     """The month's figures of the sites matching every filter; `towns` limits them to those
-    towns (a funder's), the network's totals included."""
+    towns (a funder's), the network's totals included. `fees` prices reservation fees."""
     if month.start >= now:
         raise InvalidInput(f"month {month.label} has not started")
     until = min(month.end, now)
     sites = await _sites(session, town, site_id, towns)
     if not sites:
         raise NotFound("no site matches the report's filters")
-    figures = {site.id: await _site_figures(session, site, month, until) for site in sites}
+    figures = {site.id: await _site_figures(session, site, month, until, fees) for site in sites}
+    charging = await charging_by_plan(session, [s.id for s in sites], month.start, until)
+    for site_id_, amounts in charging.items():
+        figures[site_id_].charging_by_plan = amounts
     report_av = await availability_report(session, month.start, until, now, site_id, None, town)
     for scope, av in report_av.sites:
         if scope.site_id in figures:  # the other towns' sites, when limited to some towns
@@ -98,14 +103,8 @@ async def monthly_report(
         f = figures[site.id]
         by_town.setdefault(site.town, ScopeFigures("town", site.town, None, "")).add(f)
         network.add(f)
-    revenue = await revenue_excl_vat(session, [s.id for s in sites], month.start, until)
     return MonthlyReport(
-        month,
-        until,
-        network,
-        [by_town[t] for t in sorted(by_town)],
-        [figures[s.id] for s in sites],
-        revenue,
+        month, until, network, [by_town[t] for t in sorted(by_town)], [figures[s.id] for s in sites]
     )
 
 
@@ -123,9 +122,10 @@ async def _sites(
 
 
 async def _site_figures(
-    session: AsyncSession, site: Site, month: Month, until: datetime
+    session: AsyncSession, site: Site, month: Month, until: datetime, fees: ReservationFees
 ) -> ScopeFigures:
     f = ScopeFigures("site", site.town, site.id, site.name)
+    f.currencies = {site.currency}
     f.hours_in_month = (until - month.start).total_seconds() / 3600
     stations = list(
         (await session.scalars(select(Station.id).where(Station.site_id == site.id))).all()
@@ -138,7 +138,7 @@ async def _site_figures(
     await _sessions(session, f, stations, month.start, until, zone)
     f.charging_s = await _charging_seconds(session, stations, month.start, until)
     await _tickets(session, f, stations, month.start, until)
-    await _bookings(session, f, site.id, month.start, until)
+    await _bookings(session, f, site.id, month.start, until, fees)
     await _trips(session, f, site.id, month.start, until)
     return f
 
@@ -270,17 +270,25 @@ async def _tickets(
 
 
 async def _bookings(
-    session: AsyncSession, f: ScopeFigures, site_id: int, start: datetime, until: datetime
+    session: AsyncSession,
+    f: ScopeFigures,
+    site_id: int,
+    start: datetime,
+    until: datetime,
+    fees: ReservationFees,
 ) -> None:
+    """Bookings starting in the month, and the fees recorded on them at billing's prices."""
     rows = await session.execute(
-        select(Booking.fee_rule, func.count())
-        .where(Booking.site_id == site_id, Booking.starts_at >= start, Booking.starts_at < until)
-        .group_by(Booking.fee_rule)
+        select(Booking.fee_rule, Booking.idle_minutes).where(
+            Booking.site_id == site_id, Booking.starts_at >= start, Booking.starts_at < until
+        )
     )
-    for rule, n in rows:
-        f.bookings += int(n)
+    for rule, idle_minutes in rows:
+        f.bookings += 1
         if rule is not None:
-            f.booking_fee_rules[rule] += int(n)
+            f.booking_fee_rules[rule] += 1
+            currency, amount = reservation_fee(fees, rule, idle_minutes)
+            f.reservation_fees[currency] = f.reservation_fees.get(currency, Decimal(0)) + amount
 
 
 async def _trips(

@@ -5,15 +5,22 @@ scope (network|town|site), town, site_id, site_name, month, points, sessions, un
 drivers_by_group ("group:n;..."), energy_kwh, hours_plugged, hours_charging, occupancy_pct,
 availability_pct, uptime_pct (AFIR: planned maintenance apart), downtime_faulted_h,
 downtime_offline_h, downtime_planned_h, tickets_opened, tickets_by_cause ("cause:n;..."),
-tickets_closed, mean_repair_h, tickets_open_at_end, revenue_excl_vat, revenue_currency
-(empty: not available from billing), bookings, booking_fees_by_rule ("rule:n;..."),
-carsharing_trips, carsharing_km, carsharing_fees, co2_avoided_kg.
+tickets_closed, mean_repair_h, tickets_open_at_end, revenue_excl_vat and revenue_currency
+(charging, reservation fees and car-sharing together; in several currencies, one amount per
+currency in both columns, ";"-separated in the same order), bookings, booking_fees_by_rule
+("rule:n;..."), carsharing_trips, carsharing_km, carsharing_fees ("CUR:amount;..."),
+co2_avoided_kg, and then:
+charging_revenue_by_plan ("plan:CUR:amount;...", excl. VAT, credits deducted; "roaming": CDRs
+with no driver of ours, "no plan": drivers without one), reservation_fees_excl_vat
+("CUR:amount;...").
+Amounts are exact, excl. VAT, with 4 decimals (the precision of a CDR's totals).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from evhub.reporting import co2
 from evhub.reporting.figures import PLANNED_CAUSE, ScopeFigures
@@ -24,8 +31,10 @@ COLUMNS = (
     "energy_kwh hours_plugged hours_charging occupancy_pct availability_pct uptime_pct "
     "downtime_faulted_h downtime_offline_h downtime_planned_h tickets_opened tickets_by_cause "
     "tickets_closed mean_repair_h tickets_open_at_end revenue_excl_vat revenue_currency bookings "
-    "booking_fees_by_rule carsharing_trips carsharing_km carsharing_fees co2_avoided_kg"
+    "booking_fees_by_rule carsharing_trips carsharing_km carsharing_fees co2_avoided_kg "
+    "charging_revenue_by_plan reservation_fees_excl_vat"
 ).split()
+MONEY_PLACES = Decimal("0.0001")
 
 
 def monthly_csv(report: MonthlyReport) -> str:
@@ -39,7 +48,7 @@ def monthly_csv(report: MonthlyReport) -> str:
 
 def row(report: MonthlyReport, f: ScopeFigures) -> dict[str, str]:
     down = f.availability.downtime_s
-    revenue = report.revenue if f.kind == "network" else None
+    revenue = f.revenue_excl_vat
     return {
         "scope": f.kind,
         "town": f.town,
@@ -64,15 +73,29 @@ def row(report: MonthlyReport, f: ScopeFigures) -> dict[str, str]:
         "tickets_closed": str(f.tickets_closed),
         "mean_repair_h": "" if f.mean_repair_h is None else f"{f.mean_repair_h:.2f}",
         "tickets_open_at_end": str(f.tickets_open_at_end),
-        "revenue_excl_vat": "" if revenue is None else str(revenue.total),
-        "revenue_currency": "" if revenue is None else revenue.currency,
+        "revenue_excl_vat": ";".join(money(a) for a in revenue.values()),
+        "revenue_currency": ";".join(revenue),
         "bookings": str(f.bookings),
         "booking_fees_by_rule": _pairs(dict(f.booking_fee_rules)),
         "carsharing_trips": str(f.trips),
         "carsharing_km": f"{f.trip_km:.1f}",
-        "carsharing_fees": ";".join(f"{c}:{a}" for c, a in sorted(f.carsharing_fees.items())),
+        "carsharing_fees": _amounts(f.carsharing_fees),
         "co2_avoided_kg": f"{co2.avoided_kg(f.energy_kwh):.1f}",
+        "charging_revenue_by_plan": ";".join(
+            f"{plan}:{currency}:{money(amount)}"
+            for (plan, currency), amount in sorted(f.charging_by_plan.items())
+        ),
+        "reservation_fees_excl_vat": _amounts(f.reservation_fees),
     }
+
+
+def money(amount: Decimal) -> str:
+    """An amount exactly, at the 4 decimals of a CDR's totals (fees have 2)."""
+    return str(amount.quantize(MONEY_PLACES))
+
+
+def _amounts(by_currency: dict[str, Decimal]) -> str:
+    return ";".join(f"{c}:{money(a)}" for c, a in sorted(by_currency.items()))
 
 
 def _pct(value: float | None) -> str:

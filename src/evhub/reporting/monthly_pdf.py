@@ -2,14 +2,15 @@
 
 Drawn with matplotlib into its PdfPages: one library for the charts and the document. Figures
 are built with the object API (no pyplot): no display, no global state, safe off the event loop.
-A4 portrait; each town's page has its figures, the daily energy, the hourly
-occupancy heat map and each site's uptime.
+A4 portrait; each town's page has its figures, its revenue excl. VAT by plan and site, the
+daily energy, the hourly occupancy heat map and each site's uptime.
 """
 
 from __future__ import annotations
 
 import io
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
@@ -20,6 +21,7 @@ from evhub.reporting.figures import PLANNED_CAUSE, ScopeFigures
 from evhub.reporting.monthly import MonthlyReport
 
 A4 = (8.27, 11.69)
+CENTS = Decimal("0.01")
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 METHODS = [
     "Sessions are counted in the month they start; energy is each session's meter difference.",
@@ -27,8 +29,11 @@ METHODS = [
     "Availability: share of the known connector time not Faulted, Unavailable or off line.",
     "Uptime (AFIR, Regulation (EU) 2023/1804): as availability, with planned maintenance",
     "(points set Unavailable by the operator) left out of the base instead of counted as down.",
-    "Revenue excl. VAT comes from billing; shown as not available until billing provides it.",
+    "Revenue excl. VAT, from billing: the CDRs of the sessions started in the month by the",
+    "driver's plan (credits deducted; roaming: partners' tokens), the reservation fees of the",
+    "bookings starting in it at invoiced prices, and the car-sharing fees of trips ended in it.",
 ]
+MAX_SITE_COLUMNS = 3  # a town with more sites shows its total alone (each site is in the CSV)
 
 
 def monthly_pdf(report: MonthlyReport) -> bytes:
@@ -44,8 +49,7 @@ def monthly_pdf(report: MonthlyReport) -> bytes:
 def _lines(report: MonthlyReport, f: ScopeFigures) -> list[tuple[str, str]]:
     down = f.availability.downtime_s
     groups = ", ".join(f"{g} {len(k)}" for g, k in sorted(f.drivers.items())) or "none"
-    revenue = report.revenue
-    return [
+    lines = [
         ("Charge points", f"{f.points}"),
         ("Sessions", f"{f.sessions}"),
         ("Unique drivers", f"{f.unique_drivers} ({groups})"),
@@ -67,19 +71,38 @@ def _lines(report: MonthlyReport, f: ScopeFigures) -> list[tuple[str, str]]:
             "Mean repair time",
             "-" if f.mean_repair_h is None else f"{f.mean_repair_h:.1f} h",
         ),
-        (
-            "Revenue excl. VAT",
-            "not available (billing)"
-            if revenue is None or f.kind != "network"
-            else f"{revenue.total} {revenue.currency}",
-        ),
+        ("Revenue excl. VAT", money_text(f.revenue_excl_vat)),
         (
             "Bookings (with a fee rule)",
             f"{f.bookings} ({sum(f.booking_fee_rules.values())})",
         ),
-        ("Car-sharing trips / km", f"{f.trips} / {f.trip_km:,.0f} km"),
-        ("CO2 avoided", f"{co2.avoided_kg(f.energy_kwh):,.0f} kg"),
     ]
+    if report.network.trips:  # the network runs car-sharing this month
+        lines.append(("Car-sharing trips / km", f"{f.trips} / {f.trip_km:,.0f} km"))
+    return [*lines, ("CO2 avoided", f"{co2.avoided_kg(f.energy_kwh):,.0f} kg")]
+
+
+def money_text(amounts: dict[str, Decimal]) -> str:
+    """Amounts per currency, to the cent for reading (the CSV has them exact)."""
+    if not amounts:
+        return "-"
+    return " + ".join(
+        f"{a.quantize(CENTS, ROUND_HALF_UP):,} {c}" for c, a in sorted(amounts.items())
+    )
+
+
+def revenue_rows(town: ScopeFigures, sites: list[ScopeFigures]) -> list[list[str]]:
+    """The town's revenue excl. VAT: a row per plan, then reservation fees, car-sharing and
+    the total; a column per site (up to MAX_SITE_COLUMNS), then the town."""
+    scopes = [*(sites if len(sites) <= MAX_SITE_COLUMNS else []), town]
+    rows = []
+    for plan in sorted({p for p, _ in town.charging_by_plan}):
+        rows.append([f"Charging, {plan}", *(money_text(s.charging_of(plan)) for s in scopes)])
+    rows.append(["Reservation fees", *(money_text(s.reservation_fees) for s in scopes)])
+    if town.trips or town.carsharing_fees:
+        rows.append(["Car-sharing", *(money_text(s.carsharing_fees) for s in scopes)])
+    rows.append(["Total", *(money_text(s.revenue_excl_vat) for s in scopes)])
+    return rows
 
 
 def _table(
@@ -103,10 +126,18 @@ def _towns_table(
 ) -> None:
     ax = fig.add_axes(rect)
     ax.axis("off")
-    header = ["Town", "Points", "Sessions", "Energy (kWh)", "Occupancy", "Uptime (AFIR)"]
+    header = [
+        "Town",
+        "Points",
+        "Sessions",
+        "Energy (kWh)",
+        "Occupancy",
+        "Uptime (AFIR)",
+        "Revenue excl. VAT",
+    ]
     rows = [
         [t.town or "(no town)", str(t.points), str(t.sessions), f"{t.energy_kwh:,.1f}",
-         _pct(t.occupancy_pct), _pct(t.uptime_pct)]
+         _pct(t.occupancy_pct), _pct(t.uptime_pct), money_text(t.revenue_excl_vat)]
         for t in towns
     ]  # fmt: skip
     table = ax.table(cellText=rows, colLabels=header, loc="upper center")
@@ -117,6 +148,30 @@ def _towns_table(
         cell.set_edgecolor("#cccccc")
         if r == 0:
             cell.set_text_props(fontweight="bold")
+            cell.set_facecolor("#dde6ee")
+
+
+def _revenue_table(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    town: ScopeFigures,
+    sites: list[ScopeFigures],
+) -> None:
+    ax = fig.add_axes(rect)
+    ax.axis("off")
+    ax.set_title("Revenue excl. VAT", fontsize=9, loc="left")
+    shown = sites if len(sites) <= MAX_SITE_COLUMNS else []
+    header = ["", *(s.site_name[:24] for s in shown), "Town"]
+    table = ax.table(cellText=revenue_rows(town, sites), colLabels=header, loc="upper center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1, 1.25)
+    last = len(revenue_rows(town, sites))
+    for (r, c), cell in table.get_celld().items():
+        cell.set_edgecolor("#cccccc")
+        if r == 0 or c == 0 or r == last:
+            cell.set_text_props(fontweight="bold")
+        if r == 0:
             cell.set_facecolor("#dde6ee")
 
 
@@ -146,12 +201,13 @@ def _town_page(report: MonthlyReport, town: ScopeFigures, sites: list[ScopeFigur
     fig.text(0.08, 0.95, town.town or "(no town)", fontsize=18, fontweight="bold")
     names = ", ".join(s.site_name for s in sites)
     fig.text(0.08, 0.925, f"{report.month.label} - sites: {names}", fontsize=9)
-    _table(fig, (0.08, 0.56, 0.84, 0.35), _lines(report, town))
-    ax = fig.add_axes((0.1, 0.39, 0.82, 0.13))
+    _table(fig, (0.08, 0.62, 0.84, 0.29), _lines(report, town))
+    _revenue_table(fig, (0.08, 0.43, 0.84, 0.17), town, sites)
+    ax = fig.add_axes((0.1, 0.315, 0.82, 0.09))
     _daily_energy(ax, report, town)
-    ax = fig.add_axes((0.1, 0.2, 0.75, 0.14))
+    ax = fig.add_axes((0.1, 0.16, 0.75, 0.1))
     _heat_map(fig, ax, town)
-    ax = fig.add_axes((0.3, 0.04, 0.62, 0.1))
+    ax = fig.add_axes((0.3, 0.03, 0.62, 0.075))
     _uptime_bars(ax, sites)
     return fig
 

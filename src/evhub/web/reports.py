@@ -9,11 +9,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from evhub.billing.lines import ReservationFees
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import DomainError
 from evhub.reporting import co2
+from evhub.reporting.figures import ScopeFigures
 from evhub.reporting.monthly import Month, MonthlyReport, monthly_report
 from evhub.reporting.monthly_csv import row
+from evhub.reporting.monthly_pdf import money_text
 from evhub.reporting.scope import report_scope
 from evhub.web.console import PageReportReader, render
 
@@ -37,19 +40,37 @@ async def reports_page(
     try:
         scope = report_scope(principal.towns, town or None)
         month_ = Month.parse(label, timezone)
-        report = await monthly_report(session, month_, now, scope.town, None, scope.towns)
+        fees = ReservationFees(request.app.state.settings)
+        report = await monthly_report(session, month_, now, fees, scope.town, None, scope.towns)
     except DomainError as exc:
         error = exc.message
     query = {"month": label, **({"town": town} if town else {})}
-    rows = []
+    rows, revenue = [], []
     if report is not None:
-        rows = [row(report, f) for f in [report.network, *report.towns, *report.sites]]
+        scopes = [report.network, *report.towns, *report.sites]
+        rows = [row(report, f) for f in scopes]
+        revenue = [_revenue(f) for f in scopes]
     return render(
         request, "reports.html", principal, month=label, town=town or "", error=error,
-        report=report, rows=rows, daily=_daily(report), co2_method=co2.METHOD,
+        report=report, rows=rows, revenue=revenue, daily=_daily(report), co2_method=co2.METHOD,
         csv_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "csv"}),
         pdf_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "pdf"}),
     )  # fmt: skip
+
+
+def _revenue(f: ScopeFigures) -> dict[str, object]:
+    """One scope's revenue excl. VAT as the page shows it: to the cent, currency with each."""
+    plans = sorted({plan for plan, _ in f.charging_by_plan})
+    return {
+        "scope": f.kind, "town": f.town, "site_id": f.site_id,
+        "site_name": f.site_name if f.kind == "site" else "",
+        "by_plan": [
+            (plan, money_text(f.charging_of(plan))) for plan in plans
+        ],
+        "reservation_fees": money_text(f.reservation_fees),
+        "carsharing": money_text(f.carsharing_fees), "trips": f.trips,
+        "total": money_text(f.revenue_excl_vat),
+    }  # fmt: skip
 
 
 def _daily(report: MonthlyReport | None) -> dict[str, list[float]]:

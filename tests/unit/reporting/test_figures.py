@@ -4,6 +4,7 @@ uptime leaves planned maintenance out of its base where availability counts it a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -54,3 +55,24 @@ def test_co2_avoided_follows_the_stated_factors() -> None:
     expected = km * co2.THERMAL_KG_PER_KM - 100 * co2.GRID_KG_PER_KWH
     assert co2.avoided_kg(100) == pytest.approx(expected)
     assert f"{co2.THERMAL_KG_PER_KM} kg/km" in co2.METHOD
+
+
+def test_revenue_adds_up_by_plan_and_currency_with_credits_deducted() -> None:
+    a = ScopeFigures("site", "Anse", 1, "A", currencies={"EUR"})
+    a.charging_by_plan = {("payg", "EUR"): Decimal("9.5000"), ("roaming", "EUR"): Decimal("-1.25")}
+    a.reservation_fees = {"EUR": Decimal("10.00")}
+    b = ScopeFigures("site", "Anse", 2, "B", currencies={"EUR"})
+    b.charging_by_plan = {("payg", "EUR"): Decimal("0.1234"), ("payg", "CHF"): Decimal("3")}
+    b.carsharing_fees = {"EUR": Decimal("4.10")}
+    town = ScopeFigures("town", "Anse", None, "")
+    town.add(a)
+    town.add(b)
+    assert town.charging_by_plan == {
+        ("payg", "EUR"): Decimal("9.6234"),
+        ("roaming", "EUR"): Decimal("-1.25"),
+        ("payg", "CHF"): Decimal("3"),
+    }
+    assert town.charging_of("payg") == {"EUR": Decimal("9.6234"), "CHF": Decimal("3")}
+    assert town.revenue_excl_vat == {"CHF": Decimal("3"), "EUR": Decimal("22.4734")}
+    empty = ScopeFigures("site", "Jassans", 3, "C", currencies={"EUR"})
+    assert empty.revenue_excl_vat == {"EUR": Decimal(0)}  # nothing earned, said in its currency
