@@ -106,14 +106,17 @@ def revenue_rows(town: ScopeFigures, sites: list[ScopeFigures]) -> list[list[str
 
 
 def _table(
-    fig: Figure, rect: tuple[float, float, float, float], rows: list[tuple[str, str]]
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    rows: list[tuple[str, str]],
+    row_scale: float = 1.35,
 ) -> None:
     ax = fig.add_axes(rect)
     ax.axis("off")
     table = ax.table(cellText=[list(r) for r in rows], colWidths=[0.5, 0.5], loc="upper center")
     table.auto_set_font_size(False)
     table.set_fontsize(9)
-    table.scale(1, 1.35)
+    table.scale(1, row_scale)
     for (r, c), cell in table.get_celld().items():
         cell.set_edgecolor("#cccccc")
         if c == 0:
@@ -201,8 +204,8 @@ def _town_page(report: MonthlyReport, town: ScopeFigures, sites: list[ScopeFigur
     fig.text(0.08, 0.95, town.town or "(no town)", fontsize=18, fontweight="bold")
     names = ", ".join(s.site_name for s in sites)
     fig.text(0.08, 0.925, f"{report.month.label} - sites: {names}", fontsize=9)
-    _table(fig, (0.08, 0.62, 0.84, 0.29), _lines(report, town))
-    _revenue_table(fig, (0.08, 0.43, 0.84, 0.17), town, sites)
+    _table(fig, (0.08, 0.62, 0.84, 0.29), _lines(report, town), row_scale=1.15)
+    _revenue_table(fig, (0.08, 0.42, 0.84, 0.17), town, sites)
     ax = fig.add_axes((0.1, 0.315, 0.82, 0.09))
     _daily_energy(ax, report, town)
     ax = fig.add_axes((0.1, 0.16, 0.75, 0.1))
