@@ -291,6 +291,17 @@ async def test_revenue_by_plan_fees_and_trips_equal_what_was_made(
     assert network_scope["figures"]["carsharing_trips"] == "1"
     assert network_scope["figures"]["carsharing_km"] == "42.0"
     assert network_scope["figures"]["booking_fees_by_rule"] == "late_cancellation:1;no_show:1"
+    methods = " ".join(r.json()["methods"])
+    assert "planned maintenance" in methods and "ADEME Base Carbone" in methods
+
+    # A funder of Jassans: its network is Jassans alone, revenue included.
+    funder = await server.client("funder", towns=["Jassans"])
+    r = await funder.get("/api/v1/reports/monthly", params=params)
+    assert r.status_code == 200, r.text
+    own = by_scope(r.json())
+    assert set(own) == {("network", ""), ("town", "Jassans"), ("site", "Centre")}
+    want = sum(charging[sites["Centre"]].values(), Decimal(0)) + fees[sites["Centre"]]
+    assert amounts(own[("network", "")]["revenue"]["total"]) == {"EUR": want}
 
     csv_rows = await _csv(viewer)
     mairie = csv_rows[("site", "Mairie")]
@@ -339,3 +350,7 @@ async def _pdf_and_console(server: LiveServer, viewer: Any, resident_at_mairie: 
     cents = resident_at_mairie.quantize(Decimal("0.01"))
     assert f'<span data-plan="resident-night">resident-night: {cents} EUR</span>' in page.text
     assert 'id="revenue-table"' in page.text and "Car-sharing trips / km" in page.text
+    # Drivers by user group, and the methods: uptime with planned maintenance apart, CO2's
+    # reference with its source.
+    assert "(resident 1, staff 1, unregistered 1, visitor 1)" in page.text
+    assert "planned maintenance" in page.text and "ADEME Base Carbone" in page.text

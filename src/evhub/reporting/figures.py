@@ -27,6 +27,19 @@ from typing import TypeVar
 from evhub.maintenance.availability import Figures
 
 PLANNED_CAUSE = "unavailable"
+# The methods as every report states them (PDF, JSON, console), the CO2 factors apart.
+METHODS = (
+    "Sessions are counted in the month they start; energy is each session's meter difference.",
+    "Unique drivers: each driver (or token of no driver) once per scope, by user group.",
+    "Occupancy: hours plugged over the points' hours in the month (a point is an EVSE).",
+    "Availability: share of the known connector time not Faulted, Unavailable or off line.",
+    "Uptime (AFIR, Regulation (EU) 2023/1804): as availability, with planned maintenance "
+    "(points set Unavailable by the operator) left out of the base instead of counted as down.",
+    "Revenue excl. VAT, from billing: the CDRs of the sessions started in the month by the "
+    "driver's plan (credits deducted; roaming: tokens of no driver of ours), the reservation "
+    "fees of the bookings starting in it at invoiced prices, and the car-sharing fees of trips "
+    "ended in it.",
+)
 K = TypeVar("K")
 
 

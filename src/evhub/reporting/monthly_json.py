@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from evhub.reporting.figures import ScopeFigures
+from evhub.reporting import co2
+from evhub.reporting.figures import METHODS, ScopeFigures
 from evhub.reporting.monthly import MonthlyReport
 from evhub.reporting.monthly_csv import money, row
 
@@ -48,7 +49,8 @@ class MonthlyReportOut(BaseModel):
     month: str
     timezone: str
     start: datetime
-    until: datetime
+    until: datetime  # the month's end, or the report's time for a month under way
+    methods: list[str]  # how each figure is made, the CO2 factors and their sources last
     scopes: list[ScopeOut]
 
 
@@ -58,6 +60,7 @@ def monthly_json(report: MonthlyReport) -> MonthlyReportOut:
         timezone=report.month.timezone,
         start=report.month.start,
         until=report.until,
+        methods=[*METHODS, co2.METHOD],
         scopes=[_scope(report, f) for f in [report.network, *report.towns, *report.sites]],
     )
 

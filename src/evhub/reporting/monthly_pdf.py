@@ -17,22 +17,12 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from evhub.reporting import co2
-from evhub.reporting.figures import PLANNED_CAUSE, ScopeFigures
+from evhub.reporting.figures import METHODS, PLANNED_CAUSE, ScopeFigures
 from evhub.reporting.monthly import MonthlyReport
 
 A4 = (8.27, 11.69)
 CENTS = Decimal("0.01")
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-METHODS = [
-    "Sessions are counted in the month they start; energy is each session's meter difference.",
-    "Occupancy: hours plugged over the points' hours in the month (a point is an EVSE).",
-    "Availability: share of the known connector time not Faulted, Unavailable or off line.",
-    "Uptime (AFIR, Regulation (EU) 2023/1804): as availability, with planned maintenance",
-    "(points set Unavailable by the operator) left out of the base instead of counted as down.",
-    "Revenue excl. VAT, from billing: the CDRs of the sessions started in the month by the",
-    "driver's plan (credits deducted; roaming: partners' tokens), the reservation fees of the",
-    "bookings starting in it at invoiced prices, and the car-sharing fees of trips ended in it.",
-]
 MAX_SITE_COLUMNS = 3  # a town with more sites shows its total alone (each site is in the CSV)
 
 
@@ -143,7 +133,8 @@ def _towns_table(
          _pct(t.occupancy_pct), _pct(t.uptime_pct), money_text(t.revenue_excl_vat)]
         for t in towns
     ]  # fmt: skip
-    table = ax.table(cellText=rows, colLabels=header, loc="upper center")
+    widths = [0.15, 0.09, 0.1, 0.13, 0.12, 0.14, 0.27]
+    table = ax.table(cellText=rows, colLabels=header, colWidths=widths, loc="upper center")
     table.auto_set_font_size(False)
     table.set_fontsize(8.5)
     table.scale(1, 1.3)

@@ -13,7 +13,7 @@ from evhub.billing.lines import ReservationFees
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import DomainError
 from evhub.reporting import co2
-from evhub.reporting.figures import ScopeFigures
+from evhub.reporting.figures import METHODS, ScopeFigures
 from evhub.reporting.monthly import Month, MonthlyReport, monthly_report
 from evhub.reporting.monthly_csv import row
 from evhub.reporting.monthly_pdf import money_text
@@ -52,7 +52,8 @@ async def reports_page(
         revenue = [_revenue(f) for f in scopes]
     return render(
         request, "reports.html", principal, month=label, town=town or "", error=error,
-        report=report, rows=rows, revenue=revenue, daily=_daily(report), co2_method=co2.METHOD,
+        report=report, rows=rows, revenue=revenue, daily=_daily(report), methods=METHODS,
+        co2_method=co2.METHOD,
         csv_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "csv"}),
         pdf_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "pdf"}),
     )  # fmt: skip
