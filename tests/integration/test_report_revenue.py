@@ -354,3 +354,7 @@ async def _pdf_and_console(server: LiveServer, viewer: Any, resident_at_mairie: 
     # reference with its source.
     assert "(resident 1, staff 1, unregistered 1, visitor 1)" in page.text
     assert "planned maintenance" in page.text and "ADEME Base Carbone" in page.text
+    link = re.search(r'id="download-json" href="([^"]+)"', page.text)
+    assert link is not None
+    r = await browser.get(link.group(1).replace("&amp;", "&"))
+    assert r.status_code == 200 and r.json()["month"] == "2026-11"

@@ -56,6 +56,7 @@ async def reports_page(
         co2_method=co2.METHOD,
         csv_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "csv"}),
         pdf_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "pdf"}),
+        json_url="/api/v1/reports/monthly?" + urlencode({**query, "format": "json"}),
     )  # fmt: skip
 
 
