@@ -98,17 +98,30 @@ def cdrs_query(driver_id: int | None = None, transaction_pk: int | None = None) 
     return query
 
 
-async def cdrs_of_charges_started(
+@dataclass(frozen=True)
+class CdrTotal:
+    """What a report sums of a CDR (its body is not read)."""
+
+    site_id: int
+    driver_id: int | None
+    currency: str
+    total_excl_vat: Decimal
+
+
+async def totals_of_charges_started(
     session: AsyncSession, site_ids: Sequence[int], start: datetime, end: datetime
-) -> list[CdrRecord]:
-    """Every CDR of the charges started in [start, end) at these sites, credits (negative
-    totals) and corrections included: a month's charges as billed now, for reports."""
-    query = select(CdrRecord).where(
+) -> list[CdrTotal]:
+    """The totals of every CDR of the charges started in [start, end) at these sites, credits
+    (negative totals) and corrections included: a month's charges as billed now."""
+    query = select(
+        CdrRecord.site_id, CdrRecord.driver_id, CdrRecord.currency, CdrRecord.total_excl_vat
+    ).where(
         CdrRecord.site_id.in_(site_ids),
         CdrRecord.start_date_time >= start,
         CdrRecord.start_date_time < end,
     )
-    return list(await session.scalars(query.order_by(CdrRecord.id)))
+    rows = await session.execute(query.order_by(CdrRecord.id))
+    return [CdrTotal(site, driver, currency, total) for site, driver, currency, total in rows]
 
 
 def ocpi_cdr(record: CdrRecord) -> dict[str, Any]:

@@ -91,8 +91,8 @@ async def monthly_report(
         raise NotFound("no site matches the report's filters")
     figures = {site.id: await _site_figures(session, site, month, until, fees) for site in sites}
     charging = await charging_by_plan(session, [s.id for s in sites], month.start, until)
-    for site_id_, amounts in charging.items():
-        figures[site_id_].charging_by_plan = amounts
+    for charged_site, amounts in charging.items():
+        figures[charged_site].charging_by_plan = amounts
     report_av = await availability_report(session, month.start, until, now, site_id, None, town)
     for scope, av in report_av.sites:
         if scope.site_id in figures:  # the other towns' sites, when limited to some towns

@@ -31,7 +31,7 @@ async def charging_by_plan(
     session: AsyncSession, site_ids: Sequence[int], start: datetime, until: datetime
 ) -> dict[int, ChargingByPlan]:
     """Per site, the charging revenue excl. VAT of the charges started in [start, until)."""
-    records = await cdrs.cdrs_of_charges_started(session, site_ids, start, until)
+    records = await cdrs.totals_of_charges_started(session, site_ids, start, until)
     drivers = {r.driver_id for r in records if r.driver_id is not None}
     codes = await plans.plan_codes(session, drivers)
     out: dict[int, ChargingByPlan] = {}
