@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
@@ -18,10 +17,10 @@ from matplotlib.figure import Figure
 
 from evhub.reporting import co2
 from evhub.reporting.figures import METHODS, PLANNED_CAUSE, ScopeFigures
+from evhub.reporting.money import money_text
 from evhub.reporting.monthly import MonthlyReport
 
 A4 = (8.27, 11.69)
-CENTS = Decimal("0.01")
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MAX_SITE_COLUMNS = 3  # a town with more sites shows its total alone (each site is in the CSV)
 
@@ -70,15 +69,6 @@ def _lines(report: MonthlyReport, f: ScopeFigures) -> list[tuple[str, str]]:
     if report.network.trips:  # the network runs car-sharing this month
         lines.append(("Car-sharing trips / km", f"{f.trips} / {f.trip_km:,.0f} km"))
     return [*lines, ("CO2 avoided", f"{co2.avoided_kg(f.energy_kwh):,.0f} kg")]
-
-
-def money_text(amounts: dict[str, Decimal]) -> str:
-    """Amounts per currency, to the cent for reading (the CSV has them exact)."""
-    if not amounts:
-        return "-"
-    return " + ".join(
-        f"{a.quantize(CENTS, ROUND_HALF_UP):,} {c}" for c, a in sorted(amounts.items())
-    )
 
 
 def revenue_rows(town: ScopeFigures, sites: list[ScopeFigures]) -> list[list[str]]:

@@ -14,9 +14,9 @@ from evhub.deps import ClockDep, SessionDep
 from evhub.errors import DomainError
 from evhub.reporting import co2
 from evhub.reporting.figures import METHODS, ScopeFigures
+from evhub.reporting.money import money_text
 from evhub.reporting.monthly import Month, MonthlyReport, monthly_report
 from evhub.reporting.monthly_csv import row
-from evhub.reporting.monthly_pdf import money_text
 from evhub.reporting.scope import report_scope
 from evhub.web.console import PageReportReader, render
 
