@@ -1,10 +1,12 @@
 """The demand model: for each running transaction, the energy still wanted and the departure.
 
 Sources, best first: what the driver declared (app/API), a reservation's declaration or, for a
-shared car, its next car-sharing booking (through the `FleetDemand` port), the car's
-own ISO 15118 need (OCPP 2.0.1 NotifyEVChargingNeeds), its state of charge with a known battery
-size (the car's own, else the catalogue model of the driver's car), and else what cars at this
-site usually do at this hour (median energy and stay of past sessions of the same user group).
+shared car, its next car-sharing booking (through the `FleetDemand` port), what a connected car
+reported through its maker's cloud (`telemetry`: its SoC, and the target and departure set in
+its app), the car's own ISO 15118 need (OCPP 2.0.1 NotifyEVChargingNeeds), the station's state
+of charge with a known battery size (the car's own, else the catalogue model of the driver's
+car), and else what cars at this site usually do at this hour (median energy and stay of past
+sessions of the same user group).
 The source travels with the plan so an operator sees why.
 A car that may also feed the grid carries its battery bounds (`v2x_needs`); its energy is then
 what its battery still lacks for the target, measured in the battery.
@@ -28,16 +30,21 @@ from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
 from evhub.errors import Conflict, InvalidInput
-from evhub.planning import v2x_needs
+from evhub.planning import telemetry, v2x_needs
 from evhub.planning.models import ChargingNeed, V2xNeed
+from evhub.planning.telemetry import CarReport
 from evhub.planning.v2x_needs import V2xBounds
 from evhub.reservations.service import DeclaredNeed
 
-SOURCE_RANK = {"driver": 3, "reservation": 2, "carsharing": 2, "iso15118": 1}
+SOURCE_RANK = {"driver": 4, "reservation": 3, "carsharing": 3, "telemetry": 2, "iso15118": 1}
 DEFAULT_ENERGY_KWH = 20.0
 DEFAULT_STAY = timedelta(hours=4)
 HISTORY_DAYS = 60
 MIN_HISTORY = 5
+# A car's report counts for a charge when it is this recent, and, when it came before the charge
+# began (the car plugged in, then the driver badged), no older than this at its start.
+TELEMETRY_FRESH = timedelta(hours=12)
+TELEMETRY_BEFORE_START = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,49 @@ def from_fleet(tx: Transaction, fleet: FleetDeclaration, row: ChargingNeed | Non
     )
 
 
+def report_for(tx: Transaction, reports: Sequence[CarReport], now: datetime) -> CarReport | None:
+    """The one plugged-in car of the transaction's driver whose report belongs to this charge:
+    tied to it when it arrived, or sent shortly before it began; None when none or several."""
+    mine = [
+        r
+        for r in reports
+        if r.reading.plugged_in
+        and now - r.reading.measured_at <= TELEMETRY_FRESH
+        and (
+            r.transaction_pk == tx.id
+            or (
+                r.transaction_pk is None
+                and tx.started_at - TELEMETRY_BEFORE_START <= r.reading.measured_at <= tx.started_at
+            )
+        )
+    ]
+    return mine[0] if len(mine) == 1 else None
+
+
+def from_telemetry(
+    tx: Transaction, report: CarReport, row: ChargingNeed | None, now: datetime
+) -> ChargingNeed:
+    """A connected car's report as its need, unless the driver, a reservation or a booking
+    said something. What it lacks at its SoC, up to its app's target (else full), counts
+    from what the charge had delivered when it spoke; a departure it does not give is kept
+    from a lower source."""
+    if row is not None and SOURCE_RANK[row.source] >= SOURCE_RANK["telemetry"]:
+        return row
+    reading = report.reading
+    target = reading.target_soc_pct if reading.target_soc_pct is not None else 100.0
+    then_kwh = (report.session_wh or 0) / 1000 if report.transaction_pk == tx.id else 0.0
+    lacking = report.battery_kwh * max(0.0, target - reading.soc_pct) / 100
+    departure = reading.departure_at
+    departure = departure if departure is not None and departure > now else None
+    return ChargingNeed(
+        transaction_pk=tx.id,
+        energy_kwh=then_kwh + lacking,
+        departure_at=departure or (row.departure_at if row else None),
+        battery_kwh=report.battery_kwh,
+        source="telemetry",
+    )
+
+
 async def needs_of(
     session: AsyncSession,
     site_id: int,
@@ -239,13 +289,17 @@ async def needs_of(
             await session.execute(select(ChargingNeed).where(ChargingNeed.transaction_pk.in_(ids)))
         ).scalars()
     }
-    rows = await session.execute(
-        select(Transaction.id, Driver.user_group)
-        .join(Token, Token.id == Transaction.token_id)
-        .join(Driver, Driver.id == Token.driver_id)
-        .where(Transaction.id.in_(ids))
-    )
-    groups = {tx_id: group for tx_id, group in rows}
+    rows = (
+        await session.execute(
+            select(Transaction.id, Driver.user_group, Driver.id)
+            .join(Token, Token.id == Transaction.token_id)
+            .join(Driver, Driver.id == Token.driver_id)
+            .where(Transaction.id.in_(ids))
+        )
+    ).all()
+    groups = {tx_id: group for tx_id, group, _ in rows}
+    drivers = {tx_id: driver_id for tx_id, _, driver_id in rows}
+    reports = await telemetry.reports_of(session, sorted(set(drivers.values())))
     tokens = {tx.id: tx.token_id for tx in transactions if tx.token_id is not None}
     batteries = await vehicles.batteries_by_token(session, list(set(tokens.values())))
     v2x = await v2x_needs.rows_of(session, ids)
@@ -262,6 +316,10 @@ async def needs_of(
         shared = (fleet or {}).get(tx.id)
         if shared is not None:
             row = from_fleet(tx, shared, row)
+        mine = [r for r in reports if r.driver_id == drivers.get(tx.id)]
+        report = report_for(tx, mine, now) if mine else None
+        if report is not None:
+            row = from_telemetry(tx, report, row, now)
         battery = batteries.get(tokens.get(tx.id, -1))
         needs.append(resolve(tx, row, history[group], now, battery, v2x.get(tx.id)))
     return needs

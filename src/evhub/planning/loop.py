@@ -36,6 +36,7 @@ TRIGGERS = frozenset(
         "transaction.started",
         "transaction.ended",
         "need.declared",
+        "vehicle.telemetry",
         "station.connected",
         "evse.capped",
         "site.grid_limit_changed",

@@ -13,7 +13,8 @@ from evhub.db import Base, UTCDateTime
 class ChargingNeed(Base):
     """The latest declared need of a running transaction; one row per transaction.
 
-    `source` ranks who said it (driver > reservation > iso15118); the SoC- and history-based
+    `source` ranks who said it (driver > reservation > iso15118); a connected car's report
+    (`telemetry`, between the booking and ISO 15118) and the SoC- and history-based
     estimates are computed at planning time and never stored here.
     """
 
@@ -122,3 +123,49 @@ class StationRateUnits(Base):
     )
     units: Mapped[str] = mapped_column(String(32))
     read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VehicleTelemetryKey(Base):
+    """The token a car maker's cloud sends with a connected car's telemetry: one per car,
+    stored as its SHA-256 digest (it is random and long, so a digest is enough); issuing a
+    new one rotates it."""
+
+    __tablename__ = "vehicle_telemetry_keys"
+
+    vehicle_id: Mapped[int] = mapped_column(
+        ForeignKey("vehicles.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(16))  # operator / driver
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VehicleTelemetry(Base):
+    """A connected car's latest report (a report measured before the stored one is ignored).
+
+    `transaction_pk` and `session_wh` tie the report to the charge running for the car's driver
+    when it arrived, and what that charge had delivered then: the SoC is true at that point, so
+    what the station delivers after it counts towards the car's target."""
+
+    __tablename__ = "vehicle_telemetry"
+    __table_args__ = (
+        CheckConstraint("soc_pct BETWEEN 0 AND 100", name="soc"),
+        CheckConstraint(
+            "target_soc_pct IS NULL OR target_soc_pct BETWEEN 0 AND 100", name="target_soc"
+        ),
+        CheckConstraint("session_wh IS NULL OR session_wh >= 0", name="session_wh"),
+    )
+
+    vehicle_id: Mapped[int] = mapped_column(
+        ForeignKey("vehicles.id", ondelete="CASCADE"), primary_key=True
+    )
+    soc_pct: Mapped[float] = mapped_column(Float)
+    plugged_in: Mapped[bool] = mapped_column(Boolean)
+    target_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    departure_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    transaction_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", ondelete="SET NULL"), nullable=True
+    )
+    session_wh: Mapped[int | None] = mapped_column(Integer, nullable=True)

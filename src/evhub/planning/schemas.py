@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class NeedIn(BaseModel):
@@ -87,3 +87,33 @@ class SitePlanOut(BaseModel):
     idle_allowance_kw: float
     uncontrolled_kw: float
     sessions: list[PlannedSession]
+
+
+class TelemetryIn(BaseModel):
+    """A connected car's report, as its maker's cloud sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    measured_at: AwareDatetime = Field(description="when the car measured it (with offset)")
+    soc_pct: float = Field(ge=0, le=100, allow_inf_nan=False, description="state of charge")
+    plugged_in: bool
+    target_soc_pct: float | None = Field(
+        default=None, ge=0, le=100, allow_inf_nan=False,
+        description="the charge limit set in the car's app",
+    )  # fmt: skip
+    departure_at: AwareDatetime | None = Field(
+        default=None, description="the next departure set in the car's app (with offset)"
+    )
+
+
+class TelemetryOut(BaseModel):
+    vehicle_id: int
+    measured_at: datetime
+    stored: bool = Field(description="false: a report measured later is stored already")
+    transaction_id: int | None = Field(description="the charge the report was tied to")
+
+
+class TelemetryTokenOut(BaseModel):
+    vehicle_id: int
+    token: str = Field(description="shown once: send it as 'Authorization: Bearer <token>'")
+    issued_at: datetime
