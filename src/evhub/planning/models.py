@@ -65,6 +65,32 @@ class V2xNeed(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class DriverV2xSettings(Base):
+    """A driver's standing vehicle-to-grid choice (consent, floor and target state of charge),
+    from their pages: copied into the `v2x_needs` row of each of their charges when its car
+    first tells its V2X bounds, and into those already running when the driver changes it."""
+
+    __tablename__ = "driver_v2x_settings"
+    __table_args__ = (
+        CheckConstraint("min_soc_pct IS NULL OR min_soc_pct BETWEEN 0 AND 100", name="min_soc"),
+        CheckConstraint(
+            "target_soc_pct IS NULL OR target_soc_pct BETWEEN 0 AND 100", name="target_soc"
+        ),
+        CheckConstraint(
+            "min_soc_pct IS NULL OR target_soc_pct IS NULL OR min_soc_pct <= target_soc_pct",
+            name="floor_below_target",
+        ),
+    )
+
+    driver_id: Mapped[int] = mapped_column(
+        ForeignKey("drivers.id", ondelete="CASCADE"), primary_key=True
+    )
+    consent: Mapped[bool] = mapped_column(Boolean)
+    min_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    target_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class EvseLimit(Base):
     """What an EVSE was last told, per profile purpose, and whether the station said yes.
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evhub.charging import service as charging
 from evhub.charging.models import Transaction
 from evhub.events import emit
-from evhub.planning import demand, v2x_needs
+from evhub.planning import demand, v2x_needs, v2x_settings
 from evhub.planning.v2x_needs import CarV2x
 
 
@@ -41,6 +41,7 @@ async def declare_vehicle_need(
     if car is not None:
         tx = await session.get(Transaction, tx_pk)
         soc = tx.soc_last_pct if tx is not None else None
+        await v2x_settings.seed(session, tx_pk, now)  # the driver's standing choice first
         await v2x_needs.declare_car(session, tx_pk, car, soc, now)
     emit(session, "need.declared", now, station_id=station_id, transaction_id=tx_pk)
     return True

@@ -11,6 +11,7 @@ from evhub.web import (
     account_car_trips,
     account_cars,
     account_charging,
+    account_v2g,
     billing,
     fleet,
     login,
@@ -28,6 +29,6 @@ router = APIRouter(include_in_schema=False)
 for module in (
     login, overview, sites, stations, transactions, reservations, tickets, reports, account,
     account_actions, account_charging, account_bills, billing, roaming, account_cars,
-    account_car_trips, fleet,
+    account_car_trips, fleet, account_v2g,
 ):  # fmt: skip
     router.include_router(module.router)

@@ -1,4 +1,5 @@
-"""vehicle telemetry: connected cars' tokens and their latest reports
+"""vehicle telemetry and drivers' V2X settings: connected cars' tokens and latest reports, and
+each driver's standing vehicle-to-grid consent, floor and target
 
 Revision ID: 0028
 Revises: 0018
@@ -67,8 +68,36 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("vehicle_id", name=op.f("pk_vehicle_telemetry")),
     )
+    op.create_table(
+        "driver_v2x_settings",
+        sa.Column("driver_id", sa.Integer(), nullable=False),
+        sa.Column("consent", sa.Boolean(), nullable=False),
+        sa.Column("min_soc_pct", sa.Float(), nullable=True),
+        sa.Column("target_soc_pct", sa.Float(), nullable=True),
+        sa.Column("updated_at", evhub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "min_soc_pct IS NULL OR min_soc_pct BETWEEN 0 AND 100",
+            name=op.f("ck_driver_v2x_settings_min_soc"),
+        ),
+        sa.CheckConstraint(
+            "target_soc_pct IS NULL OR target_soc_pct BETWEEN 0 AND 100",
+            name=op.f("ck_driver_v2x_settings_target_soc"),
+        ),
+        sa.CheckConstraint(
+            "min_soc_pct IS NULL OR target_soc_pct IS NULL OR min_soc_pct <= target_soc_pct",
+            name=op.f("ck_driver_v2x_settings_floor_below_target"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["driver_id"],
+            ["drivers.id"],
+            name=op.f("fk_driver_v2x_settings_driver_id_drivers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("driver_id", name=op.f("pk_driver_v2x_settings")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("driver_v2x_settings")
     op.drop_table("vehicle_telemetry")
     op.drop_table("vehicle_telemetry_keys")
