@@ -268,6 +268,10 @@ class Settings(BaseSettings):
     fee_no_show: Decimal = Field(default=Decimal("10.00"), ge=0, description="Excl. VAT.")
     fee_late_cancellation: Decimal = Field(default=Decimal("5.00"), ge=0)
     fee_overstay_per_min: Decimal = Field(default=Decimal("0.20"), ge=0)
+    v2g_credit_per_kwh: Decimal = Field(
+        default=Decimal("0.12"), ge=0, max_digits=8, decimal_places=4,
+        description="What a driver is credited per kWh their car fed back (excl. VAT).",
+    )  # fmt: skip
 
     def advertised_url(self) -> str:
         """The base URL partners reach evhub at (OCPI versions at {url}/ocpi/versions)."""

@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import String, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evhub.billing import plan_fees
+from evhub.billing import plan_fees, v2g_credit
 from evhub.billing.models import CdrRecord, InvoiceLineRecord
 from evhub.carsharing.invoice_lines import TripLines
 from evhub.reservations.fees import recorded_fees
@@ -174,4 +174,5 @@ def sources(settings: Settings) -> list[LineSource]:
     return [
         plan_fees.PlanFees(settings), ChargingSessions(), ReservationFees(settings),
         roaming_lines.RoamingCdrs(settings), TripLines(LineDraft, invoiced_refs),
+        v2g_credit.V2gCredits(settings),
     ]  # fmt: skip
