@@ -92,6 +92,7 @@ NAV = (
     ("/cdrs", "Charges"),
     ("/invoices", "Invoices"),
     ("/roaming", "Roaming"),
+    ("/energy", "Energy"),
     ("/reports", "Reports"),
 )
 # A funder sees the reports of its towns, nothing else.

@@ -13,6 +13,7 @@ from evhub.web import (
     account_charging,
     account_v2g,
     billing,
+    energy,
     fleet,
     login,
     overview,
@@ -29,6 +30,6 @@ router = APIRouter(include_in_schema=False)
 for module in (
     login, overview, sites, stations, transactions, reservations, tickets, reports, account,
     account_actions, account_charging, account_bills, billing, roaming, account_cars,
-    account_car_trips, fleet, account_v2g,
+    account_car_trips, fleet, account_v2g, energy,
 ):  # fmt: skip
     router.include_router(module.router)
