@@ -5,13 +5,16 @@ driver says otherwise."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.integration.live_server import LiveServer
+from tests.integration.live_server import LiveServer, run_server
 from tests.integration.ocpp_client import connect
 from tests.integration.test_charging_needs import _planned
+from tests.integration.test_driver_accounts import sign_in
 from tests.integration.test_ocpp201_flows import event
+from tests.mail_catcher import link_in, smtp_server
 
 ORDER = {
     "reference": "DEALER-TELEMETRY-1",
@@ -108,3 +111,32 @@ async def test_reports_without_the_cars_token_or_with_bad_values_are_refused(
     assert r.status_code == 200 and r.json()["stored"] and r.json()["transaction_id"] is None
     viewer = await server.client("viewer")
     assert (await viewer.post(f"/api/v1/vehicles/{car}/telemetry-token")).status_code == 403
+
+
+async def test_a_driver_issues_the_token_of_their_own_car_only(database_url: str) -> None:
+    with smtp_server() as smtp:
+        async with run_server(database_url, smtp_host="127.0.0.1", smtp_port=smtp.port) as server:
+            mine = (await server.http.post("/api/v1/orders", json=ORDER)).json()["vehicle_id"]
+            link = link_in(await smtp.next_mail(), "/account/password")
+            other = ORDER | {"reference": "DEALER-TELEMETRY-2",
+                             "buyer": {"name": "Bob", "email": "bob@example.org"},
+                             "vehicle": {"model_id": 4, "vin": "5YJ3E1EA7KF000009"}}  # fmt: skip
+            theirs = (await server.http.post("/api/v1/orders", json=other)).json()["vehicle_id"]
+            anonymous = await server.client(None)
+            r = await anonymous.post(
+                "/api/v1/accounts/password",
+                json={"token": parse_qs(urlsplit(link).query)["token"][0], "password": "pw-" * 4},
+            )
+            assert r.status_code == 200, r.text
+            driver = await sign_in(server, "ada@example.org", "pw-" * 4)
+            url = "/api/v1/me/vehicles/{}/telemetry-token"
+            assert (await anonymous.post(url.format(mine))).status_code == 401
+            assert (await driver.post(url.format(theirs))).status_code == 404
+            issued = await driver.post(url.format(mine))
+            assert issued.status_code == 201, issued.text
+            report = {"measured_at": _iso(datetime.now(UTC)), "soc_pct": 61.5, "plugged_in": False}
+            r = await anonymous.post(
+                f"/api/v1/vehicles/{mine}/telemetry", json=report,
+                headers={"Authorization": f"Bearer {issued.json()['token']}"},
+            )  # fmt: skip
+            assert r.status_code == 200 and r.json()["stored"], r.text
