@@ -16,6 +16,7 @@ from evhub.accounts.driver_deps import current_driver
 from evhub.app import create_app
 from evhub.auth.deps import Require
 from evhub.auth.roles import Role
+from evhub.planning.telemetry_api import authenticated_car
 from evhub.settings import Settings
 from evhub.web.console import PageRequire
 from tests.integration.live_server import LiveServer
@@ -75,6 +76,11 @@ def _for_drivers(dependant: Dependant) -> bool:
     return any(d.call is current_driver or _for_drivers(d) for d in dependant.dependencies)
 
 
+def _for_cars(dependant: Dependant) -> bool:
+    """A connected car's route: its own telemetry token, neither a role nor a driver."""
+    return any(d.call is authenticated_car or _for_cars(d) for d in dependant.dependencies)
+
+
 def api_rules() -> list[tuple[str, str, Role | None]]:
     return [
         (method, path, rule.role_for(method) if (rule := _rule(dependant)) else None)
@@ -83,6 +89,7 @@ def api_rules() -> list[tuple[str, str, Role | None]]:
         and not STATION_ROUTES.match(path)
         and (method, path) not in OPEN_DRIVER_ROUTES
         and not _for_drivers(dependant)
+        and not _for_cars(dependant)
     ]
 
 
@@ -94,6 +101,12 @@ def test_driver_routes_are_open_or_behind_a_driver_session_never_both() -> None:
     assert opened == OPEN_DRIVER_ROUTES  # each still exists, and none needs a session
     assert not any(_for_drivers(d) or _rule(d) for m, p, d in _endpoints(_app())
                    if (m, p) in OPEN_DRIVER_ROUTES)  # fmt: skip
+
+
+def test_a_cars_route_takes_only_the_cars_own_token() -> None:
+    cars = [(m, p, d) for m, p, d in _endpoints(_app()) if _for_cars(d)]
+    assert [(m, p) for m, p, _ in cars] == [("POST", "/api/v1/vehicles/{vehicle_id}/telemetry")]
+    assert all(_rule(d) is None and not _for_drivers(d) for _, _, d in cars)
 
 
 def page_rules() -> list[tuple[str, str, Role | None, bool]]:

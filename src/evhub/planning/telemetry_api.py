@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, status
 
 from evhub.accounts import vehicles
 from evhub.accounts.driver_deps import CurrentDriver
@@ -20,25 +20,34 @@ from evhub.planning.telemetry import Reading
 router = APIRouter(tags=["connected cars"])
 
 
+async def authenticated_car(
+    vehicle_id: DbId,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> int:
+    """The car of the route, when the request carries its own telemetry token (not an API key,
+    not a driver's session: a car maker's cloud holds only this)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    await telemetry.check_token(
+        session, vehicle_id, token.strip() if scheme.lower() == "bearer" else None
+    )
+    return vehicle_id
+
+
+AuthenticatedCar = Annotated[int, Depends(authenticated_car)]
+
+
 @router.post(
     "/vehicles/{vehicle_id}/telemetry",
     response_model=TelemetryOut,
     responses=error_responses(401, 404),
 )
 async def report_telemetry(
-    vehicle_id: DbId,
-    body: TelemetryIn,
-    session: SessionDep,
-    clock: ClockDep,
-    authorization: Annotated[str | None, Header()] = None,
+    vehicle_id: AuthenticatedCar, body: TelemetryIn, session: SessionDep, clock: ClockDep
 ) -> TelemetryOut:
     """A car's state from its maker's cloud (`Authorization: Bearer evt_...`, the car's own
     token). A report measured before the one stored is acknowledged and ignored (`stored`
     false); the planner re-plans the charge it belongs to."""
-    scheme, _, token = (authorization or "").partition(" ")
-    await telemetry.check_token(
-        session, vehicle_id, token.strip() if scheme.lower() == "bearer" else None
-    )
     reading = Reading(body.measured_at, body.soc_pct, body.plugged_in, body.target_soc_pct,
                       body.departure_at)  # fmt: skip
     recorded = await telemetry.record(session, vehicle_id, reading, clock.now())
