@@ -10,7 +10,7 @@ from evhub.deps import ClockDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.events import emit
 from evhub.params import DbId
-from evhub.planning import demand, telemetry_api, v2x_needs
+from evhub.planning import demand, v2x_needs
 from evhub.planning.live import SitePlan
 from evhub.planning.loop import PlanningLoop
 from evhub.planning.models import ChargingNeed
@@ -18,7 +18,6 @@ from evhub.planning.schemas import NeedIn, NeedOut, PlannedSession, SitePlanOut
 from evhub.planning.v2x_needs import DriverV2x
 
 router = APIRouter(tags=["smart charging"])
-router.include_router(telemetry_api.router)
 
 
 def plan_out(p: SitePlan) -> SitePlanOut:
