@@ -83,7 +83,7 @@ async def test_a_driver_consents_on_the_page_and_the_21_car_feeds_the_dear_hour(
             await page.fill("input[name=password]", DRIVER_PASSWORD)
             await page.click("button[type=submit]")
             await page.wait_for_url(server.base_url + "/account")
-            await page.click("nav >> text=Vehicle-to-grid")
+            await page.click(".account-nav >> text=Vehicle-to-grid")
             await page.wait_for_selector("text=No charge running.")
 
             await page.check("#consent")

@@ -17,9 +17,11 @@ from evhub.errors import DomainError, InvalidInput
 from evhub.planning import v2x_settings
 from evhub.planning.v2x_needs import DriverV2x
 from evhub.services import Services
+from evhub.web.account_charging import NAV
 from evhub.web.console import VENDOR_DIR, read_form, templates
 
 router = APIRouter(prefix="/account", include_in_schema=False)
+HERE = "/account/v2g"
 
 
 def _percent(form: dict[str, str], name: str, label: str) -> float | None:
@@ -57,6 +59,7 @@ async def render(
     response = templates.TemplateResponse(
         request, "account_v2g.html",
         {"vendor_ready": (VENDOR_DIR / "htmx.min.js").exists(), "csrf": driver.csrf,
+         "nav": [*NAV, (HERE, "Vehicle-to-grid")], "here": HERE,
          "error": error, "notice": notice, **context},
     )  # fmt: skip
     response.status_code = code
