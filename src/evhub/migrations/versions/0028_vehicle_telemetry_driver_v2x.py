@@ -2,7 +2,7 @@
 each driver's standing vehicle-to-grid consent, floor and target
 
 Revision ID: 0028
-Revises: 0018
+Revises: 0025
 Create Date: 2026-12-02 01:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import evhub.db
 
 revision: str = "0028"
-down_revision: str | None = "0018"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
