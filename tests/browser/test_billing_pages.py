@@ -1,14 +1,19 @@
-"""An operator reads the charge records and the invoices in the console, and opens a PDF."""
+"""An operator reads the tariffs, the charge records, the invoices (and opens a PDF) and the
+payments in the console."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from evhub.billing import invoices
 from evhub.billing.lines import sources
+from evhub.billing.models import CdrRecord, TariffRecord
+from evhub.payments.models import Payment
 from tests.integration.live_server import USER_PASSWORD, run_server
 from tests.integration.test_cdrs_api import _cdrs_once_issued
 from tests.unit.billing.test_cdrs import charge
@@ -50,3 +55,26 @@ async def test_operator_reads_charges_and_invoices(
         assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
         assert (await pdf.body()).startswith(b"%PDF")
         await page.screenshot(path=str(screenshots / "invoices.png"), full_page=True)
+
+        async with uow() as s:
+            cdr_row = (await s.scalars(select(CdrRecord))).one()
+            tariff_id = (await s.scalars(select(TariffRecord.id))).one()
+            assert cdr_row.driver_id is not None
+            s.add(Payment(driver_id=cdr_row.driver_id, method="card", status="captured",
+                          currency="EUR", authorised_amount=Decimal("30.00"),
+                          captured_amount=cdr_row.total_incl_vat,
+                          transaction_id=cdr_row.transaction_pk,
+                          created_at=ISSUED, updated_at=ISSUED))  # fmt: skip
+        await page.click("nav >> text=Tariffs")
+        await page.wait_for_url(server.base_url + "/tariffs")
+        tariff = page.locator(f'section[data-tariff="{tariff_id}"]')
+        kinds = await tariff.locator("td.kind").all_inner_texts()
+        assert kinds and set(kinds) <= {"ENERGY", "FLAT", "TIME", "PARKING_TIME"}, kinds
+        await page.screenshot(path=str(screenshots / "tariffs.png"), full_page=True)
+
+        await page.click("nav >> text=Payments")
+        await page.wait_for_url(server.base_url + "/payments")
+        payment = page.locator("#payments tbody tr").first
+        assert await payment.locator(".status").inner_text() == "captured"
+        assert await payment.locator(".captured").inner_text() == "4.20 EUR"
+        await page.screenshot(path=str(screenshots / "payments.png"), full_page=True)
