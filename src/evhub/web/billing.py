@@ -3,10 +3,14 @@ PDFs, and the payments of drivers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import desc
+from sqlalchemy import Select, desc
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.auth.service import Principal
 from evhub.billing import cdrs, invoices
 from evhub.billing import service as billing
 from evhub.deps import ReadSessionDep
@@ -22,24 +26,15 @@ PAGE_SIZE = 100
 async def cdrs_page(
     request: Request, principal: PageViewer, session: ReadSessionDep, page: int = Query(1, ge=1)
 ) -> HTMLResponse:
-    query = cdrs.cdrs_query().limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
-    rows = list(await session.scalars(query))
-    return render(
-        request, "cdrs.html", principal, rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
-        page=page,
-    )  # fmt: skip
+    return await _paged(request, principal, session, "cdrs.html", cdrs.cdrs_query(), page)
 
 
 @router.get("/invoices", response_class=HTMLResponse)
 async def invoices_page(
     request: Request, principal: PageViewer, session: ReadSessionDep, page: int = Query(1, ge=1)
 ) -> HTMLResponse:
-    query = invoices.invoices_query().limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
-    rows = list(await session.scalars(query))
-    return render(
-        request, "invoices.html", principal, rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
-        page=page,
-    )  # fmt: skip
+    query = invoices.invoices_query()
+    return await _paged(request, principal, session, "invoices.html", query, page)
 
 
 @router.get("/tariffs", response_class=HTMLResponse)
@@ -57,8 +52,20 @@ async def payments_page(
 ) -> HTMLResponse:
     """Card and SEPA payments, newest first (the API's role: operators)."""
     query = payments.payments_query().order_by(None).order_by(desc(Payment.id))
+    return await _paged(request, principal, session, "payments.html", query, page)
+
+
+async def _paged(
+    request: Request,
+    principal: Principal,
+    session: AsyncSession,
+    template: str,
+    query: Select[Any],
+    page: int,
+) -> HTMLResponse:
+    """One page of `query`'s rows, and whether there are more (one row read past the page)."""
     rows = list(await session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
     return render(
-        request, "payments.html", principal, rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
+        request, template, principal, rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
         page=page,
     )  # fmt: skip
