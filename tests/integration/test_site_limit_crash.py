@@ -99,12 +99,13 @@ async def test_site_limit_holds_after_a_crash_with_stations_out_of_reach(
                      "the hurried cars get most of the site")  # fmt: skip
         ranked = sorted(stations, key=lambda st: st.current_limit_kw(1), reverse=True)
         absent, back = ranked[:2], ranked[2:]
-        held = [st.current_limit_kw(1) for st in absent]
-        told_before = [_tx_profiles(st) for st in back]
 
         server.kill()
         for st in absent:
             await st.stop()  # out of reach: still applies the profile it accepted
+        # Read after the stop: a profile sent just before the kill may still have landed.
+        held = [st.current_limit_kw(1) for st in absent]
+        told_before = [_tx_profiles(st) for st in back]
         await server.start()
 
         peak = 0.0
