@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, _pg_admin
+from tests.conftest import borrow_database
 from tests.integration.live_server import LiveServer, run_server
+from tests.pg_databases import DatabasePool
 
 
 @pytest.fixture
@@ -21,14 +19,9 @@ async def server(database_url: str) -> AsyncIterator[LiveServer]:
 
 
 @pytest.fixture
-async def other_database_url(migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
+async def other_database_url(
+    migrated_template: str, pg_pool: DatabasePool | None, tmp_path: Path
+) -> AsyncIterator[str]:
     """A second database like `database_url`, for the second server."""
-    if PG_URL is None:
-        path = tmp_path / "other.sqlite3"
-        shutil.copyfile(migrated_template, path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    name = f"evhub_t_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    await _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    async for url in borrow_database(migrated_template, pg_pool, tmp_path / "other.sqlite3"):
+        yield url
