@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR := src/evhub/web/static/vendor
 WEB_STAMP := $(VENDOR)/.installed-stamp
 
-.PHONY: install browser web-assets demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
+.PHONY: install python-deps browser web-assets demo serve test lint typecheck test-suite bench-ocpp bench-planning clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,8 @@ $(WEB_STAMP): package.json package-lock.json
 	touch $(WEB_STAMP)
 
 web-assets: $(WEB_STAMP)
+
+python-deps: $(STAMP)
 
 install: $(STAMP) $(WEB_STAMP)
 
