@@ -21,7 +21,7 @@ _NS = {
     "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
 }
 BASIC = "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic"
-_UNITS = {"kWh": "KWH", "min": "MIN", "unit": "C62"}
+_UNITS = {"kWh": "KWH", "min": "MIN", "km": "KMT", "h": "HUR", "unit": "C62"}  # UN/ECE Rec. 20
 
 
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
