@@ -48,8 +48,12 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Tests wait on sockets, servers and Chromium much of the time: two workers (pytest-xdist)
+# keep both cores busy. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
+
 test-suite: install browser  ## the tests alone (set EVHUB_TEST_DATABASE_URL for PostgreSQL)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test: lint typecheck test-suite  ## lint, types and the whole suite (SQLite)
 
