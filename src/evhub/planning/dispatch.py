@@ -1,10 +1,11 @@
 """Turning a site plan into charging profiles, in an order that keeps the site under its limit.
 
-Limits that go down are sent first and must be accepted before any limit goes up; a station
-that refuses or is unreachable keeps what it had, which the next plan accounts for. A limit
-goes below zero (the car feeds the grid) only for a transaction whose need allows it
-(`v2x_needs`: an OCPP 2.1 station, a bidirectional car, the driver's consent). Each batch
-is recorded in `evse_limits` before it is sent and again with the answers (`LimitJournal`).
+Limits that go down, however little, are sent first and must be accepted before any limit goes
+up (only a small step up is left unsent); a station that refuses or is unreachable keeps what
+it had, which the next plan accounts for. A limit goes below zero (the car feeds the grid) only
+for a transaction whose need allows it (`v2x_needs`: an OCPP 2.1 station, a bidirectional car,
+the driver's consent). Each batch is recorded in `evse_limits` before it is sent and again with
+the answers (`LimitJournal`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def changes(
     for change in wanted:
         current = in_force.get(change.key)
         if (
-            change.target.same_as(current)
+            current is not None
+            and current.may_stay_for(change.target)
             and not _expiring(current, renew_before)
             and not _other_unit(current, change.evse)
         ):

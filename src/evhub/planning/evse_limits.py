@@ -28,7 +28,8 @@ from evhub.planning.models import EvseLimit
 from evhub.uow import UnitOfWork
 
 EvseKey = tuple[str, int]
-CHANGE_THRESHOLD_KW = 0.1
+CHANGE_THRESHOLD_KW = 0.1  # a limit that may go up by less than this is not sent again
+ROUNDING_KW = 1e-6  # what a limit told back in kW may differ from the value it came from
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,13 @@ class InForce:
     fallback_kw: float | None = None
     unit: str | None = None  # "A" or "W", as it was told
 
-    def same_as(self, other: InForce | None) -> bool:
-        return (
-            other is not None
-            and other.kind == self.kind
-            and abs(other.kw - self.kw) < CHANGE_THRESHOLD_KW
+    def may_stay_for(self, target: InForce) -> bool:
+        """Whether this limit may be left in force where the plan wants `target`: the same
+        kind, below it by less than the threshold, and never above it. A limit that must go
+        down is sent however small the step: the plan has already given the power it frees
+        to another EVSE, whose increase would otherwise take the site over its limit."""
+        return self.kind == target.kind and (
+            -ROUNDING_KW <= target.kw - self.kw < CHANGE_THRESHOLD_KW
         )
 
     def counted_kw(self, now: datetime) -> float:

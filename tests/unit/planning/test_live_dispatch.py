@@ -89,10 +89,50 @@ async def test_refused_decrease_blocks_increases_and_marks_evse() -> None:
 
 
 def test_unchanged_limits_are_not_sent_again() -> None:
+    """11.04 kW was told as 15.9 A (10.971 kW); a plan a little above it changes nothing."""
     a = running(1, AC1, 10, 2)
-    plan = site_plan({1: (a, 11.0)}, {AC2.key: 1.0})
-    in_force = {AC1.key: InForce("tx:1", 11.05, NOW), AC2.key: InForce("default", 1.0, NOW)}
+    plan = site_plan({1: (a, 11.04)}, {AC2.key: 1.0})
+    in_force = {AC1.key: InForce("tx:1", 10.971, NOW), AC2.key: InForce("default", 1.0, NOW)}
     assert changes(plan, in_force, frozenset({AC1.key, AC2.key})) == ([], [])
+
+
+class ApplyingStations(FakeControl):
+    """Stations that apply each accepted limit at once; `peak_kw` is the most the site's EVSEs
+    were allowed together at any moment."""
+
+    def __init__(self, applied: dict[tuple[str, int], float]) -> None:
+        super().__init__()
+        self.applied = dict(applied)
+        self.peak_kw = sum(self.applied.values())
+
+    async def set_charging_limit(self, station_id: str, limit: ChargingLimit) -> CommandResult:
+        self.applied[(station_id, limit.evse_id)] = limit_kw(limit)
+        self.peak_kw = max(self.peak_kw, sum(self.applied.values()))
+        return await super().set_charging_limit(station_id, limit)
+
+
+async def test_a_limit_going_down_a_little_is_sent_before_its_power_goes_elsewhere() -> None:
+    """30 kW site, two idle EVSEs at their allowance, two cars sharing the rest in amperes.
+    A re-plan moves 0.097 kW from one car to the other: the step down is under the change
+    threshold, the step up is not. Left as it is, the first car keeps 14.9 A while the second
+    goes up to 26.4 A: 30.015 kW allowed under a 30 kW limit."""
+    idle1, idle2 = EvseInfo("CP-16", 1, "AC", 3, 22.0), EvseInfo("CP-16", 2, "AC", 3, 22.0)
+    ev1, ev2 = EvseInfo("CP-201", 1, "AC", 3, 22.0), EvseInfo("CP-201", 2, "AC", 3, 22.0)
+    a, b = running(1, ev1, 4, 1), running(2, ev2, 4, 1)
+    in_force = {  # as told: 1.1 A, 1.1 A, 14.9 A, 26.2 A on three phases at 230 V
+        idle1.key: InForce("default", 0.759, NOW), idle2.key: InForce("default", 0.759, NOW),
+        ev1.key: InForce("tx:1", 10.281, NOW), ev2.key: InForce("tx:2", 18.078, NOW),
+    }  # fmt: skip
+    allocations = (Allocation(a, 22.0, (10.184,)), Allocation(b, 22.0, (18.216,)))
+    plan = SitePlan(1, NOW, NOW, 5.0, 30.0, 26.8, "lp", "optimal", 1.0, allocations,
+                    {idle1.key: 0.8, idle2.key: 0.8}, {})  # fmt: skip
+    assert sum(a.limit_kw for a in allocations) + 0.8 + 0.8 <= 30.0
+    stations = ApplyingStations({k: v.kw for k, v in in_force.items()})
+    reachable = frozenset(in_force)
+    await dispatch(stations, plan, in_force, {}, reachable, NOW)
+    assert stations.peak_kw <= 30.0
+    assert [(sid, lim.evse_id) for sid, lim in stations.sent] == [ev1.key, ev2.key]
+    assert all(in_force[x.running.evse.key].kw <= x.limit_kw for x in allocations)
 
 
 def test_idle_evse_of_an_offline_station_is_not_addressed() -> None:
