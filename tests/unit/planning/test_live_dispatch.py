@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
 from evhub.errors import StationUnavailable
@@ -148,6 +150,31 @@ def test_ac_limits_go_in_amperes_per_phase_dc_in_watts() -> None:
     assert (limits[AC1.key].unit, limits[AC1.key].value_in_unit(11.04)) == ("A", 16.0)
     assert (limits[DC1.key].unit, limits[DC1.key].value_in_unit(50.0)) == ("W", 50000.0)
     assert limits[AC1.key].purpose == ProfilePurpose.TX and limits[AC1.key].transaction_id == "1"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.lists(st.integers(800, 21_000), min_size=4, max_size=4),
+    steps=st.lists(st.integers(-300, 300), min_size=4, max_size=4),
+)
+async def test_a_dispatch_never_allows_more_than_before_it_or_after_it(
+    before: list[int], steps: list[int]
+) -> None:
+    """Whatever the limits in force and the re-plan (watts, steps on either side of the change
+    threshold), at every moment of a dispatch the EVSEs are allowed no more than before it
+    began or than the plan gives them."""
+    evses = [EvseInfo("S", n, "DC", 3, 22.0) for n in (1, 2, 3, 4)]
+    targets = [w + step for w, step in zip(before, steps, strict=True)]
+    in_force = {e.key: InForce(f"tx:{n}", w / 1000, NOW) for n, (e, w) in enumerate(
+        zip(evses, before, strict=True))}  # fmt: skip
+    allocations = tuple(
+        Allocation(running(n, e, 4, 1), 22.0, (w / 1000,))
+        for n, (e, w) in enumerate(zip(evses, targets, strict=True))
+    )
+    plan = SitePlan(1, NOW, NOW, 5.0, 100.0, 100.0, "lp", "optimal", 1.0, allocations, {}, {})
+    stations = ApplyingStations({k: v.kw for k, v in in_force.items()})
+    await dispatch(stations, plan, in_force, {}, frozenset(in_force), NOW)
+    assert stations.peak_kw <= max(sum(before), sum(targets)) / 1000 + 1e-6
 
 
 def snapshot(
