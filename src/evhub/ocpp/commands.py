@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ocpp.exceptions import OCPPError
+from starlette.websockets import WebSocketDisconnect
 
 from evhub.control import ChargingLimit, CommandResult, ProfilePurpose
 from evhub.errors import StationTimeout, StationUnavailable
@@ -67,7 +68,9 @@ class OcppChargerControl:
                 "station=%s event=command_error action=%s code=%s", station_id, action, exc.code
             )
             return CommandResult("CallError", {"code": exc.code, "description": exc.description})
-        except (ConnectionError, RuntimeError) as exc:
+        # A socket that closes while the call goes out raises Starlette's own error, which is
+        # neither of the others: the station is gone all the same.
+        except (ConnectionError, RuntimeError, WebSocketDisconnect) as exc:
             raise StationUnavailable(
                 f"station {station_id!r} disconnected during {action}"
             ) from exc
