@@ -119,7 +119,11 @@ async def test_site_limit_holds_after_a_crash_with_stations_out_of_reach(
         await _until(lambda: watch() or all(
             _tx_profiles(st) > n for st, n in zip(back, told_before, strict=True)
         ), 20, "the reachable stations re-planned")  # fmt: skip
-        assert [st.current_limit_kw(1) for st in absent] == held
+        for st, kw in zip(absent, held, strict=True):
+            # Still what it accepted; or, when the restart outlasted the profile's validity
+            # (a loaded machine), already its small TxDefault: never more than it held.
+            now_kw = st.current_limit_kw(1)
+            assert now_kw == kw or now_kw <= ALLOWANCE_KW + 1e-6, (now_kw, kw)
         # Then the absent stations' profiles end by themselves: back to their TxDefault.
         await _until(lambda: watch() or all(
             st.current_limit_kw(1) <= ALLOWANCE_KW + 1e-6 for st in absent
