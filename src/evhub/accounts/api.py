@@ -64,10 +64,10 @@ async def patch_token(uid: str, body: TokenPatch, session: SessionDep) -> object
 
 @router.patch("/accounts/plans/{code}", response_model=PlanOut, dependencies=[ADMIN])
 async def patch_plan(code: str, body: PlanPatch, session: SessionDep) -> object:
-    """Set a plan's fee, VAT rate or tariff (`"tariff_id": null`: the site's public tariff);
-    null for the other fields is refused."""
+    """Set a plan's fee, VAT rate, tariff (`"tariff_id": null`: the site's public tariff) or
+    whether its drivers may book shared cars; null for the other fields is refused."""
     changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "monthly_fee", "currency", "vat_rate"):
+    for field in ("name", "monthly_fee", "currency", "vat_rate", "carsharing"):
         if field in changes and changes[field] is None:
             raise InvalidInput(f"{field} cannot be null")
     return await plans.update_plan(session, code, changes)

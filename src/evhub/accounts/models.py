@@ -7,7 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Numeric,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evhub.db import Base, UTCDateTime
@@ -15,7 +25,8 @@ from evhub.db import Base, UTCDateTime
 
 class Plan(Base):
     """What a driver pays: a monthly fee (with its currency and VAT rate) and the tariff that
-    prices the driver's charges (none: the site's public tariff)."""
+    prices the driver's charges (none: the site's public tariff); and whether its drivers may
+    book shared cars."""
 
     __tablename__ = "plans"
     __table_args__ = (
@@ -33,6 +44,9 @@ class Plan(Base):
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     tariff_id: Mapped[str | None] = mapped_column(
         ForeignKey("tariffs.id", ondelete="SET NULL"), nullable=True
+    )
+    carsharing: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
     )
 
 

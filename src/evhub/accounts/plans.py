@@ -61,7 +61,8 @@ async def plan_codes(session: AsyncSession, driver_ids: Collection[int]) -> dict
 
 
 async def update_plan(session: AsyncSession, code: str, changes: dict[str, Any]) -> Plan:
-    """Change a plan's name, fee, currency, VAT rate or tariff (None: the site's tariff)."""
+    """Change a plan's name, fee, currency, VAT rate, tariff (None: the site's tariff) or
+    whether it includes car-sharing."""
     plan = await plan_by_code(session, code)
     for field, value in changes.items():
         setattr(plan, field, value)

@@ -40,6 +40,7 @@ class PlanOut(BaseModel):
     currency: str
     vat_rate: Decimal = Field(description="A fraction: 0.2 is 20 %.")
     tariff_id: str | None = Field(description="None: the site's public tariff prices charges.")
+    carsharing: bool = Field(description="Whether the plan's drivers may book shared cars.")
 
 
 class PlanPatch(BaseModel):
@@ -48,6 +49,7 @@ class PlanPatch(BaseModel):
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     vat_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=5, decimal_places=4)
     tariff_id: str | None = Field(default=None, min_length=1, max_length=36)
+    carsharing: bool | None = None
 
 
 class AccountOut(BaseModel):

@@ -17,6 +17,10 @@ class NotAMember(Conflict):
     """The driver has no right to car-share (no licence on file, or it has expired)."""
 
 
+class PlanWithoutCarsharing(NotAMember):
+    """The driver's plan does not include car-sharing."""
+
+
 class TooEarlyOrLate(Conflict):
     pass
 

@@ -1,5 +1,7 @@
-"""A driver's right to car-share: a driving licence on file, valid, verified once before the
-driver's first trip. Drivers themselves belong to accounts and are only read here."""
+"""A driver's right to car-share: a plan that includes it, a driving licence on file, valid,
+verified once before the driver's first trip. Drivers and their plans belong to accounts and
+are only read here. A driver on no plan (an account the operator made, not a charge pass) is
+let book on the licence the operator put on file."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evhub.accounts import plans
 from evhub.accounts import service as accounts
-from evhub.carsharing.errors import NotAMember
+from evhub.carsharing.errors import NotAMember, PlanWithoutCarsharing
 from evhub.carsharing.models import CarsharingMember
 from evhub.errors import InvalidInput, NotFound
 from evhub.events import emit
@@ -52,8 +55,11 @@ async def get_member(session: AsyncSession, driver_id: int) -> CarsharingMember:
 
 
 async def check_may_book(session: AsyncSession, driver_id: int, until: date) -> CarsharingMember:
-    """A booking needs a licence on file that is still valid at the booking's end."""
-    await accounts.get_driver(session, driver_id)
+    """A booking needs a plan that includes car-sharing, and a licence on file that is still
+    valid at the booking's end."""
+    refusal = await plan_refusal(session, driver_id)
+    if refusal is not None:
+        raise PlanWithoutCarsharing(refusal)
     member = await session.get(CarsharingMember, driver_id)
     if member is None:
         raise NotAMember(f"driver {driver_id} has no driving licence on file")
@@ -63,6 +69,14 @@ async def check_may_book(session: AsyncSession, driver_id: int, until: date) -> 
             f"{member.licence_expires_on.isoformat()}"
         )
     return member
+
+
+async def plan_refusal(session: AsyncSession, driver_id: int) -> str | None:
+    """Why the driver's plan lets them book no shared car, or None when it does."""
+    plan = await plans.plan_of(session, await accounts.get_driver(session, driver_id))
+    if plan is None or plan.carsharing:
+        return None
+    return f"the plan {plan.name!r} of driver {driver_id} does not include car-sharing"
 
 
 async def verify_before_first_trip(

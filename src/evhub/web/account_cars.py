@@ -121,7 +121,8 @@ async def render_cars(
         except NotFound:
             member = None
         mine = await views.bookings_of_driver(session, driver.driver_id)
-        if site is not None and query.get("site_id") is not None:
+        refusal = await members.plan_refusal(session, driver.driver_id)
+        if refusal is None and site is not None and query.get("site_id") is not None:
             try:
                 starts_at, found = await _search(session, site, query, now)
             except DomainError as exc:
@@ -130,6 +131,7 @@ async def render_cars(
     return page(
         request, "account_cars.html", code, csrf=driver.csrf, error=error, member=member,
         mine=mine, sites=sites, site=site, query=query, found=found, policy=policy,
+        plan_refusal=refusal,
         starts_utc=starts_at.isoformat() if starts_at else "",
         default_starts=now.astimezone(tz).strftime(LOCAL_INPUT), today=now.date(),
     )  # fmt: skip
