@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     carsharing_no_show_fee: Decimal = Field(
         default=Decimal("10.00"), ge=0, description="A booking closed as a no-show costs this."
     )
+    carsharing_cleaning_fee: Decimal = Field(
+        default=Decimal("30.00"), ge=0, description="A car returned dirty: what its cleaning costs."
+    )
+    carsharing_damage_franchise_cap: Decimal = Field(
+        default=Decimal("800.00"), ge=0, description="A damage costs its driver at most this."
+    )
     carsharing_currency: str = Field(default="EUR", min_length=3, max_length=3)
     carsharing_quota_bookings: int = Field(
         default=12, ge=1, description="Bookings a driver may start per quota period."

@@ -15,18 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.carsharing import bookings, fleet, members, reports, trips
+from evhub.carsharing import bookings, fleet, members, reports, return_fees, trips
 from evhub.carsharing.bookings import CarRequest, CarSearch
 from evhub.carsharing.control import VehicleControl
 from evhub.carsharing.fleet import VehicleSpec
 from evhub.carsharing.models import CarBooking, Trip
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.reports import Photo, ReportIn
+from evhub.carsharing.return_fees import FeeRequest
 from evhub.carsharing.schemas import (
     BlockIn,
+    BookingFeeOut,
     CancelIn,
     CarBookingIn,
     CarBookingOut,
+    FeeIn,
     FeeOut,
     MemberIn,
     MemberOut,
@@ -110,6 +113,26 @@ async def block_vehicle(vehicle_id: DbId, body: BlockIn, services: ServicesDep) 
         return await bookings.block(
             session, vehicle_id, body.starts_at, body.ends_at, body.note, services.clock.now()
         )
+
+
+@router.post(
+    "/fleet/bookings/{booking_id}/fees",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingFeeOut,
+    responses={
+        409: {"description": "The booking has a fee of that kind already, or is not returned."},
+        422: {"description": "Not a trip, a franchise over the cap or without a damage report."},
+    },
+    dependencies=[OPERATOR],
+)
+async def charge_fee(
+    booking_id: DbId, body: FeeIn, services: ServicesDep, policy: PolicyDep
+) -> object:
+    """Charge a cleaning fee (the fixed price) or a damage franchise (the amount stated, for
+    the trip's report of the damage) on a returned trip; it goes on the driver's invoice."""
+    request = FeeRequest(booking_id, body.kind, body.reason, body.amount, body.report_id)
+    async with services.uow() as session:
+        return await return_fees.charge_fee(session, request, services.clock.now(), policy)
 
 
 @router.put("/carsharing/members", response_model=MemberOut, dependencies=[ADMIN])

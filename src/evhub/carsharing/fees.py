@@ -1,5 +1,7 @@
 """What a trip costs: its time (each day's time capped) and distance at the car-sharing prices,
-and the late return fee (a one-off amount plus a rate per minute late, capped).
+the late return fee (a one-off amount plus a rate per minute late, capped), and the fees the
+operator charges after a return: cleaning (a fixed price) and a damage franchise (the amount
+stated, capped).
 
 Pure functions over Decimal amounts with their currency; the booking stores the result as fee
 lines at the return, which invoicing takes later (`evhub.carsharing.invoice_lines`).
@@ -12,8 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from evhub.errors import InvalidInput
+
 CENT = Decimal("0.01")
 USAGE_KINDS = ("time", "distance")  # what every trip costs, beside its fees
+OPERATOR_KINDS = ("cleaning", "damage_franchise")  # charged by the operator after a return
+DESCRIPTION_MAX = 200  # CarBookingFee.description
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -84,3 +90,39 @@ def time_price(per_hour: Decimal, minutes: int, daily_cap: Decimal | None) -> De
     days, rest = divmod(minutes, MINUTES_PER_DAY)
     full_day = min(per_hour * 24, daily_cap)
     return days * full_day + min(per_hour * rest / 60, daily_cap)
+
+
+def cleaning_fee(price: Decimal, currency: str, reason: str, amount: Decimal | None) -> FeeLine:
+    """The cleaning fee is the fixed price of the car-sharing prices: an amount the operator
+    states must be that price (no other is charged), and a price of 0 charges none."""
+    fixed = price.quantize(CENT, ROUND_HALF_UP)
+    if fixed <= 0:
+        raise InvalidInput("the car-sharing prices set no cleaning fee")
+    if amount is not None and amount != fixed:
+        raise InvalidInput(
+            f"the cleaning fee is the fixed price of {fixed} {currency}", price=str(fixed)
+        )
+    return FeeLine("cleaning", _described("cleaning", reason), 1, fixed, currency)
+
+
+def damage_franchise(
+    amount: Decimal | None, cap: Decimal, currency: str, reason: str, report_id: int
+) -> FeeLine:
+    """The franchise the operator states for a damage, in cents, never above the cap."""
+    if amount is None:
+        raise InvalidInput("a damage franchise states its amount")
+    if amount <= 0 or amount != amount.quantize(CENT):
+        raise InvalidInput("the amount is positive, in cents")
+    if amount > cap:
+        raise InvalidInput(
+            f"a damage franchise is at most {cap.quantize(CENT)} {currency}", cap=str(cap)
+        )
+    what = _described(f"damage franchise (report {report_id})", reason)
+    return FeeLine("damage_franchise", what, 1, amount, currency)
+
+
+def _described(what: str, reason: str) -> str:
+    text = " ".join(reason.split())
+    if not text:
+        raise InvalidInput("a fee states its reason")
+    return f"{what}: {text}"[:DESCRIPTION_MAX]

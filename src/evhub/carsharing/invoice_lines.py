@@ -1,6 +1,8 @@
 """Car-sharing's lines on the driver's monthly invoice: each finished trip's time and distance,
-then the fees of its booking (late return, ...), at the amounts recorded at the return; and the
-fee of a booking closed without a trip (no-show).
+then the fees of its booking (late return, cleaning, damage franchise), at the amounts recorded;
+and the fee of a booking closed without a trip (no-show). A fee is dated when it was charged
+(the late fee at the return, cleaning or a franchise when the operator charged it), so a fee
+charged after the month's invoice goes on the next one.
 
 `TripLines` is a line source of billing's invoices (`evhub.billing.lines.LineSource`). Billing
 builds it with its own line type and its own record of what is invoiced, so car-sharing reads
@@ -25,7 +27,7 @@ from evhub.carsharing.fees import USAGE_KINDS
 from evhub.carsharing.models import CarBooking, CarBookingFee, FleetVehicle, Trip
 
 SOURCE = "carsharing"
-UNITS = {"time": "min", "distance": "km", "late_return": "min", "no_show": "unit"}
+UNITS = {"time": "min", "distance": "km", "late_return": "min"}  # any other fee: "unit"
 PERCENT = Decimal("0.01")
 Line = TypeVar("Line", covariant=True)
 
@@ -50,7 +52,7 @@ class TripCharge:
     ref: str
     kind: str  # time, distance, late_return, ...
     driver_id: int
-    at: datetime  # the return
+    at: datetime  # the return; for a fee, when it was charged
     description: str
     quantity: int
     unit: str
@@ -94,13 +96,14 @@ async def trip_charges(
     session: AsyncSession, until: datetime, driver_id: int | None = None
 ) -> list[TripCharge]:
     """What the trips ended before `until` cost, in the order of their returns: each trip's
-    time and distance, then its fees; and the fees of bookings without a trip recorded
-    before `until`."""
+    time and distance, then its fees charged before `until`; and the fees of bookings without
+    a trip recorded before `until`."""
     query = (
         select(CarBookingFee, Trip, FleetVehicle.plate)
         .join(Trip, Trip.booking_id == CarBookingFee.booking_id)
         .join(FleetVehicle, FleetVehicle.id == Trip.vehicle_id)
         .where(Trip.ended_at.is_not(None), Trip.ended_at < until)
+        .where(CarBookingFee.created_at < until)
         .order_by(Trip.ended_at, Trip.id, CarBookingFee.id)
     )
     if driver_id is not None:
@@ -145,7 +148,8 @@ def _charge(fee: CarBookingFee, trip: Trip, plate: str) -> TripCharge:
     what = fee.description.removeprefix("car-sharing, ")
     description = f"Car-sharing {plate}, {trip.started_at:%Y-%m-%d %H:%M} UTC: {what}"
     return TripCharge(
-        ref=ref, kind=fee.kind, driver_id=trip.driver_id, at=trip.ended_at,
+        ref=ref, kind=fee.kind, driver_id=trip.driver_id,
+        at=trip.ended_at if usage else fee.created_at,
         description=description[:255], quantity=fee.quantity, unit=UNITS.get(fee.kind, "unit"),
         amount=Decimal(fee.amount),
         vat_pct=_percent(fee.vat_rate), currency=fee.currency,

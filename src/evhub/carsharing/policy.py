@@ -20,6 +20,8 @@ class CarsharingPolicy:
         timedelta(minutes=10), Decimal("15.00"), Decimal("0.50"), Decimal("150.00"), "EUR"
     )
     no_show_fee: Decimal = Decimal("10.00")  # excl. VAT, in the late fee's currency
+    cleaning_fee: Decimal = Decimal("30.00")  # excl. VAT, a fixed price
+    franchise_cap: Decimal = Decimal("800.00")  # a damage franchise is at most this, excl. VAT
     quota_bookings: int = 12
     quota_period: str = "week"
     low_soc_pct: float = 40.0
@@ -49,6 +51,8 @@ class CarsharingPolicy:
                 settings.carsharing_currency.upper(),
             ),
             no_show_fee=settings.carsharing_no_show_fee,
+            cleaning_fee=settings.carsharing_cleaning_fee,
+            franchise_cap=settings.carsharing_damage_franchise_cap,
             quota_bookings=settings.carsharing_quota_bookings,
             quota_period=settings.carsharing_quota_period,
             low_soc_pct=settings.carsharing_low_soc_pct,

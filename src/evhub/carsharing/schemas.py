@@ -119,6 +119,29 @@ class FeeOut(BaseModel):
     currency: str
 
 
+class FeeIn(BaseModel):
+    """A fee the operator charges on a returned trip."""
+
+    kind: Literal["cleaning", "damage_franchise"]
+    amount: Decimal | None = Field(
+        default=None, gt=0, max_digits=12, decimal_places=2,
+        description="Excl. VAT. Cleaning: the fixed price when left out; a damage franchise: "
+        "required, at most the franchise cap.",
+    )  # fmt: skip
+    reason: str = Field(min_length=3, max_length=160)
+    report_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1,
+        description="A damage franchise: the trip's report of the damage, made after the start.",
+    )  # fmt: skip
+
+
+class BookingFeeOut(FeeOut):
+    id: int
+    booking_id: int
+    vat_rate: Decimal | None
+    created_at: datetime
+
+
 class CarBookingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

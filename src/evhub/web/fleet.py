@@ -1,19 +1,23 @@
 """The fleet console: the shared cars of a hub (or of all hubs) with their states and each
 electric car's charge against its next booking, the bookings and maintenance blocks of the
-days to come, the latest trips with what they cost, and the damages reported."""
+days to come, the latest trips with what they cost, and the damages reported; an operator
+charges a returned trip's cleaning fee or damage franchise there."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from evhub.assets import service as assets
-from evhub.carsharing import views
+from evhub.carsharing import return_fees, views
 from evhub.carsharing.policy import CarsharingPolicy
-from evhub.deps import ClockDep, SessionDep
-from evhub.web.console import PageViewer, render
+from evhub.carsharing.return_fees import FeeRequest
+from evhub.deps import ClockDep, SessionDep, UowDep
+from evhub.errors import DomainError, InvalidInput
+from evhub.web.console import PageOperator, PageViewer, read_form, render
 
 router = APIRouter(include_in_schema=False)
 AHEAD = timedelta(days=7)  # the bookings shown: those holding a car from now to a week ahead
@@ -41,5 +45,42 @@ async def fleet_page(
         site_by_id=sites, cars=cars, states=sorted(states.items()),
         bookings=await views.bookings_between(session, now, now + AHEAD, scope),
         trips=await views.latest_trips(session, scope),
-        damages=await views.damage_reports(session, scope), now=now,
+        damages=await views.damage_reports(session, scope), now=now, policy=policy,
     )  # fmt: skip
+
+
+@router.post("/fleet/fees", response_class=HTMLResponse)
+async def charge_fee(
+    request: Request, principal: PageOperator, uow: UowDep, clock: ClockDep
+) -> Response:
+    """Charge a returned trip's cleaning fee or damage franchise; the answer in place."""
+    policy: CarsharingPolicy = request.app.state.carsharing_policy
+    form = await read_form(request)
+    try:
+        fee_request = _fee_request(form)
+        async with uow() as session:
+            fee = await return_fees.charge_fee(session, fee_request, clock.now(), policy)
+        message, ok = f"Charged {fee.amount} {fee.currency} on booking #{fee.booking_id}.", True
+    except DomainError as exc:
+        message, ok = exc.message, False
+    if not request.headers.get("HX-Request"):
+        return RedirectResponse("/fleet", status_code=status.HTTP_303_SEE_OTHER)
+    return render(request, "_result.html", principal, message=message, ok=ok)
+
+
+def _fee_request(form: dict[str, str]) -> FeeRequest:
+    booking, report = form.get("booking_id", ""), form.get("report_id", "")
+    if not booking.isdigit() or len(booking) > 9 or (report and not report.isdigit()):
+        raise InvalidInput("choose a trip (and a damage report) of the lists")
+    text = form.get("amount", "").strip()
+    try:
+        amount = Decimal(text) if text else None
+    except InvalidOperation as exc:
+        raise InvalidInput("the amount is a number, such as 12.50") from exc
+    if amount is not None and not amount.is_finite():
+        raise InvalidInput("the amount is a number, such as 12.50")
+    reason = form.get("reason", "").strip()
+    if not 3 <= len(reason) <= 160:
+        raise InvalidInput("a reason of 3 to 160 characters")
+    return FeeRequest(int(booking), form.get("kind", ""), reason, amount,
+                      int(report[:9]) if report else None)  # fmt: skip
