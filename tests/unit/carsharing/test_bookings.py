@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from evhub.accounts import plans
+from evhub.accounts import service as accounts
+from evhub.accounts.models import Plan
 from evhub.carsharing import bookings, fleet, members
 from evhub.carsharing.bookings import CarRequest, CarSearch
-from evhub.carsharing.errors import CarUnavailable, NotAMember, QuotaReached
+from evhub.carsharing.errors import (
+    CarUnavailable,
+    NotAMember,
+    PlanWithoutCarsharing,
+    QuotaReached,
+)
 from evhub.carsharing.models import CarBooking
 from evhub.carsharing.quotas import period_bounds
 from evhub.carsharing.state import CarBookingState, VehicleState
@@ -150,6 +159,28 @@ async def test_only_members_with_a_valid_licence_book(cars: Fleet) -> None:
         await book(cars, cars.cy, cars.ev_id, NOW + 200 * H, NOW + 201 * H)
     booking = await book(cars, cars.cy, cars.ev_id, NOW + H, NOW + 2 * H)
     assert booking.driver_id == cars.cy
+
+
+async def test_a_driver_books_only_when_the_plan_includes_car_sharing(cars: Fleet) -> None:
+    async with cars.uow() as s:
+        ada = await accounts.get_driver(s, cars.ada)
+        payg = await plans.assign_plan(s, ada, plans.DEFAULT_PLAN)
+        assert payg.carsharing  # the plans of before migration 0029 keep car-sharing
+        fee, vat = Decimal("5.00"), Decimal("0.2")
+        s.add(Plan(code="charge-only", name="Charge only", user_group="resident",
+                   monthly_fee=fee, currency="EUR", vat_rate=vat))  # fmt: skip
+        await s.flush()
+        charge_only = await plans.assign_plan(
+            s, await accounts.get_driver(s, cars.bo), "charge-only"
+        )
+        assert charge_only.carsharing is False  # a new plan includes none unless it says so
+    assert (await book(cars, cars.ada, cars.ev_id, NOW + H, NOW + 2 * H)).driver_id == cars.ada
+    with pytest.raises(PlanWithoutCarsharing, match="'Charge only'.*does not include car-sharing"):
+        await book(cars, cars.bo, cars.van_id, NOW + H, NOW + 2 * H)
+    async with cars.uow() as s:
+        assert await members.plan_refusal(s, cars.bo) is not None
+        await plans.update_plan(s, "charge-only", {"carsharing": True})
+    assert (await book(cars, cars.bo, cars.van_id, NOW + H, NOW + 2 * H)).driver_id == cars.bo
 
 
 async def test_a_driver_holds_one_car_at_a_time(cars: Fleet) -> None:

@@ -1,12 +1,24 @@
-"""What a trip costs in Decimal: its time and distance, and the late return fee (grace,
-one-off amount, rate per minute begun, cap)."""
+"""What a trip costs in Decimal: its time and distance, the late return fee (grace, one-off
+amount, rate per minute begun, cap), the cleaning fee (a fixed price) and the damage franchise
+(the amount stated, capped)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from evhub.carsharing.fees import LateFeeRule, late_return_fee, minutes_late, usage_lines
+import pytest
+
+from evhub.carsharing.fees import (
+    DESCRIPTION_MAX,
+    LateFeeRule,
+    cleaning_fee,
+    damage_franchise,
+    late_return_fee,
+    minutes_late,
+    usage_lines,
+)
+from evhub.errors import InvalidInput
 
 END = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULE = LateFeeRule(
@@ -81,3 +93,37 @@ def test_each_day_of_a_long_trip_costs_at_most_the_daily_cap() -> None:
     time, _ = usage_lines(per_hour, Decimal("0.25"), "EUR", start, start + timedelta(hours=2),
                           0.0, cap)  # fmt: skip
     assert time.amount == 2 * per_hour and "cap" not in time.description
+
+
+def test_the_cleaning_fee_is_the_fixed_price() -> None:
+    fee = cleaning_fee(Decimal("30"), "EUR", "  sand on  the seats ", None)
+    assert (fee.kind, fee.quantity, fee.amount, fee.currency) == (
+        "cleaning", 1, Decimal("30.00"), "EUR",
+    )  # fmt: skip
+    assert fee.description == "cleaning: sand on the seats"
+    assert cleaning_fee(Decimal("30"), "EUR", "mud", Decimal("30.00")).amount == Decimal("30.00")
+    with pytest.raises(InvalidInput, match="fixed price of 30.00 EUR"):
+        cleaning_fee(Decimal("30"), "EUR", "mud", Decimal("45.00"))
+
+
+def test_no_cleaning_fee_without_a_price_or_a_reason() -> None:
+    with pytest.raises(InvalidInput, match="no cleaning fee"):
+        cleaning_fee(Decimal("0"), "EUR", "mud", None)
+    with pytest.raises(InvalidInput, match="reason"):
+        cleaning_fee(Decimal("30"), "EUR", " \n ", None)
+
+
+def test_a_damage_franchise_is_the_amount_stated_up_to_the_cap() -> None:
+    fee = damage_franchise(Decimal("800.00"), Decimal("800"), "EUR", "dented door", 7)
+    assert (fee.kind, fee.amount) == ("damage_franchise", Decimal("800.00"))
+    assert fee.description == "damage franchise (report 7): dented door"
+    with pytest.raises(InvalidInput, match="at most 800.00 EUR"):
+        damage_franchise(Decimal("800.01"), Decimal("800"), "EUR", "dented door", 7)
+    for amount in (None, Decimal("0"), Decimal("-5"), Decimal("12.345")):
+        with pytest.raises(InvalidInput):
+            damage_franchise(amount, Decimal("800"), "EUR", "dented door", 7)
+
+
+def test_a_long_reason_is_cut_to_the_line() -> None:
+    fee = damage_franchise(Decimal("10"), Decimal("800"), "EUR", "x" * 400, 123456)
+    assert len(fee.description) == DESCRIPTION_MAX
