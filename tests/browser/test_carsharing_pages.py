@@ -2,7 +2,7 @@
 hub, books it, is told to report its condition first, reports it with a photo, unlocks the car,
 drives, comes back late and sees what the trip costs, then reports a damage; in the console an
 operator sees the fleet's states, the bookings, the trip and its fees, the damage with its
-photo, and each car's charge against its next booking."""
+photo, and each car's charge against its next booking, and charges the damage's franchise."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from evhub.accounts import selfservice
 from evhub.carsharing import readiness
 from evhub.carsharing.models import FleetVehicle
 from evhub.carsharing.policy import CarsharingPolicy
+from evhub.web.console import VENDOR_DIR
 from tests.integration.carsharing_hub import PNG, ZOE, CarHub, car_hub, fresh_clock
 from tests.integration.live_server import USER_PASSWORD
 from tests.integration.reservations_hub import NOW
@@ -182,4 +183,19 @@ async def _console(
     photo = await page.request.get(hub.server.base_url + href)
     assert photo.status == 200 and photo.headers["content-type"] == "image/png"
     assert await photo.body() == PNG + b"door"
+
+    # The operator charges the damage's franchise on the returned trip.
+    report_id = await damage.get_attribute("data-report")
+    form = page.locator("#fleet-fees form")
+    await form.locator("select[name=kind]").select_option("damage_franchise")
+    await form.locator("input[name=amount]").fill("120.00")
+    await form.locator("select[name=report_id]").select_option(str(report_id))
+    await form.locator("input[name=reason]").fill("scratch on the rear door")
+    await form.locator("button[type=submit]").click()
+    if (VENDOR_DIR / "htmx.min.js").exists():  # answered in place, else the page comes back
+        await page.wait_for_selector("#fee-result >> text=Charged 120.00 EUR")
+        await page.reload()
+    fees = page.locator("#fleet-trips tbody tr").first.locator(".fees")
+    assert f"damage franchise (report {report_id})" in await fees.inner_text()
+    assert await trips.first.locator(".total").inner_text() == f"{total + 120:.2f} EUR"
     await page.screenshot(path=str(screenshots / "fleet.png"), full_page=True)
