@@ -1,7 +1,8 @@
 """Fees after a return over HTTP: an operator charges a trip's cleaning fee and damage
 franchise (once each, only on a returned trip, a franchise for a damage reported and within
-the cap), and both go once on the driver's invoice of the month; a driver whose plan does not
-include car-sharing is refused a booking, and their cars page says so."""
+the cap, over the API or the console's form), and both go once on the driver's invoice of the
+month; a driver whose plan does not include car-sharing is refused a booking, and their cars
+page says so."""
 
 from __future__ import annotations
 
@@ -94,6 +95,19 @@ async def test_an_operator_charges_a_returned_trip_s_fees_billed_once(hub: CarHu
     assert (await _fee(hub.operator, 999999, **cleaning)).status_code == 404
     listed = (await hub.operator.get(f"/api/v1/carsharing/bookings/{booking}")).json()
     assert [f["kind"] for f in listed["fees"]] == ["cleaning", "damage_franchise"]
+
+    # The console's form: an operator's, with the session's CSRF token; answered in place.
+    form = {"booking_id": str(booking), "kind": "cleaning", "reason": "again", "amount": ""}
+    viewing, viewer_csrf = await hub.server.console("viewer")
+    in_place = {"HX-Request": "true"}
+    r = await viewing.post("/fleet/fees", data=form | {"csrf": viewer_csrf}, headers=in_place)
+    assert r.status_code == 403
+    console, csrf = await hub.server.console("operator")
+    r = await console.post("/fleet/fees", data=form | {"csrf": "forged"}, headers=in_place)
+    assert r.status_code == 403
+    r = await console.post("/fleet/fees", data=form | {"csrf": csrf}, headers=in_place)
+    assert r.status_code == 200 and "already has a cleaning fee" in r.text
+    assert 'id="fleet-fees"' in (await console.get("/fleet")).text
 
     settings = hub.server.app.state.settings
     issued_at = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

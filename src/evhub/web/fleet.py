@@ -70,7 +70,7 @@ async def charge_fee(
 
 def _fee_request(form: dict[str, str]) -> FeeRequest:
     booking, report = form.get("booking_id", ""), form.get("report_id", "")
-    if not booking.isdigit() or len(booking) > 9 or (report and not report.isdigit()):
+    if not all(n.isdigit() and len(n) <= 9 for n in (booking, report or "0")):
         raise InvalidInput("choose a trip (and a damage report) of the lists")
     text = form.get("amount", "").strip()
     try:
@@ -83,4 +83,4 @@ def _fee_request(form: dict[str, str]) -> FeeRequest:
     if not 3 <= len(reason) <= 160:
         raise InvalidInput("a reason of 3 to 160 characters")
     return FeeRequest(int(booking), form.get("kind", ""), reason, amount,
-                      int(report[:9]) if report else None)  # fmt: skip
+                      int(report) if report else None)  # fmt: skip
