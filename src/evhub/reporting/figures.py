@@ -13,7 +13,10 @@ Methods, stated in every report:
 - Revenue excl. VAT (`revenue.py`): charging, by the driver's plan, from the CDRs of the
   sessions started in the month (credits negative, so a corrected charge counts as corrected);
   reservation fees of the bookings starting in the month, priced as invoices price them;
-  car-sharing fees of the trips ended in the month. Each amount with its currency.
+  car-sharing fees of the trips ended in the month; V2G credits (negative) of the sessions
+  started in the month; and, in the network's figures of a report of the whole network only,
+  the month's plan fees and our drivers' charges on partner networks, by plan. Each amount
+  with its currency; currencies are never added together.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ METHODS = (
     "driver's plan (credits deducted; roaming: tokens of no driver of ours), the reservation "
     "fees of the bookings starting in it at invoiced prices, and the car-sharing fees of trips "
     "ended in it.",
+    "V2G credits: what the sessions started in the month that fed the grid credit their "
+    "drivers, deducted where they charged. Plan fees (each driver's monthly fee, by plan) and "
+    "our drivers' charges on partner networks (ended in the month, at the plan's roaming "
+    "price) belong to no site or town: they count in the whole network's figures only, not "
+    "in a town's, a site's or a report limited to some towns. An invoiced line counts as "
+    "billed, one not invoiced yet as its invoice will bill it; each line once.",
 )
 K = TypeVar("K")
 
@@ -72,6 +81,10 @@ class ScopeFigures:
     # sites' currencies, so that a scope with no revenue says 0 in its own.
     charging_by_plan: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     reservation_fees: dict[str, Decimal] = field(default_factory=dict)
+    v2g_credits: dict[str, Decimal] = field(default_factory=dict)  # negative
+    # Of no site: set on the network of a whole-network report only, never added up from sites.
+    plan_fees_by_plan: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    partner_charging_by_plan: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     currencies: set[str] = field(default_factory=set)
     daily_energy_wh: Counter[date] = field(default_factory=Counter)
     # weekday (0 = Monday) x hour -> plugged point-seconds, and the hours of that cell
@@ -102,6 +115,9 @@ class ScopeFigures:
         _add_amounts(self.carsharing_fees, other.carsharing_fees)
         _add_amounts(self.charging_by_plan, other.charging_by_plan)
         _add_amounts(self.reservation_fees, other.reservation_fees)
+        _add_amounts(self.v2g_credits, other.v2g_credits)
+        _add_amounts(self.plan_fees_by_plan, other.plan_fees_by_plan)
+        _add_amounts(self.partner_charging_by_plan, other.partner_charging_by_plan)
         self.currencies |= other.currencies
         self.daily_energy_wh.update(other.daily_energy_wh)
         for slot, seconds in other.plugged_by_slot.items():
@@ -136,21 +152,36 @@ class ScopeFigures:
     @property
     def charging_revenue(self) -> dict[str, Decimal]:
         """Charging revenue excl. VAT per currency, every plan together."""
-        out: dict[str, Decimal] = {}
-        for (_, currency), amount in self.charging_by_plan.items():
-            _add_amounts(out, {currency: amount})
-        return out
+        return _per_currency(self.charging_by_plan)
 
     def charging_of(self, plan: str) -> dict[str, Decimal]:
         """The charging revenue excl. VAT of one plan, per currency."""
-        return {c: a for (p, c), a in self.charging_by_plan.items() if p == plan}
+        return _of_plan(self.charging_by_plan, plan)
+
+    def plan_fees_of(self, plan: str) -> dict[str, Decimal]:
+        return _of_plan(self.plan_fees_by_plan, plan)
+
+    def partner_charging_of(self, plan: str) -> dict[str, Decimal]:
+        return _of_plan(self.partner_charging_by_plan, plan)
+
+    @property
+    def revenue_by_plan(self) -> dict[tuple[str, str], Decimal]:
+        """Per (plan, currency): charging here, plan fees and charging on partner networks."""
+        out: dict[tuple[str, str], Decimal] = {}
+        for part in (self.charging_by_plan, self.plan_fees_by_plan, self.partner_charging_by_plan):
+            _add_amounts(out, part)
+        return dict(sorted(out.items()))
 
     @property
     def revenue_excl_vat(self) -> dict[str, Decimal]:
-        """Charging, reservation fees and car-sharing excl. VAT per currency (0 in the sites'
+        """Every kind of revenue excl. VAT per currency, credits deducted (0 in the sites'
         currencies when nothing was earned), in currency order."""
         out = {currency: Decimal(0) for currency in self.currencies}
-        for part in (self.charging_revenue, self.reservation_fees, self.carsharing_fees):
+        parts = (
+            _per_currency(self.revenue_by_plan), self.reservation_fees, self.carsharing_fees,
+            self.v2g_credits,
+        )  # fmt: skip
+        for part in parts:
             _add_amounts(out, part)
         return dict(sorted(out.items()))
 
@@ -166,6 +197,17 @@ class ScopeFigures:
             if base:
                 grid[day][hour] = 100 * self.plugged_by_slot[(day, hour)] / base
         return grid
+
+
+def _per_currency(by_plan: dict[tuple[str, str], Decimal]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for (_, currency), amount in by_plan.items():
+        _add_amounts(out, {currency: amount})
+    return out
+
+
+def _of_plan(by_plan: dict[tuple[str, str], Decimal], plan: str) -> dict[str, Decimal]:
+    return {c: a for (p, c), a in by_plan.items() if p == plan}
 
 
 def _add_amounts(into: dict[K, Decimal], other: dict[K, Decimal]) -> None:

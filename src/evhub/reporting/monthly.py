@@ -26,7 +26,14 @@ from evhub.errors import InvalidInput, NotFound
 from evhub.maintenance.models import Ticket
 from evhub.maintenance.uptime import availability_report
 from evhub.reporting.figures import ScopeFigures
-from evhub.reporting.revenue import charging_by_plan, reservation_fee
+from evhub.reporting.revenue import (
+    RevenueSources,
+    charging_by_plan,
+    partner_charging_by_plan,
+    plan_fees_by_plan,
+    reservation_fee,
+    v2g_credits,
+)
 from evhub.reservations.models import Booking
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -76,23 +83,28 @@ async def monthly_report(
     session: AsyncSession,
     month: Month,
     now: datetime,
-    fees: ReservationFees,
+    sources: RevenueSources,
     town: str | None = None,
     site_id: int | None = None,
     towns: Sequence[str] | None = None,
 ) -> MonthlyReport:
     """The month's figures of the sites matching every filter; `towns` limits them to those
-    towns (a funder's), the network's totals included. `fees` prices reservation fees."""
+    towns (a funder's), the network's totals included. `sources` prices what invoices bill."""
     if month.start >= now:
         raise InvalidInput(f"month {month.label} has not started")
     until = min(month.end, now)
     sites = await _sites(session, town, site_id, towns)
     if not sites:
         raise NotFound("no site matches the report's filters")
+    fees = sources.reservation_fees
     figures = {site.id: await _site_figures(session, site, month, until, fees) for site in sites}
-    charging = await charging_by_plan(session, [s.id for s in sites], month.start, until)
+    site_ids = [s.id for s in sites]
+    charging = await charging_by_plan(session, site_ids, month.start, until)
     for charged_site, amounts in charging.items():
         figures[charged_site].charging_by_plan = amounts
+    credits = await v2g_credits(session, sources, site_ids, month.start, until, now)
+    for credited_site, credited in credits.items():
+        figures[credited_site].v2g_credits = credited
     report_av = await availability_report(session, month.start, until, now, site_id, None, town)
     for scope, av in report_av.sites:
         if scope.site_id in figures:  # the other towns' sites, when limited to some towns
@@ -103,6 +115,11 @@ async def monthly_report(
         f = figures[site.id]
         by_town.setdefault(site.town, ScopeFigures("town", site.town, None, "")).add(f)
         network.add(f)
+    if town is None and site_id is None and towns is None:  # of no site: the whole network's
+        network.plan_fees_by_plan = await plan_fees_by_plan(session, sources, month.label, until)
+        network.partner_charging_by_plan = await partner_charging_by_plan(
+            session, sources, month.start, until
+        )
     return MonthlyReport(
         month, until, network, [by_town[t] for t in sorted(by_town)], [figures[s.id] for s in sites]
     )

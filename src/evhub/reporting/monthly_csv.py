@@ -12,7 +12,12 @@ currency in both columns, ";"-separated in the same order), bookings, booking_fe
 co2_avoided_kg, and then:
 charging_revenue_by_plan ("plan:CUR:amount;...", excl. VAT, credits deducted; "roaming": CDRs
 with no driver of ours, "no plan": drivers without one), reservation_fees_excl_vat
-("CUR:amount;...").
+("CUR:amount;..."), and then:
+plan_fees_by_plan and partner_charging_by_plan ("plan:CUR:amount;...": the month's plan fees,
+and what our drivers are billed for charging on partner networks; of no site or town, so on the
+network row of a whole-network report only), v2g_credits_excl_vat ("CUR:amount;...",
+negative), revenue_by_plan ("plan:CUR:amount;...": charging, plan fees and partner charging of
+each plan). revenue_excl_vat is the sum of every kind, each line once, per currency.
 Amounts are exact, excl. VAT, with 4 decimals (the precision of a CDR's totals).
 """
 
@@ -32,7 +37,8 @@ COLUMNS = (
     "downtime_faulted_h downtime_offline_h downtime_planned_h tickets_opened tickets_by_cause "
     "tickets_closed mean_repair_h tickets_open_at_end revenue_excl_vat revenue_currency bookings "
     "booking_fees_by_rule carsharing_trips carsharing_km carsharing_fees co2_avoided_kg "
-    "charging_revenue_by_plan reservation_fees_excl_vat"
+    "charging_revenue_by_plan reservation_fees_excl_vat plan_fees_by_plan partner_charging_by_plan "
+    "v2g_credits_excl_vat revenue_by_plan"
 ).split()
 MONEY_PLACES = Decimal("0.0001")
 
@@ -81,12 +87,17 @@ def row(report: MonthlyReport, f: ScopeFigures) -> dict[str, str]:
         "carsharing_km": f"{f.trip_km:.1f}",
         "carsharing_fees": _amounts(f.carsharing_fees),
         "co2_avoided_kg": f"{co2.avoided_kg(f.energy_kwh):.1f}",
-        "charging_revenue_by_plan": ";".join(
-            f"{plan}:{currency}:{money(amount)}"
-            for (plan, currency), amount in sorted(f.charging_by_plan.items())
-        ),
+        "charging_revenue_by_plan": _by_plan(f.charging_by_plan),
         "reservation_fees_excl_vat": _amounts(f.reservation_fees),
+        "plan_fees_by_plan": _by_plan(f.plan_fees_by_plan),
+        "partner_charging_by_plan": _by_plan(f.partner_charging_by_plan),
+        "v2g_credits_excl_vat": _amounts(f.v2g_credits),
+        "revenue_by_plan": _by_plan(f.revenue_by_plan),
     }
+
+
+def _by_plan(amounts: dict[tuple[str, str], Decimal]) -> str:
+    return ";".join(f"{p}:{c}:{money(a)}" for (p, c), a in sorted(amounts.items()))
 
 
 def money(amount: Decimal) -> str:

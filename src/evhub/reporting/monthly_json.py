@@ -27,12 +27,18 @@ class PlanAmount(Amount):
 
 class Revenue(BaseModel):
     """Excl. VAT: charging by the driver's plan (credits deducted; "roaming": no driver of
-    ours), reservation fees at invoiced prices, car-sharing fees, and their total."""
+    ours), reservation fees at invoiced prices, car-sharing fees, V2G credits (negative), plan
+    fees and our drivers' charging on partner networks (of no site: in a whole network's
+    scope only), by plan all that is a plan's, and the total of every kind."""
 
     total: list[Amount]
     charging_by_plan: list[PlanAmount]
     reservation_fees: list[Amount]
     carsharing: list[Amount]
+    v2g_credits: list[Amount]
+    plan_fees: list[PlanAmount]
+    partner_charging_by_plan: list[PlanAmount]
+    by_plan: list[PlanAmount]
 
 
 class ScopeOut(BaseModel):
@@ -75,14 +81,22 @@ def _scope(report: MonthlyReport, f: ScopeFigures) -> ScopeOut:
         drivers_by_group={g: len(keys) for g, keys in sorted(f.drivers.items())},
         revenue=Revenue(
             total=_amounts(f.revenue_excl_vat),
-            charging_by_plan=[
-                PlanAmount(plan=plan, currency=currency, amount_excl_vat=money(amount))
-                for (plan, currency), amount in sorted(f.charging_by_plan.items())
-            ],
+            charging_by_plan=_plan_amounts(f.charging_by_plan),
             reservation_fees=_amounts(f.reservation_fees),
             carsharing=_amounts(f.carsharing_fees),
+            v2g_credits=_amounts(f.v2g_credits),
+            plan_fees=_plan_amounts(f.plan_fees_by_plan),
+            partner_charging_by_plan=_plan_amounts(f.partner_charging_by_plan),
+            by_plan=_plan_amounts(f.revenue_by_plan),
         ),
     )
+
+
+def _plan_amounts(by_plan: dict[tuple[str, str], Decimal]) -> list[PlanAmount]:
+    return [
+        PlanAmount(plan=plan, currency=currency, amount_excl_vat=money(amount))
+        for (plan, currency), amount in sorted(by_plan.items())
+    ]
 
 
 def _amounts(by_currency: dict[str, Decimal]) -> list[Amount]:

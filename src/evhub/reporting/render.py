@@ -9,10 +9,10 @@ from typing import Literal
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evhub.billing.lines import ReservationFees
 from evhub.reporting.monthly import Month, monthly_report
 from evhub.reporting.monthly_csv import monthly_csv
 from evhub.reporting.monthly_json import monthly_json
+from evhub.reporting.revenue import RevenueSources
 from evhub.settings import Settings
 
 ReportFormat = Literal["csv", "pdf", "json"]
@@ -35,8 +35,8 @@ async def render_monthly(
 ) -> bytes:
     """The report's bytes; the PDF is drawn in a worker thread, off the event loop."""
     month = Month.parse(month_label, settings.report_timezone)
-    fees = ReservationFees(settings)
-    report = await monthly_report(session, month, now, fees, town, site_id, towns)
+    sources = RevenueSources.of(settings)
+    report = await monthly_report(session, month, now, sources, town, site_id, towns)
     if fmt == "csv":
         return monthly_csv(report).encode()
     if fmt == "json":

@@ -11,6 +11,7 @@ driver gets back exactly what was charged; else priced the same way, negated.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.accounts import service as accounts
 from evhub.billing import lines as billing_lines
+from evhub.billing.billed import billed_lines
 from evhub.billing.models import InvoiceLineRecord
 from evhub.roaming import plan_prices
 from evhub.roaming.models import RemoteObject
@@ -64,6 +66,27 @@ class RoamingCdrs:
             draft = await self._line(session, row, until, driver_id)
             if draft is not None:
                 out.append(draft)
+        return sorted(out, key=lambda d: d.at)
+
+    async def lines_ended(
+        self, session: AsyncSession, start: datetime, until: datetime
+    ) -> list[billing_lines.LineDraft]:
+        """The lines of the CDRs ended in [start, until), invoiced or not: an invoiced one at
+        the amount its invoice billed, the others as the next invoice will price them (what
+        reports count; each CDR once)."""
+        billed = await billed_lines(session, SOURCE)
+        rows = await session.scalars(
+            select(RemoteObject).where(RemoteObject.module == "cdrs").order_by(RemoteObject.id)
+        )
+        out = []
+        for row in rows:
+            draft = await self._line(session, row, until, None)
+            if draft is None or draft.at < start:
+                continue
+            line = billed.get(draft.source_ref)
+            if line is not None:
+                draft = replace(draft, amount_excl_vat=line.amount_excl_vat)
+            out.append(draft)
         return sorted(out, key=lambda d: d.at)
 
     async def _line(

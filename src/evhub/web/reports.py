@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from evhub.billing.lines import ReservationFees
 from evhub.deps import ClockDep, SessionDep
 from evhub.errors import DomainError
 from evhub.reporting import co2
@@ -17,6 +16,7 @@ from evhub.reporting.figures import METHODS, ScopeFigures
 from evhub.reporting.money import money_text
 from evhub.reporting.monthly import Month, MonthlyReport, monthly_report
 from evhub.reporting.monthly_csv import row
+from evhub.reporting.revenue import RevenueSources
 from evhub.reporting.scope import report_scope
 from evhub.web.console import PageReportReader, render
 
@@ -40,8 +40,8 @@ async def reports_page(
     try:
         scope = report_scope(principal.towns, town or None)
         month_ = Month.parse(label, timezone)
-        fees = ReservationFees(request.app.state.settings)
-        report = await monthly_report(session, month_, now, fees, scope.town, None, scope.towns)
+        sources = RevenueSources.of(request.app.state.settings)
+        report = await monthly_report(session, month_, now, sources, scope.town, None, scope.towns)
     except DomainError as exc:
         error = exc.message
     query = {"month": label, **({"town": town} if town else {})}
