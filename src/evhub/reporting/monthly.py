@@ -77,6 +77,7 @@ class MonthlyReport:
     network: ScopeFigures
     towns: list[ScopeFigures]
     sites: list[ScopeFigures]
+    whole_network: bool = True  # False: limited to a town, a site or a funder's towns
 
 
 async def monthly_report(
@@ -115,14 +116,14 @@ async def monthly_report(
         f = figures[site.id]
         by_town.setdefault(site.town, ScopeFigures("town", site.town, None, "")).add(f)
         network.add(f)
-    if town is None and site_id is None and towns is None:  # of no site: the whole network's
+    whole = town is None and site_id is None and towns is None
+    if whole:  # what belongs to no site is the whole network's
         network.plan_fees_by_plan = await plan_fees_by_plan(session, sources, month.label, until)
         network.partner_charging_by_plan = await partner_charging_by_plan(
             session, sources, month.start, until
         )
-    return MonthlyReport(
-        month, until, network, [by_town[t] for t in sorted(by_town)], [figures[s.id] for s in sites]
-    )
+    town_figures = [by_town[t] for t in sorted(by_town)]
+    return MonthlyReport(month, until, network, town_figures, [figures[s.id] for s in sites], whole)
 
 
 async def _sites(

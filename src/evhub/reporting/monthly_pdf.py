@@ -3,7 +3,8 @@
 Drawn with matplotlib into its PdfPages: one library for the charts and the document. Figures
 are built with the object API (no pyplot): no display, no global state, safe off the event loop.
 A4 portrait; each town's page has its figures, its revenue excl. VAT by plan and site, the
-daily energy, the hourly occupancy heat map and each site's uptime.
+daily energy, the hourly occupancy heat map and each site's uptime; a town of many sites has
+continuation pages for its revenue per site (`revenue_pdf.py`).
 """
 
 from __future__ import annotations
@@ -19,19 +20,27 @@ from evhub.reporting import co2
 from evhub.reporting.figures import METHODS, PLANNED_CAUSE, ScopeFigures
 from evhub.reporting.money import money_text
 from evhub.reporting.monthly import MonthlyReport
+from evhub.reporting.revenue_pdf import (
+    continuation_pages,
+    network_revenue_page,
+    revenue_table,
+    site_chunks,
+)
 
 A4 = (8.27, 11.69)
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-MAX_SITE_COLUMNS = 3  # a town with more sites shows its total alone (each site is in the CSV)
 
 
 def monthly_pdf(report: MonthlyReport) -> bytes:
     out = io.BytesIO()
     with PdfPages(out, metadata={"Title": f"evhub monthly report {report.month.label}"}) as pdf:
         pdf.savefig(_summary_page(report))
+        pdf.savefig(network_revenue_page(report.month.label, report.network, report.whole_network))
         for town in report.towns:
             sites = [s for s in report.sites if s.town == town.town]
             pdf.savefig(_town_page(report, town, sites))
+            for page in continuation_pages(report.month.label, town, sites):
+                pdf.savefig(page)
     return out.getvalue()
 
 
@@ -69,20 +78,6 @@ def _lines(report: MonthlyReport, f: ScopeFigures) -> list[tuple[str, str]]:
     if report.network.trips:  # the network runs car-sharing this month
         lines.append(("Car-sharing trips / km", f"{f.trips} / {f.trip_km:,.0f} km"))
     return [*lines, ("CO2 avoided", f"{co2.avoided_kg(f.energy_kwh):,.0f} kg")]
-
-
-def revenue_rows(town: ScopeFigures, sites: list[ScopeFigures]) -> list[list[str]]:
-    """The town's revenue excl. VAT: a row per plan, then reservation fees, car-sharing and
-    the total; a column per site (up to MAX_SITE_COLUMNS), then the town."""
-    scopes = [*(sites if len(sites) <= MAX_SITE_COLUMNS else []), town]
-    rows = []
-    for plan in sorted({p for p, _ in town.charging_by_plan}):
-        rows.append([f"Charging, {plan}", *(money_text(s.charging_of(plan)) for s in scopes)])
-    rows.append(["Reservation fees", *(money_text(s.reservation_fees) for s in scopes)])
-    if town.trips or town.carsharing_fees:
-        rows.append(["Car-sharing", *(money_text(s.carsharing_fees) for s in scopes)])
-    rows.append(["Total", *(money_text(s.revenue_excl_vat) for s in scopes)])
-    return rows
 
 
 def _table(
@@ -135,30 +130,6 @@ def _towns_table(
             cell.set_facecolor("#dde6ee")
 
 
-def _revenue_table(
-    fig: Figure,
-    rect: tuple[float, float, float, float],
-    town: ScopeFigures,
-    sites: list[ScopeFigures],
-) -> None:
-    ax = fig.add_axes(rect)
-    ax.axis("off")
-    ax.set_title("Revenue excl. VAT", fontsize=9, loc="left")
-    shown = sites if len(sites) <= MAX_SITE_COLUMNS else []
-    header = ["", *(s.site_name[:24] for s in shown), "Town"]
-    table = ax.table(cellText=revenue_rows(town, sites), colLabels=header, loc="upper center")
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.scale(1, 1.25)
-    last = len(revenue_rows(town, sites))
-    for (r, c), cell in table.get_celld().items():
-        cell.set_edgecolor("#cccccc")
-        if r == 0 or c == 0 or r == last:
-            cell.set_text_props(fontweight="bold")
-        if r == 0:
-            cell.set_facecolor("#dde6ee")
-
-
 def _summary_page(report: MonthlyReport) -> Figure:
     fig = Figure(figsize=A4)
     fig.text(0.08, 0.95, "Charging hubs: monthly report", fontsize=18, fontweight="bold")
@@ -184,9 +155,14 @@ def _town_page(report: MonthlyReport, town: ScopeFigures, sites: list[ScopeFigur
     fig = Figure(figsize=A4)
     fig.text(0.08, 0.95, town.town or "(no town)", fontsize=18, fontweight="bold")
     names = ", ".join(s.site_name for s in sites)
-    fig.text(0.08, 0.925, f"{report.month.label} - sites: {names}", fontsize=9)
+    head = _wrap(f"{report.month.label} - {len(sites)} sites: {names}", 120)
+    fig.text(0.08, 0.925, head[0] + (" ..." if len(head) > 1 else ""), fontsize=9)
     _table(fig, (0.08, 0.62, 0.84, 0.29), _lines(report, town), row_scale=1.15)
-    _revenue_table(fig, (0.08, 0.42, 0.84, 0.17), town, sites)
+    chunks = site_chunks(sites)
+    title = "Revenue excl. VAT"
+    if len(chunks) > 1:
+        title += f" (sites 1 to {len(chunks[0])} of {len(sites)}; the others on the next pages)"
+    revenue_table(fig, (0.08, 0.42, 0.84, 0.17), title, chunks[0], town, "Town total")
     ax = fig.add_axes((0.1, 0.315, 0.82, 0.09))
     _daily_energy(ax, report, town)
     ax = fig.add_axes((0.1, 0.16, 0.75, 0.1))
