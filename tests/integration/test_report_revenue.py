@@ -258,6 +258,13 @@ async def test_revenue_by_plan_fees_and_trips_equal_what_was_made(
     trips = {sites["Mairie"]: trip_fees, sites["Gare"]: Decimal(0), sites["Centre"]: Decimal(0)}
     assert trip_fees > 0
 
+    # Plan fees of the month, of no site: in the whole network's scope only. Ada's and Bo's
+    # plans at the fees the plans list; Cy and Di hold none.
+    listed = (await server.http.get("/api/v1/accounts/plans")).json()
+    fee_of = {p["code"]: Decimal(p["monthly_fee"]) for p in listed}
+    plan_fees = {plan: fee_of[plan] for plan in ("resident-night", "payg") if fee_of[plan] > 0}
+    assert plan_fees  # the night pass has a fee
+
     viewer = await server.client("viewer")
     params = {"month": "2026-11", "format": "json"}
     r = await viewer.get("/api/v1/reports/monthly", params=params)
@@ -281,7 +288,11 @@ async def test_revenue_by_plan_fees_and_trips_equal_what_was_made(
         revenue = scope["revenue"]
         assert amounts(revenue["reservation_fees"]) == ({"EUR": want_fees} if want_fees else {})
         assert amounts(revenue["carsharing"]) == ({"EUR": want_trips} if want_trips else {})
+        want_plan_fees = plan_fees if kind == "network" else {}
+        assert amounts(revenue["plan_fees"], "plan") == want_plan_fees, key
+        assert revenue["v2g_credits"] == revenue["partner_charging_by_plan"] == [], key
         total = sum(want_plans.values(), Decimal(0)) + want_fees + want_trips
+        total += sum(want_plan_fees.values(), Decimal(0))
         assert amounts(revenue["total"]) == {"EUR": total}, key
     network_scope = scopes[("network", "")]
     assert network_scope["drivers_by_group"] == {
@@ -328,7 +339,8 @@ async def _csv(viewer: Any) -> dict[tuple[str, str], dict[str, str]]:
 
 
 async def _pdf_and_console(server: LiveServer, viewer: Any, resident_at_mairie: Decimal) -> None:
-    """The PDF has its summary and a page per town with its revenue table, rendered to PNG;
+    """The PDF has its summary, the network's revenue and a page per town with its revenue
+    table, rendered to PNG;
     the console shows each plan's revenue to the cent."""
     r = await viewer.get("/api/v1/reports/monthly", params={"month": "2026-11", "format": "pdf"})
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
@@ -338,9 +350,9 @@ async def _pdf_and_console(server: LiveServer, viewer: Any, resident_at_mairie: 
     pdf = SCREENSHOTS / "monthly-report-revenue.pdf"
     pdf.write_bytes(r.content)
     info = subprocess.run([pdfinfo, str(pdf)], check=True, capture_output=True, text=True)
-    assert re.search(r"^Pages:\s+3$", info.stdout, re.M)
+    assert re.search(r"^Pages:\s+4$", info.stdout, re.M)
     target = SCREENSHOTS / "monthly-report-revenue-anse"
-    args = [pdftoppm, "-png", "-r", "80", "-f", "2", "-l", "2", "-singlefile"]
+    args = [pdftoppm, "-png", "-r", "80", "-f", "3", "-l", "3", "-singlefile"]
     subprocess.run([*args, str(pdf), str(target)], check=True, timeout=60)
     assert (SCREENSHOTS / "monthly-report-revenue-anse.png").stat().st_size > 10_000
 

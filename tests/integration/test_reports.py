@@ -151,8 +151,9 @@ async def test_town_filter_and_pdf_for_the_council(server: LiveServer) -> None:
     pdf = SCREENSHOTS / "monthly-report.pdf"
     pdf.write_bytes(r.content)
     info = subprocess.run([pdfinfo, str(pdf)], check=True, capture_output=True, text=True)
-    assert re.search(r"^Pages:\s+3$", info.stdout, re.M)  # the summary, then Anse and Jassans
-    for page, name in ((1, "monthly-report-summary"), (2, "monthly-report-town")):
+    # The summary, the network's revenue, then Anse and Jassans.
+    assert re.search(r"^Pages:\s+4$", info.stdout, re.M)
+    for page, name in ((1, "monthly-report-summary"), (3, "monthly-report-town")):
         target = SCREENSHOTS / name
         args = [pdftoppm, "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile"]
         subprocess.run([*args, str(pdf), str(target)], check=True, timeout=60)
