@@ -326,7 +326,9 @@ async def test_revenue_by_plan_fees_and_trips_equal_what_was_made(
     assert mairie["carsharing_fees"] == f"EUR:{trip_fees.quantize(Decimal('0.0001'))}"
     assert csv_rows[("site", "Gare")]["reservation_fees_excl_vat"] == ""
 
-    await _pdf_and_console(server, viewer, charging[sites["Mairie"]]["resident-night"])
+    await _pdf_and_console(
+        server, viewer, charging[sites["Mairie"]]["resident-night"], plan_fees["resident-night"]
+    )
 
 
 async def _csv(viewer: Any) -> dict[tuple[str, str], dict[str, str]]:
@@ -338,7 +340,9 @@ async def _csv(viewer: Any) -> dict[tuple[str, str], dict[str, str]]:
     }
 
 
-async def _pdf_and_console(server: LiveServer, viewer: Any, resident_at_mairie: Decimal) -> None:
+async def _pdf_and_console(
+    server: LiveServer, viewer: Any, resident_at_mairie: Decimal, night_pass_fee: Decimal
+) -> None:
     """The PDF has its summary, the network's revenue and a page per town with its revenue
     table, rendered to PNG;
     the console shows each plan's revenue to the cent."""
@@ -361,6 +365,8 @@ async def _pdf_and_console(server: LiveServer, viewer: Any, resident_at_mairie: 
     assert page.status_code == 200
     cents = resident_at_mairie.quantize(Decimal("0.01"))
     assert f'<span data-plan="resident-night">resident-night: {cents} EUR</span>' in page.text
+    fee = f"resident-night: {night_pass_fee.quantize(Decimal('0.01'))} EUR"
+    assert page.text.count(f'<span data-plan-fee="resident-night">{fee}</span>') == 1  # network
     assert 'id="revenue-table"' in page.text and "Car-sharing trips / km" in page.text
     # Drivers by user group, and the methods: uptime with planned maintenance apart, CO2's
     # reference with its source.

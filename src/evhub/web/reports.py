@@ -71,6 +71,14 @@ def _revenue(f: ScopeFigures) -> dict[str, object]:
         ],
         "reservation_fees": money_text(f.reservation_fees),
         "carsharing": money_text(f.carsharing_fees), "trips": f.trips,
+        "v2g_credits": money_text(f.v2g_credits),
+        "plan_fees": [
+            (p, money_text(f.plan_fees_of(p))) for p in sorted({p for p, _ in f.plan_fees_by_plan})
+        ],
+        "partner": [
+            (p, money_text(f.partner_charging_of(p)))
+            for p in sorted({p for p, _ in f.partner_charging_by_plan})
+        ],
         "total": money_text(f.revenue_excl_vat),
     }  # fmt: skip
 
