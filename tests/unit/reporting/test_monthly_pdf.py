@@ -19,8 +19,8 @@ NAMES = ["Mairie", "Gare", "Stade", "Ecole", "Marche"]
 
 
 def five_site_town() -> MonthlyReport:
-    """Anse with five sites, each with its own charging revenue by plan; Jassans with one.
-    Amounts are distinct per site (site n: n x 11.11 EUR resident, n x 1.01 EUR payg)."""
+    """Anse with five sites, each with its own charging revenue by plan. Amounts are distinct
+    per site (site n: n x 11.11 EUR resident, n x 1.01 EUR payg)."""
     month = Month.parse("2026-11", "Europe/Paris")
     sites = []
     for n, name in enumerate(NAMES, start=1):
@@ -32,17 +32,13 @@ def five_site_town() -> MonthlyReport:
         }
         sites.append(site)
     sites[1].v2g_credits = {"EUR": Decimal("-0.41")}
-    other = ScopeFigures("site", "Jassans", 6, "Centre", points=2, hours_in_month=720)
-    other.currencies = {"EUR"}
-    sites.append(other)
     anse = ScopeFigures("town", "Anse", None, "")
-    jassans = ScopeFigures("town", "Jassans", None, "")
     network = ScopeFigures("network", "", None, "network")
     for s in sites:
-        (anse if s.town == "Anse" else jassans).add(s)
+        anse.add(s)
         network.add(s)
     network.plan_fees_by_plan = {("resident-night", "EUR"): Decimal("9.90")}
-    return MonthlyReport(month, month.end, network, [anse, jassans], sites)
+    return MonthlyReport(month, month.end, network, [anse], sites)
 
 
 def flat(text: str) -> str:
@@ -52,8 +48,8 @@ def flat(text: str) -> str:
 def test_a_town_of_five_sites_lists_each_site_s_revenue_and_the_town_total() -> None:
     report = five_site_town()
     pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(monthly_pdf(report))).pages]
-    # Summary, network revenue, Anse and its continuation page, Jassans.
-    assert len(pages) == 5
+    # Summary, network revenue, Anse and its continuation page.
+    assert len(pages) == 4
     anse = [p for p in pages if "5 sites: Mairie" in p or "Anse, continued" in p]
     assert len(anse) == 1 + (len(NAMES) - 1) // SITES_PER_TABLE
     text = " ".join(anse)
@@ -69,7 +65,6 @@ def test_a_town_of_five_sites_lists_each_site_s_revenue_and_the_town_total() -> 
     assert money_text({"EUR": want}) == money_text(town.revenue_excl_vat)
     assert all(money_text({"EUR": want}) in page for page in anse)
     assert "V2G credits" in text and "-0.41 EUR" in text
-    assert "Centre" not in text  # Jassans' site is on Jassans' page
     # A plan fee belongs to no town: on the network's revenue page, not in a town's.
     (revenue,) = [p for p in pages if "whole network, by kind and plan" in p]
     assert "Plan fees, resident-night" in revenue and "9.90 EUR" in revenue
