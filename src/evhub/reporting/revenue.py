@@ -94,9 +94,9 @@ async def plan_fees_by_plan(
         for ref, line in (await billed_lines(session, PlanFees.name, ref_suffix=suffix)).items()
     }
     for draft in await sources.plan_fees.lines(session, until, None):
-        if draft.source_ref.endswith(suffix):  # the invoices' month is the report's
-            fees.setdefault(draft.source_ref, (draft.driver_id, draft.currency,
-                                               draft.amount_excl_vat))  # fmt: skip
+        if draft.source_ref.endswith(suffix) and draft.source_ref not in fees:
+            # (when the invoices' month is the report's: both time zones alike)
+            fees[draft.source_ref] = (draft.driver_id, draft.currency, draft.amount_excl_vat)
     return await _by_plan(session, fees.values())
 
 
@@ -125,7 +125,8 @@ async def v2g_credits(
         for f in await v2g_credit.fed_back(session, now, since=start)
         if f.driver_id is not None and f.site_id in site_ids and start <= f.started_at < until
     ]
-    billed = await billed_lines(session, "v2g_credit", refs=[f"tx:{f.transaction_pk}" for f in fed])
+    refs = [f"tx:{f.transaction_pk}" for f in fed]  # as `V2gCredits` names its lines
+    billed = await billed_lines(session, v2g_credit.V2gCredits.name, refs=refs)
     out: dict[int, ByCurrency] = {}
     for f in fed:
         line = billed.get(f"tx:{f.transaction_pk}")

@@ -95,7 +95,8 @@ def continuation_pages(
             top = 0.88 - i * 0.29
             first = (1 + (n - 2) * TABLES_PER_PAGE + i) * SITES_PER_TABLE + 1
             last = first + len(chunk) - 1
-            title = f"Sites {first} to {last} of {len(sites)}"
+            span = f"Site {first}" if first == last else f"Sites {first} to {last}"
+            title = f"{span} of {len(sites)}"
             revenue_table(fig, (0.08, top - 0.25, 0.84, 0.25), title, chunk, town, "Town total")
         yield fig
 
