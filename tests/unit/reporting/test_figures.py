@@ -76,3 +76,22 @@ def test_revenue_adds_up_by_plan_and_currency_with_credits_deducted() -> None:
     assert town.revenue_excl_vat == {"CHF": Decimal("3"), "EUR": Decimal("22.4734")}
     empty = ScopeFigures("site", "Jassans", 3, "C", currencies={"EUR"})
     assert empty.revenue_excl_vat == {"EUR": Decimal(0)}  # nothing earned, said in its currency
+
+
+def test_revenue_adds_every_kind_per_currency_credits_deducted_never_across_currencies() -> None:
+    site = ScopeFigures("site", "Anse", 1, "A")
+    site.currencies = {"EUR"}
+    site.charging_by_plan = {("payg", "EUR"): Decimal("3.5000"), ("payg", "CHF"): Decimal("2")}
+    site.reservation_fees = {"EUR": Decimal("5.00")}
+    site.carsharing_fees = {"CHF": Decimal("7.25")}
+    site.v2g_credits = {"EUR": Decimal("-0.41")}
+    network = ScopeFigures("network", "", None, "network")
+    network.add(site)
+    network.plan_fees_by_plan = {("resident-night", "EUR"): Decimal("19.00")}
+    network.partner_charging_by_plan = {("payg", "CHF"): Decimal("-1.10")}
+    assert site.revenue_excl_vat == {"CHF": Decimal("9.25"), "EUR": Decimal("8.09")}
+    assert network.revenue_excl_vat == {"CHF": Decimal("8.15"), "EUR": Decimal("27.09")}
+    assert network.revenue_by_plan == {
+        ("payg", "CHF"): Decimal("0.90"), ("payg", "EUR"): Decimal("3.5"),
+        ("resident-night", "EUR"): Decimal("19.00"),
+    }  # fmt: skip
