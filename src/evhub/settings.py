@@ -174,6 +174,12 @@ class Settings(BaseSettings):
     carsharing_default_trip_km: float = Field(
         default=50.0, gt=0, description="The distance of a booking that does not say it."
     )
+    # The console's fleet map: a tile server's URL template (Leaflet's {z}/{x}/{y}) and the
+    # credit its licence asks for. Empty: no tiles, the hubs and cars on a blank map (offline).
+    map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tiles_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
     gbfs_system_id: str = "evhub"
     gbfs_system_name: str = "evhub car-sharing"
     gbfs_timezone: str = "Europe/Paris"

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.carsharing import bookings, fleet, members, reports, return_fees, trips
+from evhub.carsharing import bookings, fleet, members, positions, reports, return_fees, trips
 from evhub.carsharing.bookings import CarRequest, CarSearch
 from evhub.carsharing.control import VehicleControl
 from evhub.carsharing.fleet import VehicleSpec
@@ -29,6 +29,7 @@ from evhub.carsharing.schemas import (
     CancelIn,
     CarBookingIn,
     CarBookingOut,
+    CarPositionOut,
     FeeIn,
     FeeOut,
     MemberIn,
@@ -41,7 +42,7 @@ from evhub.carsharing.schemas import (
     VehiclePatch,
 )
 from evhub.carsharing.state import CarBookingState, Propulsion
-from evhub.deps import ServicesDep, SessionDep
+from evhub.deps import ClockDep, ServicesDep, SessionDep
 from evhub.errors import InvalidInput
 from evhub.params import DbId
 
@@ -85,6 +86,14 @@ async def list_vehicles(
     session: SessionDep, site_id: DbId | None = None, state: str | None = None
 ) -> object:
     return await fleet.list_vehicles(session, site_id, state)
+
+
+@router.get("/fleet/positions", response_model=list[CarPositionOut], dependencies=[VIEWER])
+async def fleet_positions(
+    session: SessionDep, clock: ClockDep, site_id: DbId | None = None
+) -> object:
+    """Each car at its last known position, for the console's fleet map."""
+    return await positions.fleet_positions(session, site_id, clock.now())
 
 
 @router.get("/fleet/vehicles/{vehicle_id}", response_model=VehicleOut, dependencies=[VIEWER])

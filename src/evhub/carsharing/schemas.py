@@ -75,6 +75,30 @@ class VehicleOut(BaseModel):
     charging_token_uid: str | None = None
 
 
+class CarPositionOut(BaseModel):
+    """A car on the fleet map: its unit's latest position (`source: telematics`), else its
+    home hub's (`hub`); `unknown` when neither has coordinates (lat and lon null)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    vehicle_id: int
+    plate: str
+    make: str
+    model: str
+    propulsion: str
+    state: str
+    site_id: int
+    lat: float | None
+    lon: float | None
+    source: Literal["telematics", "hub", "unknown"]
+    reported_at: datetime | None
+    soc: float | None = Field(description="Battery level, %, of an electric car.")
+    fuel: float | None = Field(description="Tank level, %, of a combustion car.")
+    range_km: float
+    next_booking_id: int | None
+    next_booking_starts_at: datetime | None
+
+
 class MemberIn(BaseModel):
     driver_id: int
     licence_number: str = Field(min_length=3, max_length=32)
