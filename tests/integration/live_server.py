@@ -115,6 +115,7 @@ async def run_server(
     database_url: str, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[LiveServer]:
     settings.setdefault("var_dir", Path(tempfile.mkdtemp(prefix="evhub-test-")))
+    settings.setdefault("map_tiles_url", "")  # no tile server: tests never leave the machine
     admin_key = settings.setdefault("bootstrap_admin_key", "evh_" + secrets.token_urlsafe(32))
     options = Settings(database_url=database_url, **settings)
     app = create_app(options, clock=clock)

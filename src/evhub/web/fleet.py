@@ -18,6 +18,7 @@ from evhub.carsharing.return_fees import FeeRequest
 from evhub.deps import ClockDep, SessionDep, UowDep
 from evhub.errors import DomainError, InvalidInput
 from evhub.web.console import PageOperator, PageViewer, read_form, render
+from evhub.web.fleet_map import map_context
 
 router = APIRouter(include_in_schema=False)
 AHEAD = timedelta(days=7)  # the bookings shown: those holding a car from now to a week ahead
@@ -46,6 +47,7 @@ async def fleet_page(
         bookings=await views.bookings_between(session, now, now + AHEAD, scope),
         trips=await views.latest_trips(session, scope),
         damages=await views.damage_reports(session, scope), now=now, policy=policy,
+        **map_context(request.app.state.settings, sites.values(), scope),
     )  # fmt: skip
 
 
