@@ -28,7 +28,7 @@ if not CHROMIUM.exists():
         "sudo apt-get install -y chromium",
         pytrace=False,
     )
-if not (VENDOR_DIR / "htmx.min.js").exists():
+if not all((VENDOR_DIR / name).exists() for name in ("htmx.min.js", "leaflet.js")):
     pytest.fail("console assets not built: run `make web-assets`", pytrace=False)
 
 

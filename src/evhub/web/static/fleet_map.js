@@ -36,18 +36,21 @@
       "<br><small>" + text(seen(car, tz)) + "</small>";
   }
 
-  // Pixel offsets that spread the cars sharing one place on a ring, so that each can be seen.
-  function offsets(cars) {
+  function spot(lat, lon) { return lat.toFixed(5) + "," + lon.toFixed(5); }
+
+  // Pixel offsets that spread the cars sharing one place on a ring, so that each can be seen
+  // (at a hub's place, even one car: the hub's marker stays visible in the middle).
+  function offsets(cars, hubSpots) {
     const groups = new Map();
     cars.forEach(function (car) {
-      const key = car.lat.toFixed(5) + "," + car.lon.toFixed(5);
+      const key = spot(car.lat, car.lon);
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key).push(car);
     });
     const out = new Map();
-    groups.forEach(function (group) {
+    groups.forEach(function (group, key) {
       group.forEach(function (car, i) {
-        if (group.length === 1) { out.set(car.vehicle_id, [0, 0]); return; }
+        if (group.length === 1 && !hubSpots.has(key)) { out.set(car.vehicle_id, [0, 0]); return; }
         const angle = 2 * Math.PI * i / group.length - Math.PI / 2;
         const r = RING_PX * Math.max(1, group.length / 8);
         out.set(car.vehicle_id, [Math.round(r * Math.cos(angle)), Math.round(r * Math.sin(angle))]);
@@ -72,27 +75,29 @@
       L.tileLayer(section.dataset.tiles, { maxZoom: 19, attribution: section.dataset.attribution }).addTo(map);
     }
     const located = hubs.filter(function (h) { return h.lat != null && h.lon != null; });
+    const hubSpots = new Set(located.map(function (h) { return spot(h.lat, h.lon); }));
+    const markers = new Map();
+    let fitted = false;
+
+    // A marker is drawn once the map has a view: the hubs' first, the cars' with them after.
+    function fit(cars) {
+      const points = located.map(function (h) { return [h.lat, h.lon]; })
+        .concat(cars.map(function (c) { return [c.lat, c.lon]; }));
+      if (!points.length) { map.setView([46.5, 2.5], 5); return; }
+      map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 16 });
+    }
+
+    fit([]);
     located.forEach(function (h) {
       const icon = L.divIcon({ className: "hub-marker", iconSize: [18, 18] });
       const marker = L.marker([h.lat, h.lon], { icon: icon, zIndexOffset: -1000, keyboard: false }).addTo(map);
       marker.getElement().dataset.site = h.id;
       marker.bindTooltip(h.name, { permanent: true, direction: "right", offset: [10, 0], className: "hub-label" });
     });
-    const markers = new Map();
-    let fitted = false;
-
-    function fit(cars) {
-      const points = located.map(function (h) { return [h.lat, h.lon]; })
-        .concat(cars.map(function (c) { return [c.lat, c.lon]; }));
-      if (!points.length) { map.setView([46.5, 2.5], 5); return; }
-      map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 16 });
-      fitted = true;
-    }
-
     function draw(cars) {
       const placed = cars.filter(function (c) { return c.lat != null && c.lon != null; });
-      if (!fitted) fit(placed);
-      const spread = offsets(placed);
+      if (!fitted) { fit(placed); fitted = true; }
+      const spread = offsets(placed, hubSpots);
       const ids = new Set();
       placed.forEach(function (car) {
         ids.add(car.vehicle_id);
