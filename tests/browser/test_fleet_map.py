@@ -72,6 +72,8 @@ async def test_the_fleet_map_shows_hubs_and_cars_by_state_and_follows_a_trip(
         failed: list[str] = []
         page.on("requestfailed", lambda request: failed.append(request.url))
         page.on("pageerror", lambda error: failed.append(str(error)))
+        asked: list[str] = []  # the map must work with no network beyond the server
+        page.on("request", lambda request: asked.append(request.url))
         await page.goto(hub.server.base_url + "/fleet")
         await page.fill("input[name=name]", "ops")
         await page.fill("input[name=password]", USER_PASSWORD)
@@ -141,3 +143,5 @@ async def test_the_fleet_map_shows_hubs_and_cars_by_state_and_follows_a_trip(
         assert (await row.locator(".seen").inner_text()).startswith("read ")
         await page.screenshot(path=str(screenshots / "fleet-map-after-trip.png"), full_page=False)
         assert failed == []
+        assert [url for url in asked if not url.startswith(hub.server.base_url + "/")] == []
+        assert sum(url.endswith("/api/v1/fleet/positions") for url in asked) == 2

@@ -155,7 +155,7 @@
     });
     document.getElementById("fleet-map-refresh").addEventListener("click", refresh);
     refresh();
-    setInterval(refresh, 1000 * Number(section.dataset.refreshS || 30));
+    setInterval(function () { if (!document.hidden) refresh(); }, 1000 * Number(section.dataset.refreshS || 30));
   }
 
   document.addEventListener("DOMContentLoaded", function () {
