@@ -92,8 +92,9 @@
       const icon = L.divIcon({ className: "hub-marker", iconSize: [18, 18] });
       const marker = L.marker([h.lat, h.lon], { icon: icon, zIndexOffset: -1000, keyboard: false }).addTo(map);
       marker.getElement().dataset.site = h.id;
-      marker.bindTooltip(h.name, { permanent: true, direction: "right", offset: [10, 0], className: "hub-label" });
+      marker.bindTooltip(text(h.name), { permanent: true, direction: "right", offset: [10, 0], className: "hub-label" });
     });
+
     function draw(cars) {
       const placed = cars.filter(function (c) { return c.lat != null && c.lon != null; });
       if (!fitted) { fit(placed); fitted = true; }
