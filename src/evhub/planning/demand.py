@@ -9,7 +9,10 @@ car), and else what cars at this site usually do at this hour (median energy and
 sessions of the same user group).
 The source travels with the plan so an operator sees why.
 A car that may also feed the grid carries its battery bounds (`v2x_needs`); its energy is then
-what its battery still lacks for the target, measured in the battery.
+what its battery still lacks for the target, measured in the battery. Those bounds read the
+state of charge in the same order: the connected car's report first (brought to now by the
+meter, `v2x_soc`), then the station's, then the one the car gave with its V2X bounds; a shared
+car's bounds follow the operator's fleet choice (`FleetDeclaration.v2x`).
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from evhub.accounts.models import Driver, Token
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
 from evhub.errors import Conflict, InvalidInput
-from evhub.planning import telemetry, v2x_needs
+from evhub.planning import telemetry, v2x_needs, v2x_soc
 from evhub.planning.models import ChargingNeed, V2xNeed
 from evhub.planning.telemetry import CarReport
-from evhub.planning.v2x_needs import V2xBounds
+from evhub.planning.v2x_needs import DriverV2x, V2xBounds
 from evhub.reservations.service import DeclaredNeed
 
 SOURCE_RANK = {"driver": 4, "reservation": 3, "carsharing": 3, "telemetry": 2, "iso15118": 1}
@@ -72,11 +75,14 @@ class PluggedVehicle:
 
 @dataclass(frozen=True)
 class FleetDeclaration:
-    """A shared car's need: the energy still to add now, by the start of its next booking."""
+    """A shared car's need: the energy still to add now, by the start of its next booking;
+    `v2x` the operator's vehicle-to-grid choice for it (consent, floor, and the SoC that holds
+    the booking's energy as target), in place of a driver's."""
 
     energy_kwh: float
     departure_at: datetime
     battery_kwh: float | None
+    v2x: DriverV2x | None = None
 
 
 class FleetDemand(Protocol):
@@ -177,9 +183,13 @@ def resolve(
     now: datetime,
     known_battery_kwh: float | None = None,
     v2x: V2xNeed | None = None,
+    reported_soc_pct: float | None = None,
+    owner: DriverV2x | None = None,
 ) -> Need:
     """One transaction's need from the best source available (see the module's docstring);
-    `known_battery_kwh` is the driver's car's battery, when the car did not tell its own."""
+    `known_battery_kwh` is the driver's car's battery, when the car did not tell its own;
+    `reported_soc_pct` the connected car's SoC now and `owner` a fleet's V2X choice, both
+    for the V2X bounds (`v2x_needs.bounds`)."""
     delivered_kwh = tx.energy_wh / 1000
     departure = None
     energy = None
@@ -194,7 +204,7 @@ def resolve(
         energy = history.energy_kwh
     if departure is None:
         departure = max(tx.started_at + history.stay, now + timedelta(minutes=15))
-    bounds = v2x_needs.bounds(tx, v2x)
+    bounds = v2x_needs.bounds(tx, v2x, reported_soc_pct, battery, owner)
     if bounds is not None:
         return Need(tx.id, bounds.energy_kwh, departure, "v2x", delivered_kwh + bounds.energy_kwh,
                     bounds)  # fmt: skip
@@ -321,5 +331,30 @@ async def needs_of(
         if report is not None:
             row = from_telemetry(tx, report, row, now)
         battery = batteries.get(tokens.get(tx.id, -1))
-        needs.append(resolve(tx, row, history[group], now, battery, v2x.get(tx.id)))
+        reported = None
+        if report is not None and tx.id in v2x:
+            reported = await reported_soc(session, tx, report)
+            battery = battery or report.battery_kwh
+        owner = shared.v2x if shared is not None else None
+        needs.append(
+            resolve(tx, row, history[group], now, battery, v2x.get(tx.id), reported, owner)
+        )
     return needs
+
+
+async def reported_soc(session: AsyncSession, tx: Transaction, report: CarReport) -> float:
+    """The connected car's SoC now: its report, and what the meter moved since."""
+    since = max(report.reading.measured_at, tx.started_at)
+    exported = await v2x_soc.exported_since_wh(session, tx, since)
+    return v2x_soc.soc_now_pct(tx, report, exported)
+
+
+async def report_of(session: AsyncSession, tx: Transaction, now: datetime) -> CarReport | None:
+    """The connected car's report that belongs to this charge, if any (`report_for`)."""
+    driver_id = await session.scalar(
+        select(Token.driver_id).join(Transaction, Transaction.token_id == Token.id)
+        .where(Transaction.id == tx.id)
+    )  # fmt: skip
+    if driver_id is None:
+        return None
+    return report_for(tx, await telemetry.reports_of(session, [driver_id]), now)

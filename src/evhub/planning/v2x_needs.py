@@ -3,10 +3,11 @@
 A transaction may feed the grid only when all of these hold: it runs on an OCPP 2.1 station
 (1.6 and 2.0.1 have no discharge in their charging profiles), its car asked for a bidirectional
 transfer (ISO 15118-20 BPT, which the EVSE offers only when it can discharge, OCPP 2.1 §Q), the
-driver consented (off by default), and the battery's size and state of charge are known, so that
-the floor can be kept. The car's bounds come from 2.1 NotifyEVChargingNeeds as energies relative
-to the moment it spoke; they are stored as states of charge and read against the latest SoC.
-The floor is the higher of the car's and the driver's minimum; the target is the driver's, else
+car's owner consented (the driver, off by default; for a shared car, the operator's fleet
+setting), and the battery's size, its state of charge now and a floor are known, so that the
+floor can be kept. The car's bounds come from 2.1 NotifyEVChargingNeeds as energies relative
+to the moment it spoke; they are stored as states of charge, placed at the SoC known then.
+The floor is the higher of the car's and the owner's minimum; the target is the owner's, else
 the car's.
 """
 
@@ -83,19 +84,21 @@ def _soc_of(now_pct: float, kwh: float | None, battery_kwh: float) -> float | No
 async def declare_car(
     session: AsyncSession, transaction_pk: int, car: CarV2x, soc_pct: float | None, now: datetime
 ) -> None:
-    """Record the car's V2X bounds; `soc_pct` is the latest SoC the station metered, used when
-    the notice itself carries none. Bounds need a battery size and a SoC to be kept."""
+    """Record the car's V2X bounds; `soc_pct` is the SoC known otherwise (the station's meter,
+    else the car's own report), used when the notice itself carries none. The bounds are placed
+    only with a battery size and a SoC; unplaced, the car's own floor is unknown (`bounds`)."""
     soc = car.soc_pct if car.soc_pct is not None else soc_pct
     battery = car.battery_kwh
     known = soc is not None and battery is not None and battery > 0
     values: dict[str, Any] = {
-        "bidirectional": known,
+        "bidirectional": True,
         "car_max_discharge_kw": max(0.0, car.max_discharge_kw),
-        "car_soc_pct": soc,
-        "battery_kwh": battery,
         "updated_at": now,
     }
+    if battery is not None and battery > 0:
+        values["battery_kwh"] = battery
     if known:
+        values["car_soc_pct"] = soc
         assert soc is not None and battery is not None
         values["car_min_soc_pct"] = _soc_of(soc, car.min_v2x_kwh, battery)
         values["car_max_soc_pct"] = _soc_of(soc, car.max_v2x_kwh, battery)
@@ -125,20 +128,43 @@ async def rows_of(session: AsyncSession, transaction_pks: Sequence[int]) -> dict
     return {row.transaction_pk: row for row in rows}
 
 
-def bounds(tx: Transaction, row: V2xNeed | None) -> V2xBounds | None:
-    """The battery bounds of a transaction that may discharge now, else None (charge only)."""
-    if row is None or not (row.consent and row.bidirectional) or row.car_max_discharge_kw <= 0:
+def bounds(
+    tx: Transaction,
+    row: V2xNeed | None,
+    reported_soc_pct: float | None = None,
+    battery_kwh: float | None = None,
+    owner: DriverV2x | None = None,
+) -> V2xBounds | None:
+    """The battery bounds of a transaction that may discharge now, else None (charge only).
+
+    The SoC now, best first, in the demand model's order: the car's own report through its
+    maker's cloud (`reported_soc_pct`, brought to now by `v2x_soc`), the station's latest metered
+    SoC, the SoC the car gave in its NotifyEVChargingNeeds; with none, no discharge (the
+    floor cannot be kept). `battery_kwh` serves when the car gave no capacity. `owner` is a
+    choice made for the car in place of its row's driver choice (the operator's, for a
+    shared car). A car whose own V2X minimum could not be placed (no SoC when it spoke) is
+    discharged only down to the owner's floor, and not at all without one."""
+    if row is None:
         return None
-    if tx.ocpp_version not in V2X_PROTOCOLS or not row.battery_kwh:
+    choice = owner or DriverV2x(row.consent, row.min_soc_pct, row.target_soc_pct)
+    if not (choice.consent and row.bidirectional):
         return None
-    soc = tx.soc_last_pct if tx.soc_last_pct is not None else row.car_soc_pct
+    battery = row.battery_kwh or battery_kwh
+    if tx.ocpp_version not in V2X_PROTOCOLS or not battery or row.car_max_discharge_kw <= 0:
+        return None
+    soc = next(
+        (s for s in (reported_soc_pct, tx.soc_last_pct, row.car_soc_pct) if s is not None), None
+    )
     if soc is None or not math.isfinite(soc):
         return None
-    floor = max(row.car_min_soc_pct or 0.0, row.min_soc_pct or 0.0)
+    placed = row.car_soc_pct is not None
+    if not placed and choice.min_soc_pct is None:
+        return None
+    floor = max(row.car_min_soc_pct or 0.0, choice.min_soc_pct or 0.0)
     full = row.car_max_soc_pct if row.car_max_soc_pct is not None else 100.0
-    target = row.target_soc_pct if row.target_soc_pct is not None else row.car_target_soc_pct
+    target = choice.target_soc_pct if choice.target_soc_pct is not None else row.car_target_soc_pct
     target = min(full, max(floor, target if target is not None else full))
-    kwh = row.battery_kwh / 100.0
+    kwh = battery / 100.0
     return V2xBounds(
         max_discharge_kw=row.car_max_discharge_kw,
         energy_kwh=max(0.0, (target - soc) * kwh),

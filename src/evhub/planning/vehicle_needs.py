@@ -4,7 +4,7 @@ running on the EVSE with its event."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,13 @@ async def declare_vehicle_need(
     )
     if car is not None:
         tx = await session.get(Transaction, tx_pk)
-        soc = tx.soc_last_pct if tx is not None else None
+        assert tx is not None
+        soc = tx.soc_last_pct
+        if car.soc_pct is None and soc is None:  # the car's own report places its bounds
+            report = await demand.report_of(session, tx, now)
+            if report is not None:
+                soc = await demand.reported_soc(session, tx, report)
+                car = replace(car, battery_kwh=car.battery_kwh or report.battery_kwh)
         await v2x_settings.seed(session, tx_pk, now)  # the driver's standing choice first
         await v2x_needs.declare_car(session, tx_pk, car, soc, now)
     emit(session, "need.declared", now, station_id=station_id, transaction_id=tx_pk)
