@@ -74,6 +74,7 @@ from evhub.openapi import document_errors
 from evhub.payments.api import router as payments_router
 from evhub.payments.wiring import build_provider, close_provider, start_payments
 from evhub.planning.api import router as planning_router
+from evhub.planning.driver_v2g_api import router as driver_v2g_router
 from evhub.planning.loop import PlanningLoop
 from evhub.planning.telemetry_api import router as telemetry_router
 from evhub.remote.api import router as remote_router
@@ -203,7 +204,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         remote_router, reservations_router, planning_router, auth_router, billing_router,
         carsharing_router, reporting_router, self_service_router, orders_router,
         documents_router, payments_router, driver_charging_router, driver_billing_router,
-        telemetry_router,
+        telemetry_router, driver_v2g_router,
     ):  # fmt: skip
         api.include_router(document_errors(router))
     app.include_router(api)

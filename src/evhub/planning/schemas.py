@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -117,3 +118,42 @@ class TelemetryTokenOut(BaseModel):
     vehicle_id: int
     token: str = Field(description="shown once: send it as 'Authorization: Bearer <token>'")
     issued_at: datetime
+
+
+class V2gChoiceIn(BaseModel):
+    """The driver's standing vehicle-to-grid choice, as on the V2G page: states of charge in
+    percent of the battery; the floor at most the target (checked by the same rule as the
+    page's, answered 422 with its reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent: bool = Field(description="let the car feed the grid when it pays")
+    min_soc_pct: float | None = Field(
+        default=None, allow_inf_nan=False, description="never below (floor), 0-100 %"
+    )
+    target_soc_pct: float | None = Field(
+        default=None, allow_inf_nan=False, description="at departure (target), 0-100 %"
+    )
+
+
+class AmountOut(BaseModel):
+    amount: Decimal = Field(description="excl. VAT")
+    currency: str
+
+
+class V2gChargeOut(BaseModel):
+    transaction_id: int
+    station_id: str
+    started_at: datetime
+    soc_pct: float | None
+    protocol: str = Field(description="the station's OCPP version")
+    consent: bool
+    can_discharge: bool = Field(description="the station and the car can discharge")
+
+
+class V2gAccountOut(BaseModel):
+    consent: bool
+    min_soc_pct: float | None
+    target_soc_pct: float | None
+    earned: AmountOut = Field(description="V2G credits of this month's charges so far")
+    charges: list[V2gChargeOut] = Field(description="the driver's charges running now")

@@ -1,6 +1,7 @@
 """The driver's vehicle-to-grid page (phone first): consent, the floor the battery never goes
 below while it feeds the grid, the state of charge wanted at departure, and the charges running
-now with whether their station and car can discharge. A plain form, posted with the session's
+now with whether their station and car can discharge, and what V2G earned this month (the
+same reading as `/api/v1/me/v2g`, `v2g_account`). A plain form, posted with the session's
 CSRF token; a refused value comes back on the page with its reason."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from evhub.accounts.driver_deps import SignedInDriver, signed_in_driver
 from evhub.accounts.service import get_driver
 from evhub.errors import DomainError, InvalidInput
-from evhub.planning import v2x_settings
+from evhub.planning import v2g_account, v2x_settings
 from evhub.planning.v2x_needs import DriverV2x
 from evhub.services import Services
 from evhub.web.account_charging import NAV
@@ -51,10 +52,13 @@ async def render(
 ) -> Response:
     services: Services = request.app.state.services
     async with services.read_sessions() as session, session.begin():
+        v2g = await v2g_account.account_of(
+            session, services.settings, driver.driver_id, services.clock.now()
+        )
         context = {
             "account": await get_driver(session, driver.driver_id),
-            "settings": await v2x_settings.settings_of(session, driver.driver_id),
-            "charges": await v2x_settings.running_charges(session, driver.driver_id),
+            "v2g": v2g,
+            "charges": v2g.charges,
         }
     response = templates.TemplateResponse(
         request, "account_v2g.html",
