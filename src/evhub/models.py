@@ -19,6 +19,7 @@ from evhub.carsharing.models import (
     CarsharingMember,
     ConditionReport,
     FleetVehicle,
+    HubV2xSettings,
     ReportPhoto,
     Trip,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "Driver",
     "Evse",
     "FleetVehicle",
+    "HubV2xSettings",
     "IrveOperator",
     "IrvePointDetails",
     "IrveSiteDetails",

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     carsharing_default_trip_km: float = Field(
         default=50.0, gt=0, description="The distance of a booking that does not say it."
     )
+    carsharing_v2g_min_soc_pct: float = Field(
+        default=40.0, ge=0, le=100,
+        description="A shared car feeding the grid never goes below this state of charge (%), "
+        "unless its hub's vehicle-to-grid setting says another floor.",
+    )  # fmt: skip
     # The console's fleet map: a tile server's URL template (Leaflet's {z}/{x}/{y}) and the
     # credit its licence asks for. Empty: no tiles, the hubs and cars on a blank map (offline).
     map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -14,8 +14,9 @@ from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
+from evhub.assets import service as assets
 from evhub.auth.deps import ADMIN, OPERATOR, VIEWER
-from evhub.carsharing import bookings, fleet, members, positions, reports, return_fees, trips
+from evhub.carsharing import bookings, fleet, members, positions, reports, return_fees, trips, v2x
 from evhub.carsharing.bookings import CarRequest, CarSearch
 from evhub.carsharing.control import VehicleControl
 from evhub.carsharing.fleet import VehicleSpec
@@ -32,6 +33,8 @@ from evhub.carsharing.schemas import (
     CarPositionOut,
     FeeIn,
     FeeOut,
+    HubV2xIn,
+    HubV2xOut,
     MemberIn,
     MemberOut,
     PhotoOut,
@@ -365,3 +368,26 @@ async def _trip_out(session: AsyncSession, trip: Trip) -> TripOut:
     for r in out.reports:
         r.photos = photos.get(r.id, [])
     return out
+
+
+def _hub_out(hub: v2x.HubV2x) -> HubV2xOut:
+    return HubV2xOut(site_id=hub.site_id, consent=hub.consent, min_soc_pct=hub.min_soc_pct,
+                     default_floor=not hub.own_floor)  # fmt: skip
+
+
+@router.get("/carsharing/hubs/{site_id}/v2g", response_model=HubV2xOut, dependencies=[VIEWER])
+async def hub_v2g(site_id: DbId, session: SessionDep, policy: PolicyDep) -> HubV2xOut:
+    """Whether the hub's shared cars may feed the grid between bookings, and their floor."""
+    await assets.get_site(session, site_id)
+    return _hub_out(await v2x.hub_v2x(session, site_id, policy))
+
+
+@router.put("/carsharing/hubs/{site_id}/v2g", response_model=HubV2xOut, dependencies=[OPERATOR])
+async def set_hub_v2g(
+    site_id: DbId, body: HubV2xIn, session: SessionDep, clock: ClockDep, policy: PolicyDep
+) -> HubV2xOut:
+    """The operator's choice; the hub is re-planned at once. 422: a floor outside 0-100 %."""
+    hub = await v2x.save_hub_v2x(
+        session, site_id, body.consent, body.min_soc_pct, clock.now(), policy
+    )
+    return _hub_out(hub)

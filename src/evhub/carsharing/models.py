@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -200,3 +201,21 @@ class ReportPhoto(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(200), default="")
     stored_as: Mapped[str] = mapped_column(String(200))
+
+
+class HubV2xSettings(Base):
+    """The operator's vehicle-to-grid choice for the shared cars of a hub: whether they may
+    feed the grid between bookings, and the floor their battery never goes below (None: the
+    `carsharing_v2g_min_soc_pct` setting). A hub without a row keeps them charge-only."""
+
+    __tablename__ = "carsharing_v2x_settings"
+    __table_args__ = (
+        CheckConstraint("min_soc_pct IS NULL OR min_soc_pct BETWEEN 0 AND 100", name="min_soc"),
+    )
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    consent: Mapped[bool] = mapped_column(Boolean)
+    min_soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

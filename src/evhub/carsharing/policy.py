@@ -31,6 +31,7 @@ class CarsharingPolicy:
     period_s: float = 30.0
     energy_margin: float = 0.15
     default_trip_km: float = 50.0
+    v2g_min_soc_pct: float = 40.0  # a hub's floor for its cars feeding the grid, by default
     price_per_hour: Decimal = Decimal("9.00")
     price_per_km: Decimal = Decimal("0.25")
     daily_cap: Decimal | None = Decimal("59.00")  # the time of each day costs at most this
@@ -62,6 +63,7 @@ class CarsharingPolicy:
             period_s=settings.carsharing_period_s,
             energy_margin=settings.carsharing_energy_margin,
             default_trip_km=settings.carsharing_default_trip_km,
+            v2g_min_soc_pct=settings.carsharing_v2g_min_soc_pct,
             price_per_hour=settings.carsharing_price_per_hour,
             price_per_km=settings.carsharing_price_per_km,
             daily_cap=settings.carsharing_price_daily_cap,

@@ -228,3 +228,22 @@ class TripOut(BaseModel):
     distance_km: float | None = None
     booking: CarBookingOut | None = None
     reports: list[ReportOut] = []
+
+
+class HubV2xIn(BaseModel):
+    """The operator's vehicle-to-grid choice for a hub's shared cars."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent: bool = Field(description="let the hub's shared cars feed the grid between bookings")
+    min_soc_pct: float | None = Field(
+        default=None, allow_inf_nan=False,
+        description="never below (floor), 0-100 %; none: the default floor",
+    )  # fmt: skip
+
+
+class HubV2xOut(BaseModel):
+    site_id: int
+    consent: bool
+    min_soc_pct: float = Field(description="the floor in force")
+    default_floor: bool = Field(description="the floor is the default setting's")

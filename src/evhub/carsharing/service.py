@@ -6,6 +6,7 @@ A shared car is recognised by its charging token (`FleetVehicle.charging_token_u
 token its transactions carry). Its need is the energy for its next booking's distance, less
 what it holds now, by the booking's start. A car that cannot get it in time at its EVSE's power
 says so in the event log (`carsharing.charge_short`), from which maintenance opens a ticket.
+Between bookings the car may also feed the grid, as its hub's operator chose (`v2x`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evhub.carsharing import readiness
+from evhub.carsharing import readiness, v2x
 from evhub.carsharing.models import CarBooking, FleetVehicle
 from evhub.carsharing.policy import CarsharingPolicy
 from evhub.carsharing.state import BookingKind, CarBookingState, Propulsion
@@ -44,6 +45,7 @@ class FleetCharging:
             FleetVehicle.propulsion == Propulsion.ELECTRIC,
         )
         cars = {v.charging_token_uid: v for v in (await session.execute(query)).scalars()}
+        hubs: dict[int, v2x.HubV2x] = {}
         needs = {}
         for p in plugged:
             vehicle = cars.get(p.id_token)
@@ -52,7 +54,12 @@ class FleetCharging:
             booking = await next_trip_booking(session, vehicle.id, now)
             if booking is None:
                 continue  # not wanted: the planner's usual sources apply
-            needs[p.transaction_pk] = await self._need(session, p, vehicle, booking, now)
+            site = vehicle.home_site_id
+            if site not in hubs:
+                hubs[site] = await v2x.hub_v2x(session, site, self.policy)
+            needs[p.transaction_pk] = await self._need(
+                session, p, vehicle, booking, now, hubs[site]
+            )
         return needs
 
     async def _need(
@@ -62,8 +69,10 @@ class FleetCharging:
         vehicle: FleetVehicle,
         booking: CarBooking,
         now: datetime,
+        hub: v2x.HubV2x,
     ) -> FleetDeclaration:
-        """The energy still to add for the booking; `charge_short` when it cannot be had."""
+        """The energy still to add for the booking, and the hub's V2X choice for the car with
+        that booking's energy as its target; `charge_short` when it cannot be had."""
         want = readiness.energy_for_km(
             vehicle, readiness.booking_km(booking, self.policy), self.policy.energy_margin
         )
@@ -77,7 +86,8 @@ class FleetCharging:
         reachable = plugged.power_kw * hours
         if remaining > reachable + 1e-6:
             await _charge_short(session, plugged, vehicle, booking, remaining, reachable, now)
-        return FleetDeclaration(round(remaining, 3), booking.starts_at, battery)
+        choice = v2x.choice_for(hub, vehicle, min(want, battery))
+        return FleetDeclaration(round(remaining, 3), booking.starts_at, battery, choice)
 
 
 async def next_trip_booking(

@@ -41,6 +41,7 @@ TRIGGERS = frozenset(
         "evse.capped",
         "site.grid_limit_changed",
         "prices.imported",
+        "carsharing.v2x_settings_changed",
     }
 )
 # A TxProfile is valid this long unless renewed (halfway through, by the timer's plans).
