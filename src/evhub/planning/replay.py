@@ -220,7 +220,7 @@ def _run_mpc(fleet: _Fleet, algorithm: str) -> list[Plan]:
     current: Plan | None = None
     last_plan = fleet.start
     was_present = np.zeros(0, dtype=np.int64)
-    was_full = np.zeros(0, dtype=bool)
+    planned_full = np.zeros(0, dtype=np.int64)  # the sessions already full when `current` was made
     for t in range(fleet.start, fleet.end):
         idx = fleet.present(t)
         if idx.size == 0:
@@ -233,18 +233,18 @@ def _run_mpc(fleet: _Fleet, algorithm: str) -> list[Plan]:
             current is None
             or overstay.size > 0
             or not np.array_equal(idx, was_present)
-            or int(full.sum()) != int(was_full[np.isin(was_present, idx)].sum())
+            or not np.isin(idx[full], planned_full).all()
             or t - last_plan >= fleet.config.replan_every_slots
             or t >= current.start_slot + current.horizon_slots
         )
         if changed:
             current = _solve(algorithm, fleet.request(t, idx))
             plans.append(current)
-            last_plan = t
+            last_plan, planned_full = t, idx[full]
         assert current is not None
         planned = current.power_at_kw(t)
         fleet.apply(t, idx, np.array([planned.get(fleet.sessions[i].session_id, 0.0) for i in idx]))
-        was_present, was_full = idx, fleet.full(idx)
+        was_present = idx
     return plans
 
 

@@ -132,3 +132,27 @@ def test_the_bench_command_prints_one_json_object(small_csv: Path) -> None:
     assert result["sessions"] == 2
     assert result["sessions_skipped"] == 1
     assert result["limit_violations"] == 0
+
+
+@pytest.mark.parametrize("algorithm", ["lp", "llf"])
+def test_a_car_full_before_its_declared_need_hands_its_power_on_at_the_next_slot(
+    algorithm: str,
+) -> None:
+    # one car at a time fits under the limit; the first overstates its need tenfold, so the
+    # planner serves it first and learns only from the charger that it is full (slot 1)
+    sessions = [
+        ReplaySession(
+            "over", 0, 20, need_kwh=1.0, declared_departure_slot=20, declared_need_kwh=10.0
+        ),
+        ReplaySession(
+            "next", 0, 14, need_kwh=5.0, declared_departure_slot=14, declared_need_kwh=5.0
+        ),
+    ]
+    config = ReplayConfig(capacity_kw=6.656, algorithm=algorithm, declared=True)
+
+    result = replay(sessions, config)
+
+    # "next" needs 9 of its 14 slots at full power: it must get the limit from slot 2 on
+    assert result.demands_met_pct == pytest.approx(100.0)
+    assert result.energy_delivered_pct == pytest.approx(100.0)
+    assert result.limit_violations == 0
