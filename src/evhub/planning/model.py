@@ -60,6 +60,11 @@ class SessionDemand:
     bought at a negative price is worth keeping), and `surplus_kwh`, energy already stored above
     what the car needs at departure, may be given back: the net energy then lies within
     [need - surplus, room] and only what falls short of `need - surplus` counts as unmet.
+
+    `departure_known` False says the departure is an estimate that is often wrong (a driver's
+    guess typed in an app): the LP then orders such a car's energy by its slack (stay minus the
+    time its need takes at full power) rather than by its stay, as least-laxity-first does, so that
+    less is left to its last hours, which it may not stay for (see `optimiser._earliness`).
     """
 
     session_id: str
@@ -74,6 +79,7 @@ class SessionDemand:
     battery_room_kwh: float = math.inf
     discharge_room_kwh: float = math.inf
     surplus_kwh: float = 0.0
+    departure_known: bool = True
 
     def __post_init__(self) -> None:
         if not self.session_id:

@@ -192,6 +192,7 @@ class _Fleet:
                     departure_slot=int(self.believed_departure[i]),
                     max_power_kw=self.config.station_kw,
                     need_source="declared" if declared else "recorded",
+                    departure_known=not declared,
                 )
             )
         horizon = int(min(max(self.believed_departure[idx].max() - t, 1), HORIZON_CAP_SLOTS))

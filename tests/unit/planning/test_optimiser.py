@@ -172,3 +172,19 @@ def test_no_sessions_give_an_empty_plan() -> None:
     result = plan(request(capacity_kw=10))
 
     assert result.power_kw.shape == (0, 4)
+
+
+@pytest.mark.parametrize(("departure_known", "first"), [(True, "short"), (False, "tight")])
+def test_a_guessed_departure_orders_energy_by_slack_rather_than_by_stay(
+    departure_known: bool, first: str
+) -> None:
+    # 60 kWh fit exactly in 6 h at 10 kW. "tight" needs 5 of its 6 h (slack 1 h), "short" 1 of
+    # its 3 h (slack 2 h): by stay "short" is served first, by slack "tight" is
+    tight = SessionDemand("tight", 50, 0, 6, 10, departure_known=departure_known)
+    short = SessionDemand("short", 10, 0, 3, 10, departure_known=departure_known)
+
+    result = plan(request(tight, short, capacity_kw=10, horizon=6))
+
+    np.testing.assert_allclose(result.unmet_energy_kwh, [0, 0], atol=1e-5)
+    row = result.session_ids.index(first)
+    assert result.power_kw[row, 0] == pytest.approx(10.0, abs=1e-5)
