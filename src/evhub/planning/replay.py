@@ -11,11 +11,12 @@ declared departure, and at least every `replan_every_slots`; between re-plans th
 slots are applied as computed.
 
 With `declared=True` the planner is told what drivers typed in the app (`requested_energy`,
-`estimated_departure`) while reality keeps the recorded values: a vehicle stops absorbing at its
-true need (the charger reports it, so the planner learns its need is met) and leaves at its true
-departure. A declared departure at or before arrival becomes arrival + 1 slot; a declared need of
-0 kWh or less becomes `DEFAULT_DECLARED_NEED_KWH`. A vehicle still plugged in at its declared
-departure is assumed to stay `OVERSTAY_EXTENSION_SLOTS` more, again and again.
+`estimated_departure`), marked as guesses (`SessionDemand.departure_known` False), while reality
+keeps the recorded values: a vehicle stops absorbing at its true need (the charger reports it, so
+the planner learns its need is met) and leaves at its true departure. A declared departure at or
+before arrival becomes arrival + 1 slot; a declared need of 0 kWh or less becomes
+`DEFAULT_DECLARED_NEED_KWH`. A vehicle still plugged in at its declared departure is assumed to
+stay `OVERSTAY_EXTENSION_SLOTS` more, again and again.
 
 The LP's peak stage flattens only above `peak_floor`: by default the site capacity (so the LP
 charges as soon as possible, like the heuristics), or with "history" the highest site power so far
