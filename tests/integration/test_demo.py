@@ -15,9 +15,9 @@ async def test_demo_runs_a_morning_of_the_hub(tmp_path: Path) -> None:
     settings = Settings(
         database_url=fresh_demo_database(tmp_path), var_dir=tmp_path, port=0, plan_interval_s=300.0
     )
-    console = Console(file=(tmp_path / "screen.txt").open("w"), width=100)
-    summary = await run_demo(settings, speed=600.0, hours=1.75, seed=3, console=console)
-    console.file.close()
+    with (tmp_path / "screen.txt").open("w") as screen_file:
+        console = Console(file=screen_file, width=100)
+        summary = await run_demo(settings, speed=300.0, hours=1.75, seed=3, console=console)
     assert summary.sessions >= 2
     assert summary.energy_kwh > 1.0
     assert 0 < summary.peak_kw <= 250.0

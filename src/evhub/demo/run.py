@@ -202,7 +202,7 @@ async def _console_user(base_url: str, api_key: str) -> str:
     """A console login for whoever watches the demo; returns its new password."""
     password = generate_password()
     headers = {"Authorization": f"Bearer {api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as http:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
         body = {"name": DEMO_USER, "password": password, "role": "admin"}
         r = await http.post("/api/v1/users", json=body)
         if r.status_code == 409:  # the demo's database is fresh, but a given one may not be
