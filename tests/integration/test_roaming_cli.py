@@ -28,13 +28,18 @@ async def _evhub(*args: str, **settings: str) -> tuple[int, str]:
     return process.returncode or 0, out.decode()
 
 
+# Both servers share the test's event loop and the handshake nests calls between them (the
+# command calls A, which calls B back): on a loaded machine, more than the default 10 s.
+SLOW_S = 30.0
+
+
 async def test_invite_prints_token_a_and_connect_registers_through_the_running_servers(
     database_url: str,
     other_database_url: str,
 ) -> None:
     async with (
-        run_server(database_url, ocpi_party_id="EVA") as a,
-        run_server(other_database_url, ocpi_party_id="EVB") as b,
+        run_server(database_url, ocpi_party_id="EVA", roaming_request_timeout_s=SLOW_S) as a,
+        run_server(other_database_url, ocpi_party_id="EVB", roaming_request_timeout_s=SLOW_S) as b,
     ):
         code, out = await _evhub(
             "invite", "--name", "Hub B", "--country-code", "FR", "--party-id", "EVB",
@@ -51,6 +56,7 @@ async def test_invite_prints_token_a_and_connect_registers_through_the_running_s
         code, out = await _evhub(
             "connect", "--versions-url", f"{a.base_url}/ocpi/versions", "--token", token_a,
             database_url=other_database_url, ocpi_party_id="EVB", public_url=b.base_url,
+            roaming_request_timeout_s=str(SLOW_S),
         )  # fmt: skip
         assert code == 0, out
         a_ctx: RoamingContext = a.app.state.roaming
@@ -73,6 +79,7 @@ async def test_invite_prints_token_a_and_connect_registers_through_the_running_s
         code, out = await _evhub(
             "connect", "--versions-url", f"{a.base_url}/ocpi/versions", "--token", token_a,
             database_url=other_database_url, ocpi_party_id="EVB", public_url=b.base_url,
+            roaming_request_timeout_s=str(SLOW_S),
         )  # fmt: skip
         assert code == 2, out
         assert "error" in out
