@@ -13,12 +13,11 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 from evhub.db import migrate
-from tests.pg_databases import DatabasePool, Template, dsn
+from tests.pg_databases import DatabasePool, Template, admin
 
 PG_URL = os.environ.get("EVHUB_TEST_DATABASE_URL")
 # Per run, so that several runs can share one PostgreSQL server.
@@ -27,11 +26,7 @@ TEMPLATE_DB = f"evhub_test_template_{os.getpid()}"
 
 async def _pg_admin(sql: str) -> None:
     assert PG_URL is not None
-    conn = await asyncpg.connect(dsn(PG_URL, make_url(PG_URL).database or "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    await admin(PG_URL, sql)
 
 
 # A test that asks for none of these runs the same on both engines.

@@ -31,6 +31,15 @@ def dsn(url: str, database: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+async def admin(url: str, sql: str) -> None:
+    """Run `sql` on the server's maintenance database (CREATE and DROP DATABASE)."""
+    conn = await asyncpg.connect(dsn(url, make_url(url).database or "postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @dataclass
 class Template:
     """What a wiped database must look like again: the template's rows and sequences."""
@@ -65,11 +74,7 @@ class DatabasePool:
     free: list[str] = field(default_factory=list)
 
     async def admin(self, sql: str) -> None:
-        conn = await asyncpg.connect(dsn(self.url, make_url(self.url).database or "postgres"))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
+        await admin(self.url, sql)
 
     async def take(self) -> str:
         if self.free:
