@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -310,6 +312,23 @@ class LoadStation:
                 await asyncio.sleep(max(0.0, period - (time.monotonic() - t0)))
 
 
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User + system CPU of the server and its worker processes (`--workers N`)."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
+               "--threads", "--subprocesses", "--nonblocking", "--output", output]  # fmt: skip
+    return subprocess.Popen(command)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -345,8 +364,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
         "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
     }
-    server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
+    command = [evhub, "serve", "--port", str(args.port), "--workers", str(args.workers)]
+    server = subprocess.Popen(command, env=env)
     proc = psutil.Process(server.pid)
+    profiler = None
     try:
         async with httpx.AsyncClient() as http:
             for _ in range(300):
@@ -375,6 +396,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             connect_s = time.monotonic() - t_connect
             stats.rtts_ms.clear()
             sent0, t0 = stats.sent, time.monotonic()
+            server_cpu0, load_cpu0 = cpu_seconds(proc), time.process_time()
+            if args.py_spy:  # the server's stacks over the measured window (collapsed text)
+                profiler = start_py_spy(server.pid, args.py_spy)
             stop_at[0] = t0 + args.duration
             go.set()
             rss = 0
@@ -382,6 +406,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 rss = max(rss, proc.memory_info().rss)
                 await asyncio.sleep(1)
         elapsed = time.monotonic() - t0
+        server_cpu = cpu_seconds(proc) - server_cpu0
+        load_cpu = time.process_time() - load_cpu0
+        handled = stats.sent - sent0
         persisted = await count_meter_values(url)
         return {
             "database": url.split(":")[0],
@@ -390,10 +417,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "connect_failures": stats.connect_failures,
             "connect_s": round(connect_s, 1),
             "duration_s": round(elapsed, 1),
-            "messages": stats.sent - sent0,
-            "messages_per_s": round((stats.sent - sent0) / elapsed, 1),
+            "messages": handled,
+            "messages_per_s": round(handled / elapsed, 1),
             "echo_ceiling_messages_per_s": echo and round(echo, 1),
-            "echo_ratio": echo and round((stats.sent - sent0) / elapsed / echo, 3),
+            "echo_ratio": echo and round(handled / elapsed / echo, 3),
+            "server_cpu_s": round(server_cpu, 1),
+            "server_cpu_us_per_message": round(1e6 * server_cpu / max(handled, 1)),
+            "load_generator_cpu_s": round(load_cpu, 1),
+            "load_generator_cpu_us_per_message": round(1e6 * load_cpu / max(handled, 1)),
             "rtt_p50_ms": round(percentile(stats.rtts_ms, 0.50), 1),
             "rtt_p99_ms": round(percentile(stats.rtts_ms, 0.99), 1),
             "call_errors": stats.errors,
@@ -402,6 +433,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "meter_samples_persisted": persisted,
         }
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            profiler.wait(60)
         server.terminate()
         server.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -420,6 +454,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--protocol", choices=["mixed", "ocpp1.6", "ocpp2.0.1"], default="mixed")
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--port", type=int, default=8191)
+    p.add_argument("--workers", type=int, default=1, help="`evhub serve --workers N`")
+    p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
     p.add_argument("--per-site", type=int, default=24, help="stations per site (hub)")
     p.add_argument(
         "--baseline", action=argparse.BooleanOptionalAction, default=True,

@@ -55,6 +55,7 @@ from evhub.errors import DomainError
 from evhub.events.log import Doorbell, SqlEventLog
 from evhub.events.pruning import Pruner
 from evhub.events.relay import Relay, RelayTuning
+from evhub.events.tail import OutboxTail
 from evhub.feed.api import router as feed_router
 from evhub.feed.stream import EventFeed
 from evhub.mail.sender import MailSender
@@ -258,7 +259,8 @@ def _services(
     sessions = session_factory(engine)
     bell = Doorbell()
     uow = UnitOfWork(sessions, bell)
-    log_ = SqlEventLog(sessions, bell, postgres=not is_sqlite(settings.database_url))
+    sql_log = SqlEventLog(sessions, bell, postgres=not is_sqlite(settings.database_url))
+    log_ = OutboxTail(sql_log, settings.event_poll_s)  # read once, shared by every reader
     tuning = RelayTuning(poll_s=settings.event_poll_s, retry_max_s=settings.event_retry_max_s)
     relay = Relay(log_, uow, clock, tuning)
     mailer = SmtpMailer.from_settings(settings)
@@ -312,6 +314,8 @@ def _start_event_log(
 ) -> None:
     """The consumers registered so far, each on its own checkpoint, and the pruner."""
     settings = services.settings
+    if isinstance(services.events, OutboxTail):  # with several nodes the stream feeds a tail
+        supervisor.start("events.tail", services.events.follow)
     services.relay.start(supervisor, once)
     extra = [] if node is None else list(node.checkpoints())
     pruner = Pruner(

@@ -26,6 +26,7 @@ from evhub.control import ChargerControl
 from evhub.db import is_sqlite
 from evhub.events.log import SqlEventLog
 from evhub.events.relay import Relay, RelayTuning
+from evhub.events.tail import OutboxTail
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.planning.loop import PlanningLoop
 from evhub.services import Services
@@ -95,8 +96,8 @@ class ClusterNode:
 
     def use_stream(self, services: Services) -> None:
         """Consumers and the feed read the stream's tail (the outbox behind it)."""
-        assert isinstance(services.events, SqlEventLog)
-        self.log = JetStreamEventLog(services.events)
+        assert isinstance(services.events, OutboxTail)
+        self.log = JetStreamEventLog(services.events.sql)
         services.events = services.relay.log = self.log
 
     def checkpoints(self) -> Iterable[str]:

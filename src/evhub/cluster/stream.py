@@ -11,17 +11,16 @@ checkpoints and `Last-Event-ID` mean the same on every node.
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
-import time
 from datetime import datetime, timedelta
 
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from evhub.events.log import Doorbell, Event, Position, SqlEventLog
+from evhub.events.log import Event, SqlEventLog
 from evhub.events.relay import Consumer
+from evhub.events.tail import TAIL_EVENTS, EventTail, TailedEventLog
 
 log = logging.getLogger("evhub.cluster")
 
@@ -29,7 +28,6 @@ STREAM = "EVHUB_EVENTS"
 SUBJECTS = "evhub.events.>"
 PUBLISHER = "events.jetstream"  # the publisher's checkpoint
 DUPLICATE_WINDOW_S = 120.0
-TAIL_EVENTS = 20_000
 
 
 async def ensure_stream(js: JetStreamContext, retention: timedelta) -> None:
@@ -69,21 +67,16 @@ def publisher(js: JetStreamContext) -> Consumer:
     return Consumer(PUBLISHER, publish)
 
 
-class JetStreamEventLog:
-    """Implements `evhub.events.log.EventLog`: the stream's tail, the outbox behind it."""
+class JetStreamEventLog(TailedEventLog):
+    """The stream's tail, the outbox behind it."""
 
     def __init__(self, sql: SqlEventLog, capacity: int = TAIL_EVENTS) -> None:
-        self.sql = sql
-        self.capacity = capacity
-        self.bell: Doorbell = sql.bell  # rung by every event received: SQL readers wake too
-        self._events: list[Event] = []
-        self._positions: list[Position] = []
-        # Reads after `base` are answered from the tail; None while not following the stream.
-        self._base: Position | None = None
+        # Rung by every event received: readers of the outbox on this node wake too.
+        super().__init__(sql, EventTail(sql.bell, capacity))
 
     async def follow(self, js: JetStreamContext) -> None:
         """Receive the stream from its last message on; a fresh tail after every restart."""
-        self._base, self._events, self._positions = None, [], []
+        self.tail.stop()
         last = (await js.stream_info(STREAM)).state.last_seq
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                                 opt_start_seq=max(last, 1))  # fmt: skip
@@ -93,42 +86,11 @@ class JetStreamEventLog:
             async for msg in subscription.messages:
                 self._receive(_decode(msg.data))
         finally:
-            self._base = None
+            self.tail.stop()
             await subscription.unsubscribe()
 
     def _receive(self, event: Event) -> None:
-        if self._base is None:  # the first message only tells where the tail starts
-            self._base = event.position
+        if self.tail.base is None:  # the first message only tells where the tail starts
+            self.tail.start_at(event.position)
             return
-        if event.position <= (self._positions[-1] if self._positions else self._base):
-            return  # re-published by a new leader past the duplicate window
-        self._events.append(event)
-        self._positions.append(event.position)
-        if len(self._events) > 2 * self.capacity:
-            self._base = self._positions[-self.capacity - 1]
-            del self._events[: -self.capacity], self._positions[: -self.capacity]
-        self.bell.ring()
-
-    def _covers(self, after: Position) -> bool:
-        return self._base is not None and after >= self._base
-
-    async def read_after(self, after: Position, limit: int, wait_s: float = 0.0) -> list[Event]:
-        if not self._covers(after):
-            return await self.sql.read_after(after, limit, wait_s)
-        deadline = time.monotonic() + wait_s
-        while True:
-            seen = self.bell.rings
-            start = bisect.bisect_right(self._positions, after)
-            events = self._events[start : start + limit]
-            remaining = deadline - time.monotonic()
-            if events or remaining <= 0 or not self._covers(after):
-                return events
-            await self.bell.wait(seen, remaining)
-
-    async def head(self) -> Position:
-        if self._base is not None:
-            return self._positions[-1] if self._positions else self._base
-        return await self.sql.head()
-
-    async def position_of(self, event_id: int) -> Position | None:
-        return await self.sql.position_of(event_id)
+        self.tail.receive(event)  # one re-published by a new leader is dropped there

@@ -57,7 +57,7 @@ async def test_a_republished_event_is_dropped_and_the_tail_stays_bounded() -> No
     tail._receive(_event(1, 4))  # a new publisher re-sending past the duplicate window
     events = await tail.read_after(Position(1, 6), 10)
     assert [e.id for e in events] == [7, 8, 9]
-    assert len(tail._events) <= 2 * tail.capacity
+    assert len(tail.tail._events) <= 2 * tail.tail.capacity
 
 
 async def test_before_the_stream_is_followed_everything_reads_the_outbox() -> None:
