@@ -10,12 +10,17 @@ import asyncio
 
 from evhub.events import Event, EventLog, Position
 from evhub.events.log import HELD_BACK_RETRY_S, SqlEventLog
+from evhub.events.tail import TailedEventLog
 
 
-async def committed(log: SqlEventLog, after: Position, limit: int = 10_000) -> list[Event]:
+async def committed(
+    log: SqlEventLog | TailedEventLog, after: Position, limit: int = 10_000
+) -> list[Event]:
+    """Read from the outbox itself (a tail may not have caught up with the last commit)."""
+    sql = log.sql if isinstance(log, TailedEventLog) else log
     async with asyncio.timeout(10):
         while True:
-            events, held_back = await log.read_committed(after, limit)
+            events, held_back = await sql.read_committed(after, limit)
             if not held_back:
                 return events
             await asyncio.sleep(HELD_BACK_RETRY_S)  # a transaction elsewhere: nothing to await

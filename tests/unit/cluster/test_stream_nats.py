@@ -44,7 +44,7 @@ async def test_published_events_reach_the_tail_once_and_in_order(js: JetStreamCo
         follower = group.create_task(tail.follow(js))
         async with asyncio.timeout(10):
             while await tail.head() != Position(1, 1):  # the tail starts at the stream's last
-                await tail.bell.wait(tail.bell.rings, 0.05)
+                await tail.tail.bell.wait(tail.tail.bell.rings, 0.05)
         for id_ in (2, 3, 3, 4):  # 3 twice: a new relay re-publishing from its checkpoint
             await publish(_event(1, id_))
         events = await tail.read_after(Position(1, 1), 10, wait_s=5)
