@@ -175,24 +175,36 @@ async def _active_transactions(session: AsyncSession) -> list[ActiveTransaction]
         .group_by(MeterValue.transaction_pk)
         .subquery()
     )
+    # Columns, not entities: the sweep reads every active transaction every few seconds, and
+    # loading thousands of ORM objects each time was most of its cost.
+    tx = Transaction
     rows = await session.execute(
-        select(Transaction, last_sample.c.at, last_register.c.wh)
-        .outerjoin(last_sample, last_sample.c.transaction_pk == Transaction.id)
-        .outerjoin(last_register, last_register.c.transaction_pk == Transaction.id)
-        .where(active)
-        .order_by(Transaction.id)
-    )
-    return [
-        ActiveTransaction(
+        select(
             tx.id,
             tx.station_id,
             tx.evse_id,
             tx.started_at,
-            sample_at,
-            None if register is None else round(register),
-            max(tx.meter_start_wh, tx.meter_last_wh or 0),
+            tx.meter_start_wh,
+            tx.meter_last_wh,
+            last_sample.c.at,
+            last_register.c.wh,
+        )  # fmt: skip
+        .outerjoin(last_sample, last_sample.c.transaction_pk == tx.id)
+        .outerjoin(last_register, last_register.c.transaction_pk == tx.id)
+        .where(active)
+        .order_by(tx.id)
+    )
+    return [
+        ActiveTransaction(
+            row.id,
+            row.station_id,
+            row.evse_id,
+            row.started_at,
+            row.at,
+            None if row.wh is None else round(row.wh),
+            max(row.meter_start_wh, row.meter_last_wh or 0),
         )
-        for tx, sample_at, register in rows
+        for row in rows
     ]
 
 
