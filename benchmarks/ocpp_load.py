@@ -322,6 +322,17 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of this machine's PostgreSQL processes (0 when there is none)."""
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if (p.info["name"] or "").startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                times = p.cpu_times()
+                total += times.user + times.system
+    return total
+
+
 def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
@@ -397,6 +408,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             stats.rtts_ms.clear()
             sent0, t0 = stats.sent, time.monotonic()
             server_cpu0, load_cpu0 = cpu_seconds(proc), time.process_time()
+            db_cpu0 = postgres_cpu_seconds()
             if args.py_spy:  # the server's stacks over the measured window (collapsed text)
                 profiler = start_py_spy(server.pid, args.py_spy)
             stop_at[0] = t0 + args.duration
@@ -408,6 +420,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         server_cpu = cpu_seconds(proc) - server_cpu0
         load_cpu = time.process_time() - load_cpu0
+        db_cpu = postgres_cpu_seconds() - db_cpu0
         handled = stats.sent - sent0
         persisted = await count_meter_values(url)
         return {
@@ -425,6 +438,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "server_cpu_us_per_message": round(1e6 * server_cpu / max(handled, 1)),
             "load_generator_cpu_s": round(load_cpu, 1),
             "load_generator_cpu_us_per_message": round(1e6 * load_cpu / max(handled, 1)),
+            "postgres_cpu_s": round(db_cpu, 1) if url.startswith("postgresql") else None,
             "rtt_p50_ms": round(percentile(stats.rtts_ms, 0.50), 1),
             "rtt_p99_ms": round(percentile(stats.rtts_ms, 0.99), 1),
             "call_errors": stats.errors,
