@@ -25,7 +25,7 @@ router = APIRouter(prefix="/account", include_in_schema=False)
 HERE = "/account/v2g"
 
 
-def _percent(form: dict[str, str], name: str, label: str) -> float | None:
+def percent(form: dict[str, str], name: str, label: str) -> float | None:
     text = form.get(name, "").strip().rstrip("%").strip()
     if not text:
         return None
@@ -42,8 +42,8 @@ def choice_of(form: dict[str, str]) -> DriverV2x:
     """The form as a choice (a checkbox sends its field only when ticked)."""
     return v2x_settings.check(
         form.get("consent") == "on",
-        _percent(form, "min_soc_pct", "floor"),
-        _percent(form, "target_soc_pct", "target"),
+        percent(form, "min_soc_pct", "floor"),
+        percent(form, "target_soc_pct", "target"),
     )
 
 

@@ -7,6 +7,15 @@
     if (csrf) e.detail.headers["X-CSRF-Token"] = csrf.content;
   });
 
+  // A refused value comes back as a 422 page fragment with its reason: shown in place too.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    const type = e.detail.xhr.getResponseHeader("Content-Type") || "";
+    if (e.detail.xhr.status === 422 && type.indexOf("text/html") === 0) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
   // A live region has data-src (a fragment URL) and data-live (the event kinds it follows).
   // On a matching event it is fetched again, at most once per data-live-min milliseconds.
   const timers = new WeakMap();
