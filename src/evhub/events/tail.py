@@ -59,11 +59,15 @@ class EventTail:
         no longer covers `after` (the caller reads the source then)."""
         deadline = time.monotonic() + wait_s
         while True:
+            # Checked before every read: while a reader waited, the tail may have dropped the
+            # events just after `after`, and what it holds then starts past a gap.
+            if not self.covers(after):
+                return []
             seen = self.bell.rings
             start = bisect.bisect_right(self._positions, after)
             events = self._events[start : start + limit]
             remaining = deadline - time.monotonic()
-            if events or remaining <= 0 or not self.covers(after):
+            if events or remaining <= 0:
                 return events
             await self.bell.wait(seen, remaining)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from evhub.cluster.stream import JetStreamEventLog
@@ -64,3 +65,17 @@ async def test_before_the_stream_is_followed_everything_reads_the_outbox() -> No
     tail, outbox = _tail()
     await tail.read_after(Position(0, 0), 10)
     assert outbox.asked == [Position(0, 0)]
+
+
+async def test_a_reader_waiting_while_the_tail_moves_past_it_reads_the_outbox() -> None:
+    """The events after a waiting reader's position are dropped from the tail meanwhile: it
+    must not be given what the tail still holds (after a gap), but go to the outbox."""
+    tail, outbox = _tail()
+    tail._receive(_event(1, 1))
+    reader = asyncio.create_task(tail.read_after(Position(1, 1), 10, wait_s=10))
+    await asyncio.sleep(0)  # the reader finds the tail empty and waits on its bell
+    for id_ in range(2, 10):
+        tail._receive(_event(1, id_))
+    async with asyncio.timeout(5):
+        assert await reader == []  # not covered any more: nothing from past the gap
+    assert [e.kind for e in await tail.read_after(Position(1, 1), 10)] == ["from.outbox"]
