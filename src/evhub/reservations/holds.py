@@ -18,8 +18,10 @@ from evhub.reservations.errors import ReservationConflict
 from evhub.reservations.models import Booking
 from evhub.reservations.state import HOLDING
 
-# The first key of PostgreSQL's two-key advisory locks that holds one driver's booking writes.
+# The first keys of PostgreSQL's two-key advisory locks that queue one driver's booking writes
+# and the writes that claim one EVSE.
 _DRIVER_LOCKS = 0x626B  # "bk"
+_EVSE_LOCKS = 0x6265  # "be"
 
 
 async def hold(
@@ -32,7 +34,7 @@ async def hold(
     when its EVSE is held by another booking for an overlapping slot.
 
     PostgreSQL: in a savepoint, which the exclusion constraint makes fail, after a lock on the
-    driver that lasts until commit. SQLite: its one
+    driver that lasts until commit and, within the savepoint, one on the EVSE. SQLite: its one
     pooled connection serialises this process's writers, so a check within this transaction
     holds until commit, and the triggers stop other processes. (pysqlite opens its transaction
     at the first write, so a SAVEPOINT before it would commit on release: none is used.)"""
@@ -62,8 +64,19 @@ async def hold(
             text("SELECT pg_advisory_xact_lock(:space, :driver)"),
             {"space": _DRIVER_LOCKS, "driver": booking.driver_id},
         )
+    evse_pk = (changes or {}).get("evse_pk", booking.evse_pk)
     try:
         async with session.begin_nested():  # flushes what was pending before it
+            if isinstance(evse_pk, int):
+                # Two writers inserting rows that overlap on one EVSE would each find the
+                # other's row in the exclusion constraint and wait on it: a deadlock that
+                # PostgreSQL breaks by failing one. Queued here, the second one finds the
+                # first's row committed. A lost savepoint releases the lock, so a writer that
+                # goes on to the next EVSE holds only the one it may win.
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :evse)"),
+                    {"space": _EVSE_LOCKS, "evse": evse_pk},
+                )
             _apply(booking, changes)
             if add:
                 session.add(booking)
