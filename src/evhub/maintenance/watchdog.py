@@ -220,9 +220,12 @@ class Watchdog:
             await asyncio.sleep(self.policy.period_s)
 
     async def check_once(self) -> list[Verdict]:
+        # "Now" is read before the snapshot: whatever happened before it is then in the
+        # snapshot, so a sample committed meanwhile is never judged missing at a later now.
+        now = self.clock.now()
         async with self.uow() as session:
             snapshot = await take_snapshot(session)
-        verdicts = sweep(snapshot, self.clock.now(), self.policy)
+        verdicts = sweep(snapshot, now, self.policy)
         for verdict in verdicts:
             await self._apply(verdict)
         return verdicts
