@@ -28,12 +28,17 @@ SPEED = 120.0  # two simulated minutes per second
 DEAR_EUR_PER_MWH, CHEAP_EUR_PER_MWH = Decimal(300), Decimal(40)
 BATTERY_KWH, SOC, TARGET_SOC, MIN_SOC = 60.0, 0.6, 0.8, 0.3
 EXPORT = "Energy.Active.Export.Register"
+DEAR_HOURS = range(3)  # then cheap until the departure, 6 h after START
 
 
 async def _import_prices(server: LiveServer, site: int) -> None:
-    """The coming hour dear, the next day cheap (hourly, from an hour before now)."""
+    """The coming hours dear, the rest of the day cheap (hourly, from an hour before now).
+
+    Dear for long enough (90 s of wall time) that a slow machine still plans within it."""
     points = [
-        PricePoint(START + timedelta(hours=h), DEAR_EUR_PER_MWH if h == 0 else CHEAP_EUR_PER_MWH)
+        PricePoint(
+            START + timedelta(hours=h), DEAR_EUR_PER_MWH if h in DEAR_HOURS else CHEAP_EUR_PER_MWH
+        )
         for h in range(-1, 24)
     ]
     async with server.app.state.services.uow() as s:
