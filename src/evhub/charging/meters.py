@@ -10,7 +10,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.charging.models import MeterValue, Transaction
-from evhub.charging.samples import POWER, SOC, Sample, energy_register_wh, latest
+from evhub.charging.samples import (
+    POWER,
+    SOC,
+    Sample,
+    energy_register_wh,
+    is_newer_reading,
+    latest,
+    register_reading,
+)
 
 _METER_TABLE = cast(Table, MeterValue.__table__)
 
@@ -80,3 +88,10 @@ def update_latest(tx: Transaction, samples: Sequence[Sample]) -> None:
     soc = latest(list(samples), SOC)
     if soc is not None:
         tx.soc_last_pct = soc
+    if samples:
+        newest = max(s.timestamp for s in samples)
+        if tx.sample_last_at is None or newest > tx.sample_last_at:
+            tx.sample_last_at = newest
+    reading = register_reading(list(samples))
+    if reading is not None and is_newer_reading(reading, tx.register_last_at, tx.register_last_wh):
+        tx.register_last_at, tx.register_last_wh = reading

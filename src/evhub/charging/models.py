@@ -74,6 +74,11 @@ class Transaction(Base):
     meter_last_wh: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     power_last_w: Mapped[float | None] = mapped_column(Float, nullable=True)
     soc_last_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The newest sample's time and the energy register at its newest time, kept with every
+    # write of samples so that the watchdog reads them here rather than aggregating them all.
+    sample_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    register_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    register_last_wh: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     charging_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     last_seq_no: Mapped[int | None] = mapped_column(Integer, nullable=True)

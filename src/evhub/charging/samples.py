@@ -88,10 +88,27 @@ def _check_plausible(measurand: str, value: float, unit: str) -> None:
 
 def energy_register_wh(samples: list[Sample]) -> int | None:
     """The latest whole-meter import register reading among `samples`, in Wh."""
+    reading = register_reading(samples)
+    return None if reading is None else reading[1]
+
+
+def register_reading(samples: list[Sample]) -> tuple[datetime, int] | None:
+    """The newest time of a whole-meter import register reading among `samples` and the
+    reading then, in Wh (the highest, should one time carry two)."""
     readings = [s for s in samples if s.measurand == ENERGY_REGISTER and not s.phase]
     if not readings:
         return None
-    return round(max(readings, key=lambda s: s.timestamp).value)
+    newest = max(s.timestamp for s in readings)
+    return newest, round(max(s.value for s in readings if s.timestamp == newest))
+
+
+def is_newer_reading(
+    reading: tuple[datetime, int], than_at: datetime | None, than_wh: int | None
+) -> bool:
+    """Whether `reading` replaces the one kept: a later time, or a higher value at its time
+    (the order of the watchdog's register, so that samples delivered late change nothing)."""
+    at, wh = reading
+    return than_at is None or at > than_at or (at == than_at and (than_wh is None or wh > than_wh))
 
 
 def latest(samples: list[Sample], measurand: str) -> float | None:

@@ -18,13 +18,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, or_, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.acknowledge import acknowledge
 from evhub.charging.meters import insert_sample_rows, sample_rows
 from evhub.charging.models import Transaction
-from evhub.charging.samples import POWER, SOC, Sample, SignedReading, energy_register_wh, latest
+from evhub.charging.samples import (
+    POWER,
+    SOC,
+    Sample,
+    SignedReading,
+    energy_register_wh,
+    latest,
+    register_reading,
+)
 from evhub.charging.signed import store_signed
 from evhub.events import emit
 from evhub.uow import UnitOfWork
@@ -45,6 +53,9 @@ class MeterBatchItem:
 
 
 _table = cast(Table, Transaction.__table__)
+_AT = bindparam("at", type_=_table.c.sample_last_at.type)
+_REGISTER_AT = bindparam("register_at", type_=_table.c.register_last_at.type)
+_REGISTER_WH = bindparam("register_wh", type_=_table.c.register_last_wh.type)
 _LATEST = (
     update(_table)
     .where(_table.c.id == bindparam("pk"))
@@ -63,6 +74,41 @@ _LATEST = (
         soc_last_pct=func.coalesce(
             bindparam("soc", type_=_table.c.soc_last_pct.type), _table.c.soc_last_pct
         ),
+        # SET reads the row as it was, so each of these compares with the old values; the
+        # order is samples.is_newer_reading's.
+        sample_last_at=case(
+            (
+                or_(_table.c.sample_last_at.is_(None), _table.c.sample_last_at < _AT),
+                _AT,
+            ),
+            else_=_table.c.sample_last_at,
+        ),
+        register_last_at=case(
+            (_REGISTER_AT.is_(None), _table.c.register_last_at),
+            (
+                or_(_table.c.register_last_at.is_(None), _table.c.register_last_at < _REGISTER_AT),
+                _REGISTER_AT,
+            ),
+            else_=_table.c.register_last_at,
+        ),
+        register_last_wh=case(
+            (_REGISTER_AT.is_(None), _table.c.register_last_wh),
+            (
+                or_(
+                    _table.c.register_last_at.is_(None),
+                    _table.c.register_last_at < _REGISTER_AT,
+                    and_(
+                        _table.c.register_last_at == _REGISTER_AT,
+                        or_(
+                            _table.c.register_last_wh.is_(None),
+                            _table.c.register_last_wh < _REGISTER_WH,
+                        ),
+                    ),
+                ),
+                _REGISTER_WH,
+            ),
+            else_=_table.c.register_last_wh,
+        ),
     )
 )
 
@@ -77,15 +123,25 @@ async def write_batch(session: AsyncSession, items: list[MeterBatchItem]) -> Non
             by_tx.setdefault(item.transaction_pk, []).extend(item.samples)
     if rows:
         await insert_sample_rows(session, rows)
-    params = [
-        {"pk": pk, "wh": energy_register_wh(s), "power": latest(s, POWER), "soc": latest(s, SOC)}
-        for pk, s in by_tx.items()
-    ]
+    params = [_latest_params(pk, s) for pk, s in by_tx.items()]
     if params:
         await (await session.connection()).execute(_LATEST, params)
     for item in items:
         if item.transaction_pk is not None and item.signed:
             await store_signed(session, item.transaction_pk, item.signed)
+
+
+def _latest_params(pk: int, samples: list[Sample]) -> dict[str, object]:
+    reading = register_reading(samples)
+    return {
+        "pk": pk,
+        "wh": energy_register_wh(samples),
+        "power": latest(samples, POWER),
+        "soc": latest(samples, SOC),
+        "at": max(s.timestamp for s in samples),
+        "register_at": None if reading is None else reading[0],
+        "register_wh": None if reading is None else reading[1],
+    }
 
 
 def emit_metered(session: AsyncSession, items: list[MeterBatchItem]) -> None:

@@ -14,12 +14,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets.models import Station
-from evhub.charging.models import MeterValue, Transaction
-from evhub.charging.samples import ENERGY_REGISTER
+from evhub.charging.models import Transaction
 from evhub.charging.state import TransactionState
 from evhub.clock import Clock
 from evhub.maintenance import service
@@ -145,38 +144,11 @@ async def take_snapshot(session: AsyncSession) -> Snapshot:
 
 
 async def _active_transactions(session: AsyncSession) -> list[ActiveTransaction]:
-    """Active transactions with their newest sample time and energy register reading."""
-    active = Transaction.state == TransactionState.ACTIVE
-    last_sample = (
-        select(MeterValue.transaction_pk, func.max(MeterValue.timestamp).label("at"))
-        .join(Transaction, MeterValue.transaction_pk == Transaction.id)
-        .where(active)
-        .group_by(MeterValue.transaction_pk)
-        .subquery()
-    )
-    is_register = and_(MeterValue.measurand == ENERGY_REGISTER, MeterValue.phase == "")
-    last_register_at = (
-        select(MeterValue.transaction_pk, func.max(MeterValue.timestamp).label("at"))
-        .join(Transaction, MeterValue.transaction_pk == Transaction.id)
-        .where(active, is_register)
-        .group_by(MeterValue.transaction_pk)
-        .subquery()
-    )
-    last_register = (
-        select(MeterValue.transaction_pk, func.max(MeterValue.value).label("wh"))
-        .join(
-            last_register_at,
-            and_(
-                MeterValue.transaction_pk == last_register_at.c.transaction_pk,
-                MeterValue.timestamp == last_register_at.c.at,
-            ),
-        )
-        .where(is_register)
-        .group_by(MeterValue.transaction_pk)
-        .subquery()
-    )
-    # Columns, not entities: the sweep reads every active transaction every few seconds, and
-    # loading thousands of ORM objects each time was most of its cost.
+    """Active transactions with their newest sample time and energy register reading.
+
+    Columns of the transaction rows, which every write of samples keeps: aggregating the
+    samples instead read every stored sample of every active transaction at each sweep.
+    """
     tx = Transaction
     rows = await session.execute(
         select(
@@ -186,12 +158,10 @@ async def _active_transactions(session: AsyncSession) -> list[ActiveTransaction]
             tx.started_at,
             tx.meter_start_wh,
             tx.meter_last_wh,
-            last_sample.c.at,
-            last_register.c.wh,
+            tx.sample_last_at,
+            tx.register_last_wh,
         )  # fmt: skip
-        .outerjoin(last_sample, last_sample.c.transaction_pk == tx.id)
-        .outerjoin(last_register, last_register.c.transaction_pk == tx.id)
-        .where(active)
+        .where(tx.state == TransactionState.ACTIVE)
         .order_by(tx.id)
     )
     return [
@@ -200,8 +170,8 @@ async def _active_transactions(session: AsyncSession) -> list[ActiveTransaction]
             row.station_id,
             row.evse_id,
             row.started_at,
-            row.at,
-            None if row.wh is None else round(row.wh),
+            row.sample_last_at,
+            row.register_last_wh,
             max(row.meter_start_wh, row.meter_last_wh or 0),
         )
         for row in rows
