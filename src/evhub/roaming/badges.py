@@ -70,6 +70,39 @@ async def recent(
     return result.scalar_one_or_none()
 
 
+async def taken_by(
+    session: AsyncSession, uid: str, station_id: str, started_at: datetime, created_at: datetime
+) -> Decision | None:
+    """The decision that the start of a transaction took, read after the fact (its Session is
+    opened by a consumer of the log, which may run after later badges of the same token).
+
+    The latest unused one decided by the time the transaction was stored (its Authorize),
+    else the first decided after (a start without an Authorize is decided after its commit),
+    else the one of an earlier transaction of the token there (within `HELD`). Decisions and
+    `created_at` both come from this server's clock; the station's start time only bounds the
+    window."""
+    mine = (Decision.uid == uid, Decision.station_id == station_id)
+    unused = select(Decision).where(
+        *mine, Decision.transaction_id.is_(None), Decision.decided_at > started_at - REUSE
+    )
+    before = await session.scalar(
+        unused.where(Decision.decided_at <= created_at).order_by(Decision.id.desc()).limit(1)
+    )
+    if before is not None:
+        return before
+    after = await session.scalar(
+        unused.where(Decision.decided_at > created_at).order_by(Decision.id).limit(1)
+    )
+    if after is not None:
+        return after
+    return await session.scalar(
+        select(Decision)
+        .where(*mine, Decision.transaction_id.is_not(None), Decision.decided_at > started_at - HELD)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+
+
 def cdr_token(token: RoamingToken) -> dict[str, str]:
     """OCPI 2.2.1 §10.4.3 CdrToken of a stored token."""
     return {"country_code": token.country_code, "party_id": token.party_id,

@@ -26,7 +26,7 @@ from evhub.charging.models import Transaction
 from evhub.events import Event
 from evhub.events.relay import TransactionalConsumer
 from evhub.roaming import deliveries, partners
-from evhub.roaming.badges import recent
+from evhub.roaming.badges import taken_by
 from evhub.roaming.context import Identity, RoamingContext
 from evhub.roaming.evse_ids import evse_uid
 from evhub.roaming.models import Authorization as Decision
@@ -141,7 +141,8 @@ async def open_session(
     existing = await session.scalar(select(Session).where(Session.transaction_id == tx.id))
     if existing is not None:
         return existing
-    decision = await recent(session, str(tx.id_token), tx.station_id, tx.started_at)
+    decision = await taken_by(session, str(tx.id_token), tx.station_id, tx.started_at,
+                              tx.created_at)  # fmt: skip
     if decision is None:
         if await _deciding(session, tx, now):
             raise DecisionPending(f"transaction {tx.id}: its roaming decision is not stored yet")
@@ -175,7 +176,7 @@ async def _deciding(session: AsyncSession, tx: Transaction, now: datetime) -> bo
 
 async def _bind(session: AsyncSession, decision: Decision, tx: Transaction) -> Decision:
     """The decision bound to the transaction it let start: the one its start took
-    (`badges.recent`), or a copy of the one an earlier transaction of the token there took."""
+    (`badges.taken_by`), or a copy of the one an earlier transaction of the token there took."""
     if decision.transaction_id is not None:
         decision = Decision(**{c: getattr(decision, c) for c in _COPIED})
         session.add(decision)
