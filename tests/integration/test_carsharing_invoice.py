@@ -145,7 +145,12 @@ async def test_a_trip_from_the_booking_to_the_invoice(hub: CarHub) -> None:
         start_at = NOW + 5 * H - policy.early_start
         await _charge_until(hub, st, tx_id, start_at)
         told_kw = [p.periods[0].limit / 1000 for p in st.profile_log if p.purpose is Purpose.TX]
-        assert told_kw[0] == pytest.approx(planned["limit_kw"], abs=0.01)  # the plan's limit
+        # The plan's limit was told (a plan from before the car-sharing need was known may
+        # have reached the station first).
+        assert any(kw == pytest.approx(planned["limit_kw"], abs=0.01) for kw in told_kw), (
+            told_kw,
+            planned["limit_kw"],
+        )
         assert ev.soc * BATTERY_KWH >= 0.98 * need_kwh  # charged in time
         await st.unplug(1)
     finally:
