@@ -145,22 +145,38 @@ class LoadStation:
         self.ids = itertools.count()
         self.energy_wh = 0
         self.tx: Any = None
+        self._pending: asyncio.Future[Any] | None = None
 
     async def call(self, ws: Any, action: str, payload: dict[str, Any]) -> Any:
         mid = str(next(self.ids))
         t0 = time.perf_counter()
+        self._pending = asyncio.get_running_loop().create_future()
         await ws.send(json.dumps([2, mid, action, payload]))
-        while True:
-            reply = json.loads(await ws.recv())
-            if reply[0] != 2:
-                break
-            # A call of the CSMS's own (e.g. the planner's TxDefault profile): accept it.
-            await ws.send(json.dumps([3, reply[1], {"status": "Accepted"}]))
+        reply = await self._pending
         self.stats.rtts_ms.append((time.perf_counter() - t0) * 1000)
         self.stats.sent += 1
         if reply[0] != 3:
             self.stats.errors += 1
         return reply[2]
+
+    async def read(self, ws: Any) -> None:
+        """Every frame as it comes: the answer to this station's call, or a call of the
+        CSMS's own (the planner's profiles, its question about rate units), answered at once
+        as a station would, not when the station next sends."""
+        async for raw in ws:
+            message = json.loads(raw)
+            if message[0] == 2:
+                await ws.send(json.dumps([3, message[1], self.answer(message[2])]))
+            elif self._pending is not None and not self._pending.done():
+                self._pending.set_result(message)
+
+    @staticmethod
+    def answer(action: str) -> dict[str, Any]:
+        if action == "GetConfiguration":  # OCPP 1.6 §9.4: the schedule units it takes
+            key = {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True,
+                   "value": "Current,Power"}  # fmt: skip
+            return {"configurationKey": [key]}
+        return {"status": "Accepted"}
 
     def meter(self) -> dict[str, Any]:
         self.energy_wh += 37
@@ -298,18 +314,32 @@ class LoadStation:
             connected.set()
             return
         async with ws:
-            await self.start(ws)  # boot, status, start of a charge: before the measured window
-            self.stats.connected += 1
-            connected.set()
-            await go.wait()
-            period = 1.0 / rate if rate > 0 else 0.0  # 0: closed loop, as fast as answered
-            await asyncio.sleep(random.uniform(0, period))
-            n = 0
-            while time.monotonic() < stop_at[0]:
-                t0 = time.monotonic()
-                await self.tick(ws, n)
-                n += 1
-                await asyncio.sleep(max(0.0, period - (time.monotonic() - t0)))
+            reader = asyncio.create_task(self.read(ws))
+            try:
+                await self._session(ws, connected, go, stop_at, rate)
+            finally:
+                reader.cancel()
+
+    async def _session(
+        self,
+        ws: Any,
+        connected: asyncio.Event,
+        go: asyncio.Event,
+        stop_at: list[float],
+        rate: float,
+    ) -> None:
+        await self.start(ws)  # boot, status, start of a charge: before the measured window
+        self.stats.connected += 1
+        connected.set()
+        await go.wait()
+        period = 1.0 / rate if rate > 0 else 0.0  # 0: closed loop, as fast as answered
+        await asyncio.sleep(random.uniform(0, period))
+        n = 0
+        while time.monotonic() < stop_at[0]:
+            t0 = time.monotonic()
+            await self.tick(ws, n)
+            n += 1
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - t0)))
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
