@@ -35,8 +35,11 @@ def free_port() -> int:
 class ServerProcess:
     """`evhub serve` in a child process; `http` holds the admin key it was started with."""
 
-    def __init__(self, database_url: str, **settings: Any) -> None:
+    def __init__(
+        self, database_url: str, serve_args: tuple[str, ...] = (), **settings: Any
+    ) -> None:
         self.port = free_port()
+        self.serve_args = serve_args  # e.g. ("--workers", "2")
         self.admin_key = "evh_" + secrets.token_urlsafe(32)
         self.var_dir = Path(tempfile.mkdtemp(prefix="evhub-proc-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVHUB_")}
@@ -68,7 +71,10 @@ class ServerProcess:
         command = [sys.executable, "-c", "from evhub.cli import app; app()", "serve"]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [*command, "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+                [*command, "--port", str(self.port), *self.serve_args],
+                env=self.env,
+                stdout=log,
+                stderr=log,
             )
         await self._wait_ready()
 

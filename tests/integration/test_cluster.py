@@ -11,6 +11,7 @@ A through node 2, and each transaction keeps every acknowledged meter value once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from evhub.cluster.local import free_port, nats_binary, start_nats
@@ -240,3 +242,25 @@ def _at(timestamp: str) -> datetime:
 
 async def _ended(http: httpx.AsyncClient, tx_id: int) -> bool:
     return (await _ok(await http.get(f"/api/v1/transactions/{tx_id}")))["state"] != "active"
+
+
+async def test_workers_of_a_killed_parent_stop_with_it(database_url: str, nats_url: str) -> None:
+    """`evhub serve --workers 2` killed with SIGKILL: its workers stop too, and none keeps the
+    port (the balancer's health check then sends the stations elsewhere)."""
+    node = ServerProcess(
+        database_url, serve_args=("--workers", "2"), nats_url=nats_url, node_id="multi",
+        secret_key=secrets.token_urlsafe(48), **NODE_SETTINGS,
+    )  # fmt: skip
+    await node.start()
+    assert node.process is not None
+    workers = psutil.Process(node.process.pid).children()
+    try:
+        assert len(workers) == 2
+        node.kill()
+        _, alive = await asyncio.to_thread(psutil.wait_procs, workers, 30)
+        assert alive == []
+    finally:
+        for worker in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.kill()
+        await node.stop()

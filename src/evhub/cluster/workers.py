@@ -3,11 +3,12 @@
 Each worker is a full node (its own event loop, its own registry of sockets) bound to the same
 port with SO_REUSEPORT, so that the kernel spreads new connections over them; they share the
 database and NATS like nodes on separate machines. The parent migrates once, starts them,
-restarts one that dies, and stops them all on SIGTERM or SIGINT.
+restarts one that dies, and stops them all on SIGTERM or SIGINT; killed, it takes them with it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from evhub.db import is_sqlite
@@ -23,6 +25,7 @@ from evhub.settings import Settings
 log = logging.getLogger("evhub.cluster")
 
 RESTART_DELAY_S = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 POLL_S = 0.2
 
 
@@ -56,7 +59,22 @@ def _spawn(settings: Settings, host: str, port: int, index: int) -> subprocess.P
     }
     command = [sys.executable, "-c", "from evhub.cli import app; app()", "serve",
                "--host", host, "--port", str(port), "--reuse-port"]  # fmt: skip
-    return subprocess.Popen(command, env=env)
+    watched = _die_with(os.getpid()) if sys.platform.startswith("linux") else None
+    return subprocess.Popen(command, env=env, preexec_fn=watched)
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """In the child before it runs: SIGTERM to it when the parent dies, by SIGKILL too
+    (Linux prctl PR_SET_PDEATHSIG), so that a killed parent leaves no worker holding the
+    port; a parent gone before the call ends the child at once."""
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
