@@ -146,13 +146,18 @@ class LoadStation:
         self.energy_wh = 0
         self.tx: Any = None
         self._pending: asyncio.Future[Any] | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     async def call(self, ws: Any, action: str, payload: dict[str, Any]) -> Any:
         mid = str(next(self.ids))
         t0 = time.perf_counter()
-        self._pending = asyncio.get_running_loop().create_future()
-        await ws.send(json.dumps([2, mid, action, payload]))
-        reply = await self._pending
+        if self._reader is None:  # no reader (the echo ceiling's closed loop): read here
+            await ws.send(json.dumps([2, mid, action, payload]))
+            reply = json.loads(await ws.recv())
+        else:
+            self._pending = asyncio.get_running_loop().create_future()
+            await ws.send(json.dumps([2, mid, action, payload]))
+            reply = await self._pending
         self.stats.rtts_ms.append((time.perf_counter() - t0) * 1000)
         self.stats.sent += 1
         if reply[0] != 3:
@@ -314,11 +319,11 @@ class LoadStation:
             connected.set()
             return
         async with ws:
-            reader = asyncio.create_task(self.read(ws))
+            self._reader = asyncio.create_task(self.read(ws))
             try:
                 await self._session(ws, connected, go, stop_at, rate)
             finally:
-                reader.cancel()
+                self._reader.cancel()
 
     async def _session(
         self,
