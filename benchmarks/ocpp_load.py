@@ -440,6 +440,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             for ev in events:
                 await ev.wait()
             connect_s = time.monotonic() - t_connect
+            # Connected stations idle (answering only the CSMS's calls) while the server
+            # digests what the connections queued: its CPU meanwhile shows how much was left.
+            settle_cpu0 = cpu_seconds(proc)
+            await asyncio.sleep(args.settle)
+            settle_cpu = cpu_seconds(proc) - settle_cpu0
             stats.rtts_ms.clear()
             sent0, t0 = stats.sent, time.monotonic()
             server_cpu0, load_cpu0 = cpu_seconds(proc), time.process_time()
@@ -469,6 +474,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "messages_per_s": round(handled / elapsed, 1),
             "echo_ceiling_messages_per_s": echo and round(echo, 1),
             "echo_ratio": echo and round(handled / elapsed / echo, 3),
+            "settle_s": args.settle,
+            "server_cpu_settle_s": round(settle_cpu, 1),
             "server_cpu_s": round(server_cpu, 1),
             "server_cpu_us_per_message": round(1e6 * server_cpu / max(handled, 1)),
             "load_generator_cpu_s": round(load_cpu, 1),
@@ -504,6 +511,10 @@ def parse() -> argparse.Namespace:
         help="messages per second per station (0: each as fast as it is answered)",
     )  # fmt: skip
     p.add_argument("--duration", type=float, default=30.0, help="seconds of steady load")
+    p.add_argument(
+        "--settle", type=float, default=0.0,
+        help="seconds between the last connection and the measured window (stations idle)",
+    )  # fmt: skip
     p.add_argument("--protocol", choices=["mixed", "ocpp1.6", "ocpp2.0.1"], default="mixed")
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--port", type=int, default=8191)
