@@ -14,7 +14,6 @@ from evhub.charging.samples import (
     POWER,
     SOC,
     Sample,
-    energy_register_wh,
     is_newer_reading,
     latest,
     register_reading,
@@ -79,19 +78,19 @@ async def insert_sample_rows(session: AsyncSession, rows: list[dict[str, object]
 
 
 def update_latest(tx: Transaction, samples: Sequence[Sample]) -> None:
-    register = energy_register_wh(list(samples))
-    if register is not None and register >= (tx.meter_last_wh or 0):
-        tx.meter_last_wh = register
-    power = latest(list(samples), POWER)
+    batch = list(samples)
+    reading = register_reading(batch)
+    if reading is not None and reading[1] >= (tx.meter_last_wh or 0):
+        tx.meter_last_wh = reading[1]
+    power = latest(batch, POWER)
     if power is not None:
         tx.power_last_w = power
-    soc = latest(list(samples), SOC)
+    soc = latest(batch, SOC)
     if soc is not None:
         tx.soc_last_pct = soc
-    if samples:
-        newest = max(s.timestamp for s in samples)
+    if batch:
+        newest = max(s.timestamp for s in batch)
         if tx.sample_last_at is None or newest > tx.sample_last_at:
             tx.sample_last_at = newest
-    reading = register_reading(list(samples))
     if reading is not None and is_newer_reading(reading, tx.register_last_at, tx.register_last_wh):
         tx.register_last_at, tx.register_last_wh = reading

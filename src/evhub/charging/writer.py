@@ -132,10 +132,10 @@ async def write_batch(session: AsyncSession, items: list[MeterBatchItem]) -> Non
 
 
 def _latest_params(pk: int, samples: list[Sample]) -> dict[str, object]:
-    reading = register_reading(samples)
+    reading = register_reading(samples)  # its value is energy_register_wh's
     return {
         "pk": pk,
-        "wh": energy_register_wh(samples),
+        "wh": None if reading is None else reading[1],
         "power": latest(samples, POWER),
         "soc": latest(samples, SOC),
         "at": max(s.timestamp for s in samples),

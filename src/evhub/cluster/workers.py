@@ -25,8 +25,8 @@ from evhub.settings import Settings
 log = logging.getLogger("evhub.cluster")
 
 RESTART_DELAY_S = 1.0
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 POLL_S = 0.2
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def workers_refused(settings: Settings, workers: int) -> str | None:
