@@ -13,7 +13,7 @@ from evhub.accounts import service as accounts
 from evhub.auth.deps import ADMIN, OPERATOR
 from evhub.auth.signing import check_upload_token, upload_token
 from evhub.control import CommandResult
-from evhub.deps import ClockDep, ControlDep, GatewayDep, SessionDep
+from evhub.deps import ClockDep, ControlDep, GatewayDep, SessionDep, UowDep
 from evhub.errors import InvalidInput, NotFound
 from evhub.openapi import error_responses
 from evhub.params import DbId
@@ -61,9 +61,9 @@ async def remote_start(station_id: str, body: RemoteStartIn, control: ControlDep
     "/stations/{station_id}/remote-stop", response_model=CommandOut, dependencies=[OPERATOR]
 )
 async def remote_stop(
-    station_id: str, body: RemoteStopIn, session: SessionDep, control: ControlDep
+    station_id: str, body: RemoteStopIn, uow: UowDep, control: ControlDep
 ) -> CommandOut:
-    result = await service.remote_stop(session, control, station_id, body.transaction_id)
+    result = await service.remote_stop(uow, control, station_id, body.transaction_id)
     return _out(station_id, result)
 
 
@@ -165,9 +165,10 @@ async def clear_charging_limit(
 
 
 @router.post("/operations/bulk", response_model=BulkOut, dependencies=[ADMIN])
-async def bulk(body: BulkIn, session: SessionDep, control: ControlDep, clock: ClockDep) -> BulkOut:
+async def bulk(body: BulkIn, uow: UowDep, control: ControlDep, clock: ClockDep) -> BulkOut:
     f = body.filter
-    ids = await service.matching_stations(session, f.site_id, f.vendor, f.model, f.station_ids)
+    async with uow() as session:  # closed before any station is called
+        ids = await service.matching_stations(session, f.site_id, f.vendor, f.model, f.station_ids)
     operation = _bulk_operation(body.operation, body.params, control, clock.now)
     results = await service.run_bulk(ids, operation)
     return BulkOut(results=[_out(sid, r) for sid, r in results.items()])
@@ -267,12 +268,13 @@ def _too_large(max_bytes: int) -> HTTPException:
     "/stations/{station_id}/local-list", response_model=CommandOut, dependencies=[OPERATOR]
 )
 async def send_local_list(
-    station_id: str, session: SessionDep, control: ControlDep, clock: ClockDep
+    station_id: str, uow: UowDep, control: ControlDep, clock: ClockDep
 ) -> CommandOut:
-    """Send the whole token list (status of every token) for offline authorisation."""
-    tokens = await accounts.list_tokens(session, limit=100_000)
+    """Send the whole token list (status of every token) for offline authorisation; read in
+    a transaction of its own, closed before the station is called."""
+    async with uow() as session:
+        entries = [(t.uid, t.status) for t in await accounts.list_tokens(session, limit=100_000)]
     version = int(clock.now().timestamp())
-    entries = [(t.uid, t.status) for t in tokens]
     result = await control.send_local_list(station_id, version, entries, full=True)
     detail = result.detail | {"version": version, "entries": len(entries)}
     return _out(station_id, CommandResult(result.status, detail))

@@ -17,6 +17,7 @@ from evhub.assets.models import Station, StationEvent
 from evhub.charging import service as charging
 from evhub.control import ChargerControl, CommandResult
 from evhub.errors import Conflict, InvalidInput, StationTimeout, StationUnavailable
+from evhub.uow import UnitOfWork
 
 BULK_CONCURRENCY = 50
 UPLOAD_KIND = "log_upload"
@@ -28,14 +29,17 @@ def new_request_id() -> int:
 
 
 async def remote_stop(
-    session: AsyncSession, control: ChargerControl, station_id: str, transaction_pk: int
+    uow: UnitOfWork, control: ChargerControl, station_id: str, transaction_pk: int
 ) -> CommandResult:
-    tx = await charging.get_transaction(session, transaction_pk)
-    if tx.station_id != station_id:
-        raise InvalidInput(f"transaction {transaction_pk} is not on station {station_id!r}")
-    if tx.state != "active":
-        raise Conflict(f"transaction {transaction_pk} has ended already")
-    return await control.remote_stop(station_id, tx.ocpp_transaction_id)
+    """The station is called once the transaction's check is over, never inside it."""
+    async with uow() as session:
+        tx = await charging.get_transaction(session, transaction_pk)
+        if tx.station_id != station_id:
+            raise InvalidInput(f"transaction {transaction_pk} is not on station {station_id!r}")
+        if tx.state != "active":
+            raise Conflict(f"transaction {transaction_pk} has ended already")
+        ocpp_transaction_id = tx.ocpp_transaction_id
+    return await control.remote_stop(station_id, ocpp_transaction_id)
 
 
 async def matching_stations(
