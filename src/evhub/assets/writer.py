@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evhub.acknowledge import acknowledge
+from evhub.acknowledge import acknowledge, gather_batch
 from evhub.events.outbox import PENDING
 from evhub.uow import UnitOfWork
 
@@ -35,6 +35,7 @@ Operation = Callable[[AsyncSession], Awaitable[T]]
 # statements each, and on SQLite every other writer waits for the one connection meanwhile.
 MAX_OPERATIONS_PER_COMMIT = 200
 MAX_QUEUED_OPERATIONS = 4 * MAX_OPERATIONS_PER_COMMIT
+LINGER_S = 0.01  # how long a commit waits for more operations after the first
 
 
 class WriterStopped(RuntimeError):
@@ -55,8 +56,10 @@ class StationWriter:
         uow: UnitOfWork,
         max_queued: int = MAX_QUEUED_OPERATIONS,
         max_per_commit: int = MAX_OPERATIONS_PER_COMMIT,
+        linger_s: float = LINGER_S,
     ) -> None:
         self._uow = uow
+        self._linger_s = linger_s
         self._queue: asyncio.Queue[_Pending[Any]] = asyncio.Queue(max_queued)
         self._max_per_commit = max_per_commit
         self._stopped = False
@@ -86,9 +89,8 @@ class StationWriter:
         batch: list[_Pending[Any]] = []
         try:
             while True:
-                batch = [await self._queue.get()]
-                while len(batch) < self._max_per_commit and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
+                batch = []  # filled in place: cancelled while gathering, `finally` fails them
+                await gather_batch(self._queue, batch, self._max_per_commit, self._linger_s)
                 await self._commit(batch)
         finally:
             self._stopped = True

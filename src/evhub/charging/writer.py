@@ -21,7 +21,7 @@ from typing import cast
 from sqlalchemy import Table, and_, bindparam, case, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evhub.acknowledge import acknowledge
+from evhub.acknowledge import acknowledge, gather_batch
 from evhub.charging.meters import insert_sample_rows, sample_rows
 from evhub.charging.models import Transaction
 from evhub.charging.samples import (
@@ -41,6 +41,8 @@ log = logging.getLogger("evhub.charging")
 
 MAX_MESSAGES_PER_COMMIT = 500
 MAX_QUEUED_MESSAGES = 4 * MAX_MESSAGES_PER_COMMIT
+# How long a commit waits for more messages after the first (see `gather_batch`).
+LINGER_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,11 @@ _Pending = tuple[MeterBatchItem, "asyncio.Future[None]"]
 
 
 class MeterWriter:
-    def __init__(self, uow: UnitOfWork, max_queued: int = MAX_QUEUED_MESSAGES) -> None:
+    def __init__(
+        self, uow: UnitOfWork, max_queued: int = MAX_QUEUED_MESSAGES, linger_s: float = LINGER_S
+    ) -> None:
         self._uow = uow
+        self._linger_s = linger_s
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(max_queued)
         self.commits = 0
         self.messages = 0
@@ -189,9 +194,8 @@ class MeterWriter:
     async def run(self) -> None:
         """The writer loop (owned by the supervisor)."""
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_MESSAGES_PER_COMMIT and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch: list[_Pending] = []
+            await gather_batch(self._queue, batch, MAX_MESSAGES_PER_COMMIT, self._linger_s)
             try:
                 async with self._uow() as session:
                     items = [item for item, _ in batch]

@@ -107,11 +107,14 @@ class Relay:
         name = consumer.name
         saved = position = await self._checkpoint(name)
         saved_at = time.monotonic()
+        takes: dict[str, bool] = {}  # kind -> wanted by this consumer (a few dozen kinds)
         while True:
             batch = await self.log.read_after(
                 position, self.tuning.batch_size, wait_s=self.tuning.poll_s
             )
-            mine = [e for e in batch if wanted(e.kind, consumer.kinds)]
+            for kind in {e.kind for e in batch} - takes.keys():
+                takes[kind] = wanted(kind, consumer.kinds)
+            mine = [e for e in batch if takes[e.kind]]
             if mine:
                 saved = position = await self._deliver_any(consumer, saved, mine, batch)
                 saved_at = time.monotonic()

@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
+from collections.abc import Iterable
 
 from evhub.events.log import Doorbell, Event, Position, SqlEventLog
 
 TAIL_EVENTS = 20_000
 FOLLOW_BATCH = 1000
+# After a read that found events, the follower waits this long before the next one, so that
+# under traffic one read takes the events of several commits instead of one read per commit.
+FOLLOW_LINGER_S = 0.01
 
 
 class EventTail:
@@ -41,15 +45,24 @@ class EventTail:
 
     def receive(self, event: Event) -> None:
         """Append an event; one at or before the last (a duplicate) is dropped."""
-        last = self.last
-        if last is None or event.position <= last:
-            return
-        self._events.append(event)
-        self._positions.append(event.position)
+        self.receive_all((event,))
+
+    def receive_all(self, events: Iterable[Event]) -> None:
+        """Append events in log order and wake the readers once, not once per event: each
+        wake-up is a turn of every consumer's loop."""
+        appended = False
+        for event in events:
+            last = self.last
+            if last is None or event.position <= last:
+                continue
+            self._events.append(event)
+            self._positions.append(event.position)
+            appended = True
         if len(self._events) > 2 * self.capacity:
             self.base = self._positions[-self.capacity - 1]
             del self._events[: -self.capacity], self._positions[: -self.capacity]
-        self.bell.ring()
+        if appended:
+            self.bell.ring()
 
     def covers(self, after: Position) -> bool:
         return self.base is not None and after >= self.base
@@ -94,9 +107,16 @@ class TailedEventLog:
 class OutboxTail(TailedEventLog):
     """The outbox table read once per process, by `follow`."""
 
-    def __init__(self, sql: SqlEventLog, poll_s: float, capacity: int = TAIL_EVENTS) -> None:
+    def __init__(
+        self,
+        sql: SqlEventLog,
+        poll_s: float,
+        capacity: int = TAIL_EVENTS,
+        linger_s: float = FOLLOW_LINGER_S,
+    ) -> None:
         super().__init__(sql, EventTail(Doorbell(), capacity))
         self.poll_s = poll_s  # rows committed by other processes ring no bell here
+        self.linger_s = linger_s
         self.following = asyncio.Event()  # set while the tail covers the newest events
 
     async def follow(self) -> None:
@@ -108,8 +128,10 @@ class OutboxTail(TailedEventLog):
             while True:
                 last = self.tail.last
                 assert last is not None
-                for event in await self.sql.read_after(last, FOLLOW_BATCH, self.poll_s):
-                    self.tail.receive(event)
+                events = await self.sql.read_after(last, FOLLOW_BATCH, self.poll_s)
+                self.tail.receive_all(events)
+                if events and len(events) < FOLLOW_BATCH:
+                    await asyncio.sleep(self.linger_s)
         finally:
             self.following.clear()
             self.tail.stop()

@@ -160,3 +160,35 @@ async def test_a_big_commit_wakes_its_stations_a_slice_per_loop_turn(hub: Hub) -
     runs = [len(run) for run in "".join("s" if o == "station" else " " for o in order).split()]
     assert sum(runs) == len(stations)
     assert max(runs) <= ACKS_PER_TURN, runs
+
+
+async def test_operations_arriving_while_a_commit_gathers_share_it(hub: Hub) -> None:
+    writer = StationWriter(hub.uow, linger_s=0.2)
+    runner = asyncio.create_task(writer.run())
+    try:
+        first = asyncio.create_task(writer.submit(_boot("CP-0")))
+        await _let_tasks_run()
+        assert writer.queued == 0 and not first.done()  # taken; a commit would be under way
+        later = [asyncio.create_task(writer.submit(_boot(sid))) for sid in STATIONS[1:]]
+        async with asyncio.timeout(10):
+            await asyncio.gather(first, *later)
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+    assert (writer.commits, writer.operations) == (1, 5)
+
+
+async def test_an_operation_taken_while_gathering_fails_when_the_writer_stops(hub: Hub) -> None:
+    writer = StationWriter(hub.uow, linger_s=60.0)
+    runner = asyncio.create_task(writer.run())
+    taken = asyncio.create_task(writer.submit(_boot("CP-0")))
+    await _let_tasks_run()
+    assert writer.queued == 0  # taken, waiting for company
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    with pytest.raises(WriterStopped):
+        await taken
+    async with hub.uow() as s:
+        assert await s.scalar(select(func.count()).where(Station.last_boot_at.is_not(None))) == 0

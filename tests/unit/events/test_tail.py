@@ -137,3 +137,20 @@ async def test_after_the_follower_stops_readers_read_the_table(events: Log) -> N
     assert not log.following.is_set() and not log.tail.covers(head)
     await events.emit(2)
     assert await read_all(log, head, until=2) == [1, 2]
+
+
+async def test_commits_in_quick_succession_share_the_followers_reads(events: Log) -> None:
+    """After a read that found events the follower waits a little, so that a stream of
+    commits costs fewer reads of the table than commits; nothing is lost meanwhile."""
+    async with followed(events) as log:
+        log.linger_s = 0.2
+        head = await log.head()
+        await events.emit(0)
+        async with asyncio.timeout(10):
+            while log.tail.last == head:  # the follower read it and now waits
+                await log.tail.bell.wait(log.tail.bell.rings, 1.0)
+        reads = log.sql.reads  # type: ignore[attr-defined]
+        for n in range(1, 11):  # ten commits while it waits
+            await events.emit(n)
+        assert await read_all(log, head, until=10) == list(range(11))
+        assert log.sql.reads - reads <= 3  # type: ignore[attr-defined]
