@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,7 +38,9 @@ from evhub.reservations import service as reservations
 
 EvseKey = tuple[str, int]
 RESERVE_FRACTION = 0.1
-TAPER_MARGIN = 0.9
+TAPER_MARGIN = 0.9  # a car drawing less than this share of its limit (less the slack) tapers
+TAPER_SLACK_KW = 0.5
+TAPER_HEADROOM = 1.15  # > 1 / TAPER_MARGIN: a tapering car stays judged so under its cap
 # The plan means to finish one slot before each declared departure: cars draw what they are
 # allowed with some lag, and a plan that finishes just in time then falls a little short.
 DEPARTURE_MARGIN_SLOTS = 1
@@ -100,7 +103,7 @@ class SiteSnapshot:
     # The price of each planning slot from `now` (EUR/kWh); empty: no prices known.
     price_per_kwh: tuple[float, ...] = ()
 
-    @property
+    @cached_property
     def station_ids(self) -> frozenset[str]:
         return frozenset(e.station_id for e in self.evses)
 
@@ -245,14 +248,26 @@ async def snapshot_site(
 
 def car_max_kw(running: Running, previous_limit_kw: float | None) -> float:
     """What the car can take: the EVSE's maximum, unless it drew clearly less than it was
-    allowed (a tapering battery), in which case the rest goes to the others (closed loop)."""
+    allowed (a tapering battery), in which case the rest goes to the others (closed loop).
+
+    The cap leaves the car room above its draw, wide enough that a car still drawing the
+    same under that cap is again judged tapering: with less room, the next plan saw it use
+    "all" of its cap, gave it the EVSE's maximum again, and the one after capped it again, a
+    new profile for it and its neighbours at every plan. It gets its maximum back once it
+    draws near its cap."""
     evse_max = running.evse.usable_kw
     measured = running.measured_kw
     if measured is None or previous_limit_kw is None:
         return evse_max
-    if measured < TAPER_MARGIN * previous_limit_kw - 0.5:
-        return min(evse_max, measured * 1.1 + 0.5)
+    if measured < TAPER_MARGIN * previous_limit_kw - TAPER_SLACK_KW:
+        return min(evse_max, tapering_cap_kw(measured))
     return evse_max
+
+
+def tapering_cap_kw(measured_kw: float) -> float:
+    """The limit of a car that draws `measured_kw` of more than it was allowed: its draw with room
+    to rise (a tapering curve flattens, a reading lags), so that it never starves."""
+    return measured_kw * TAPER_HEADROOM + 2 * TAPER_SLACK_KW
 
 
 def plan_site(

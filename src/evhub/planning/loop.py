@@ -275,9 +275,8 @@ class PlanningLoop:
             snapshot = await snapshot_site(
                 s, site_id, now, connected, self.slot_minutes, fleet=self.fleet
             )
-        known = {
-            k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in snapshot.station_ids
-        }
+        stations = snapshot.station_ids
+        known = {k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in stations}
         snapshot = replace(snapshot, known_kw=known)
         previous = self._settled_limits(snapshot, now)
         floor = self._peak_today(site_id, now)

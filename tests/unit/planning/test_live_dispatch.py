@@ -245,9 +245,27 @@ def test_needs_shared_when_the_limit_is_tight() -> None:
 
 def test_closed_loop_hands_a_tapering_cars_power_to_others() -> None:
     tapering = running(1, AC1, 5, 4, measured=3.0)
-    assert car_max_kw(tapering, previous_limit_kw=11.0) == 3.0 * 1.1 + 0.5
+    assert 3.0 < car_max_kw(tapering, previous_limit_kw=11.0) < 5.5
     assert car_max_kw(running(2, AC2, 5, 4, measured=10.8), previous_limit_kw=11.0) == 22.0
     assert car_max_kw(running(3, AC2, 5, 4, measured=None), previous_limit_kw=11.0) == 22.0
+
+
+@pytest.mark.parametrize("draw_kw", [1.0, 3.0, 7.4, 11.04, 16.0])
+def test_a_car_drawing_the_same_keeps_the_same_cap_plan_after_plan(draw_kw: float) -> None:
+    """A cap must not swing between the car's draw and the EVSE's maximum at every plan (each
+    swing a profile for it and for the cars sharing the site)."""
+    car = running(1, AC2, 30, 4, measured=draw_kw)
+    limit = 22.0
+    caps = []
+    for _ in range(4):
+        limit = car_max_kw(car, previous_limit_kw=limit)
+        caps.append(limit)
+    assert caps[1:] == [caps[0]] * 3 and draw_kw < caps[0] < 22.0, caps
+
+
+def test_a_capped_car_drawing_up_to_its_cap_gets_the_maximum_back() -> None:
+    cap = car_max_kw(running(1, AC2, 30, 4, measured=7.0), previous_limit_kw=22.0)
+    assert car_max_kw(running(1, AC2, 30, 4, measured=cap * 0.98), previous_limit_kw=cap) == 22.0
 
 
 def test_power_is_kept_for_a_booked_car_before_it_arrives() -> None:
