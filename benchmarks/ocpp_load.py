@@ -53,6 +53,7 @@ PASSWORD = "load-test-password-01"
 @dataclass
 class Stats:
     rtts_ms: list[float] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # time.monotonic() of each answer
     sent: int = 0
     errors: int = 0
     samples_acked: int = 0
@@ -159,6 +160,7 @@ class LoadStation:
             await ws.send(json.dumps([2, mid, action, payload]))
             reply = await self._pending
         self.stats.rtts_ms.append((time.perf_counter() - t0) * 1000)
+        self.stats.answered_at.append(time.monotonic())
         self.stats.sent += 1
         if reply[0] != 3:
             self.stats.errors += 1
@@ -347,6 +349,13 @@ class LoadStation:
             await asyncio.sleep(max(0.0, period - (time.monotonic() - t0)))
 
 
+def p99_per_interval(stats: Stats, t0: float, interval_s: float) -> list[float]:
+    buckets: dict[int, list[float]] = {}
+    for at, rtt in zip(stats.answered_at, stats.rtts_ms, strict=True):
+        buckets.setdefault(int((at - t0) // interval_s), []).append(rtt)
+    return [round(percentile(buckets[k], 0.99)) for k in sorted(buckets)]
+
+
 def cpu_seconds(proc: psutil.Process) -> float:
     """User + system CPU of the server and its worker processes (`--workers N`)."""
     total = 0.0
@@ -405,7 +414,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     evhub = shutil.which("evhub") or str(Path(sys.executable).parent / "evhub")
     env = os.environ | {
         "EVHUB_DATABASE_URL": url,
-        "EVHUB_LOG_LEVEL": "warning",
+        "EVHUB_LOG_LEVEL": args.server_log_level,
         "EVHUB_VAR_DIR": str(workdir),
         "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
         "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
@@ -446,6 +455,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(args.settle)
             settle_cpu = cpu_seconds(proc) - settle_cpu0
             stats.rtts_ms.clear()
+            stats.answered_at.clear()
             sent0, t0 = stats.sent, time.monotonic()
             server_cpu0, load_cpu0 = cpu_seconds(proc), time.process_time()
             db_cpu0 = postgres_cpu_seconds()
@@ -453,10 +463,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 profiler = start_py_spy(server.pid, args.py_spy)
             stop_at[0] = t0 + args.duration
             go.set()
-            rss = 0
+            rss, cpu_per_s, cpu_before = 0, [], server_cpu0
             while time.monotonic() < stop_at[0]:
                 rss = max(rss, proc.memory_info().rss)
                 await asyncio.sleep(1)
+                cpu_now = cpu_seconds(proc)
+                cpu_per_s.append(round(100 * (cpu_now - cpu_before)))
+                cpu_before = cpu_now
         elapsed = time.monotonic() - t0
         server_cpu = cpu_seconds(proc) - server_cpu0
         load_cpu = time.process_time() - load_cpu0
@@ -483,6 +496,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "postgres_cpu_s": round(db_cpu, 1) if url.startswith("postgresql") else None,
             "rtt_p50_ms": round(percentile(stats.rtts_ms, 0.50), 1),
             "rtt_p99_ms": round(percentile(stats.rtts_ms, 0.99), 1),
+            # Whether the tail is a few stalls or all along: the p99 of each 5 s of answers,
+            # and the server's CPU (% of a core) in each second of the window.
+            "rtt_p99_ms_per_5s": p99_per_interval(stats, t0, 5.0),
+            "server_cpu_pct_per_s": cpu_per_s,
             "call_errors": stats.errors,
             "server_rss_mb": round(rss / 2**20, 1),
             "meter_samples_acked": stats.samples_acked,
@@ -519,6 +536,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--port", type=int, default=8191)
     p.add_argument("--workers", type=int, default=1, help="`evhub serve --workers N`")
+    p.add_argument("--server-log-level", default="warning", help="the server's EVHUB_LOG_LEVEL")
     p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
     p.add_argument("--per-site", type=int, default=24, help="stations per site (hub)")
     p.add_argument(
