@@ -176,6 +176,27 @@ async def history_default(
     return HistoryDefault(max(energy, 0.0), timedelta(seconds=stay), len(chosen))
 
 
+class HistoryDefaults:
+    """`history_default` kept a while per site, user group and local hour: sixty days of a
+    site's sessions move its medians by the day, not by the minute, and reading them at every
+    plan of every site grew with the history kept."""
+
+    def __init__(self, keep_s: float = 600.0) -> None:
+        self.keep_s = keep_s
+        self._kept: dict[tuple[int, str | None, int], tuple[datetime, HistoryDefault]] = {}
+
+    async def of(
+        self, session: AsyncSession, site_id: int, tz: ZoneInfo, group: str | None, now: datetime
+    ) -> HistoryDefault:
+        key = (site_id, group, now.astimezone(tz).hour)
+        kept = self._kept.get(key)
+        if kept is not None and 0 <= (now - kept[0]).total_seconds() < self.keep_s:
+            return kept[1]
+        value = await history_default(session, site_id, tz, group, now)
+        self._kept[key] = (now, value)
+        return value
+
+
 def resolve(
     tx: Transaction,
     declared: ChargingNeed | None,
@@ -289,9 +310,11 @@ async def needs_of(
     now: datetime,
     bookings: Mapping[int, DeclaredNeed] | None = None,
     fleet: Mapping[int, FleetDeclaration] | None = None,
+    histories: HistoryDefaults | None = None,
 ) -> list[Need]:
     """Each transaction's need; `bookings` maps a transaction to the booking it fulfils,
-    `fleet` a shared car's transaction to its next booking's need."""
+    `fleet` a shared car's transaction to its next booking's need; `histories` keeps the
+    history defaults between calls (none: read each time)."""
     ids = [tx.id for tx in transactions]
     declared = {
         row.transaction_pk: row
@@ -318,7 +341,11 @@ async def needs_of(
     for tx in transactions:
         group = groups.get(tx.id)
         if group not in history:
-            history[group] = await history_default(session, site_id, tz, group, now)
+            history[group] = (
+                await histories.of(session, site_id, tz, group, now)
+                if histories is not None
+                else await history_default(session, site_id, tz, group, now)
+            )
         row = declared.get(tx.id)
         booking = (bookings or {}).get(tx.id)
         if booking is not None:

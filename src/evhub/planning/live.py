@@ -28,7 +28,7 @@ from evhub.assets import service as assets
 from evhub.assets.models import Station
 from evhub.charging.models import Transaction
 from evhub.planning import caps
-from evhub.planning.demand import FleetDemand, Need, PluggedVehicle, needs_of
+from evhub.planning.demand import FleetDemand, HistoryDefaults, Need, PluggedVehicle, needs_of
 from evhub.planning.heuristics import plan_with_heuristic
 from evhub.planning.model import Plan, PlanningError, PlanRequest, SessionDemand, SiteLimits
 from evhub.planning.optimiser import plan
@@ -159,6 +159,7 @@ async def snapshot_site(
     slot_minutes: float = 5.0,
     horizon_slots: int = 288,
     fleet: FleetDemand | None = None,
+    histories: HistoryDefaults | None = None,
 ) -> SiteSnapshot:
     site = await assets.get_site(session, site_id)
     stations = list(
@@ -214,7 +215,8 @@ async def snapshot_site(
             for tx in txs
         ]
         shared = dict(await fleet(session, plugged, now))
-    needs = await needs_of(session, site_id, ZoneInfo(site.timezone), txs, now, by_tx, shared)
+    tz = ZoneInfo(site.timezone)
+    needs = await needs_of(session, site_id, tz, txs, now, by_tx, shared, histories)
     busy = {(tx.station_id, tx.evse_id) for tx in txs}
     upcoming = tuple(
         Upcoming(

@@ -19,7 +19,7 @@ from evhub.errors import StationUnavailable
 from evhub.events import Event
 from evhub.events.relay import Consumer
 from evhub.planning import caps
-from evhub.planning.demand import FleetDemand
+from evhub.planning.demand import FleetDemand, HistoryDefaults
 from evhub.planning.dispatch import dispatch
 from evhub.planning.evse_limits import InForce, LimitJournal
 from evhub.planning.live import EvseKey, SitePlan, SiteSnapshot, plan_site, snapshot_site
@@ -77,6 +77,7 @@ class PlanningLoop:
         self.leads = leads
         self.consumer_name = consumer_name
         self.journal = LimitJournal(uow)
+        self.histories = HistoryDefaults()
         self.plans: dict[int, SitePlan] = {}
         self.in_force: dict[EvseKey, InForce] = {}
         # EVSEs whose station refused a profile or could not be reached, and when: they keep
@@ -273,8 +274,9 @@ class PlanningLoop:
                 if self.control.is_connected(sid) and not self._refused(sid, evse, now)
             )
             snapshot = await snapshot_site(
-                s, site_id, now, connected, self.slot_minutes, fleet=self.fleet
-            )
+                s, site_id, now, connected, self.slot_minutes, fleet=self.fleet,
+                histories=self.histories,
+            )  # fmt: skip
         stations = snapshot.station_ids
         known = {k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in stations}
         snapshot = replace(snapshot, known_kw=known)
