@@ -48,6 +48,7 @@ from evhub.charging.models import MeterValue
 from evhub.db import create_engine, migrate_async
 
 PASSWORD = "load-test-password-01"
+CAR_MAX_W = 11040  # the load's cars charge at 3 x 16 A
 
 
 @dataclass
@@ -148,6 +149,9 @@ class LoadStation:
         self.tx: Any = None
         self._pending: asyncio.Future[Any] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self.draw_w = CAR_MAX_W  # what the car draws: its maximum until a profile says less
+        self.tx_limit_w: int | None = None  # the transaction's own limit, once told
+        self.metered_at = time.monotonic()
 
     async def call(self, ws: Any, action: str, payload: dict[str, Any]) -> Any:
         mid = str(next(self.ids))
@@ -173,6 +177,8 @@ class LoadStation:
         async for raw in ws:
             message = json.loads(raw)
             if message[0] == 2:
+                if message[2] == "SetChargingProfile":
+                    self.obey(message[3])
                 await ws.send(json.dumps([3, message[1], self.answer(message[2])]))
             elif self._pending is not None and not self._pending.done():
                 self._pending.set_result(message)
@@ -185,8 +191,32 @@ class LoadStation:
             return {"configurationKey": [key]}
         return {"status": "Accepted"}
 
+    def obey(self, payload: dict[str, Any]) -> None:
+        """The car draws what its limit allows, up to its 11 kW (3 x 16 A): a meter value
+        above the limit the station was told would be a car that ignores it."""
+        profile = payload.get("csChargingProfiles") or payload.get("chargingProfile") or {}
+        schedule = profile.get("chargingSchedule") or {}
+        if isinstance(schedule, list):  # 2.0.1: a list of schedules
+            schedule = schedule[0] if schedule else {}
+        periods = schedule.get("chargingSchedulePeriod") or [{}]
+        limit = periods[0].get("limit")
+        if limit is None:
+            return
+        unit = schedule.get("chargingRateUnit", "W")
+        watts = (
+            float(limit) * 230 * int(periods[0].get("numberPhases", 3))
+            if unit == "A"
+            else float(limit)
+        )
+        if profile.get("chargingProfilePurpose") == "TxProfile" or self.tx_limit_w is None:
+            self.draw_w = max(0, min(CAR_MAX_W, round(watts)))
+        if profile.get("chargingProfilePurpose") == "TxProfile":
+            self.tx_limit_w = self.draw_w
+
     def meter(self) -> dict[str, Any]:
-        self.energy_wh += 37
+        now = time.monotonic()  # the register grows by what the car drew since the last one
+        self.energy_wh += max(1, round(self.draw_w * (now - self.metered_at) / 3600))
+        self.metered_at = now
         ts = now_iso()
         if self.protocol == "ocpp1.6":
             return {
@@ -197,7 +227,7 @@ class LoadStation:
                         "measurand": "Energy.Active.Import.Register",
                         "unit": "Wh",
                     },
-                    {"value": "11040", "measurand": "Power.Active.Import", "unit": "W"},
+                    {"value": str(self.draw_w), "measurand": "Power.Active.Import", "unit": "W"},
                 ],
             }
         return {
@@ -205,7 +235,7 @@ class LoadStation:
             "sampledValue": [
                 {"value": self.energy_wh, "measurand": "Energy.Active.Import.Register"},
                 {
-                    "value": 11040,
+                    "value": self.draw_w,
                     "measurand": "Power.Active.Import",
                     "unitOfMeasure": {"unit": "W"},
                 },
