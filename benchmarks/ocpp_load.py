@@ -150,7 +150,7 @@ class LoadStation:
         self._pending: asyncio.Future[Any] | None = None
         self._reader: asyncio.Task[None] | None = None
         self.draw_w = CAR_MAX_W  # what the car draws: its maximum until a profile says less
-        self.tx_limit_w: int | None = None  # the transaction's own limit, once told
+        self.told_own_limit = False  # whether a TxProfile came (it then rules the draw)
         self.metered_at = time.monotonic()
 
     async def call(self, ws: Any, action: str, payload: dict[str, Any]) -> Any:
@@ -208,10 +208,10 @@ class LoadStation:
             if unit == "A"
             else float(limit)
         )
-        if profile.get("chargingProfilePurpose") == "TxProfile" or self.tx_limit_w is None:
+        own = profile.get("chargingProfilePurpose") == "TxProfile"
+        if own or not self.told_own_limit:  # a TxDefaultProfile yields to the transaction's
             self.draw_w = max(0, min(CAR_MAX_W, round(watts)))
-        if profile.get("chargingProfilePurpose") == "TxProfile":
-            self.tx_limit_w = self.draw_w
+        self.told_own_limit |= own
 
     def meter(self) -> dict[str, Any]:
         now = time.monotonic()  # the register grows by what the car drew since the last one

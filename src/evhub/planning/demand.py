@@ -315,6 +315,7 @@ async def needs_of(
     """Each transaction's need; `bookings` maps a transaction to the booking it fulfils,
     `fleet` a shared car's transaction to its next booking's need; `histories` keeps the
     history defaults between calls (none: read each time)."""
+    histories = histories or HistoryDefaults(keep_s=0)
     ids = [tx.id for tx in transactions]
     declared = {
         row.transaction_pk: row
@@ -341,11 +342,7 @@ async def needs_of(
     for tx in transactions:
         group = groups.get(tx.id)
         if group not in history:
-            history[group] = (
-                await histories.of(session, site_id, tz, group, now)
-                if histories is not None
-                else await history_default(session, site_id, tz, group, now)
-            )
+            history[group] = await histories.of(session, site_id, tz, group, now)
         row = declared.get(tx.id)
         booking = (bookings or {}).get(tx.id)
         if booking is not None:

@@ -267,8 +267,8 @@ def car_max_kw(running: Running, previous_limit_kw: float | None) -> float:
 
 
 def tapering_cap_kw(measured_kw: float) -> float:
-    """The limit of a car that draws `measured_kw` of more than it was allowed: its draw with room
-    to rise (a tapering curve flattens, a reading lags), so that it never starves."""
+    """The limit of a car that draws `measured_kw`, less than it was allowed: its draw with
+    room to rise (a tapering curve flattens, a reading lags), so that it never starves."""
     return measured_kw * TAPER_HEADROOM + 2 * TAPER_SLACK_KW
 
 
