@@ -324,6 +324,7 @@ def plan_site(
             departure_slot=slots_until(u.departure_at, DEPARTURE_MARGIN_SLOTS),
             max_power_kw=max(0.0, u.evse.usable_kw - allowances[u.evse.key]),
             need_source="reservation",
+            takes_spare=False,
         )
         for u in snapshot.upcoming
     )
@@ -336,7 +337,7 @@ def plan_site(
     request = PlanRequest(0, slot_minutes, horizon, sessions, limits, priced,
                           degradation_per_kwh=WEAR_PER_KWH if v2g else 0.0)  # fmt: skip
     result = _solve(request, time_limit_s)
-    rows = [tuple(float(round(p, 3)) for p in row) for row in result.power_kw]
+    rows = [tuple(float(round(p, 3)) for p in row) for row in result.offered_kw()]
     allocations = tuple(
         Allocation(
             r,

@@ -65,6 +65,10 @@ class SessionDemand:
     guess typed in an app): the LP then orders such a car's energy by its slack (stay minus the
     time its need takes at full power) rather than by its stay, as least-laxity-first does, so that
     less is left to its last hours, which it may not stay for (see `optimiser._earliness`).
+
+    `takes_spare` False keeps a session out of the capacity a plan leaves unused (`spare`): a
+    reserved EVSE whose car has not come yet. A car plugged in takes it (its need is what it must
+    get, not all it may get).
     """
 
     session_id: str
@@ -80,6 +84,7 @@ class SessionDemand:
     discharge_room_kwh: float = math.inf
     surplus_kwh: float = 0.0
     departure_known: bool = True
+    takes_spare: bool = True
 
     def __post_init__(self) -> None:
         if not self.session_id:
@@ -197,7 +202,11 @@ class PlanRequest:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A schedule: `power_kw[i, k]` is the power of session i in the k-th slot of the horizon."""
+    """A schedule: `power_kw[i, k]` is the power of session i in the k-th slot of the horizon.
+
+    `spare_kw[i, k]`, when set, is what session i may draw on top in that slot out of what the
+    plan leaves of the capacity (`spare`); the plan's own energy never exceeds a need.
+    """
 
     session_ids: tuple[str, ...]
     start_slot: int
@@ -208,6 +217,7 @@ class Plan:
     status: PlanStatus
     algorithm: str
     detail: Mapping[str, float] = field(default_factory=dict)
+    spare_kw: FloatArray | None = None
 
     @property
     def horizon_slots(self) -> int:
@@ -225,6 +235,20 @@ class Plan:
         if not 0 <= k < self.horizon_slots:
             return dict.fromkeys(self.session_ids, 0.0)
         return {sid: float(p) for sid, p in zip(self.session_ids, self.power_kw[:, k], strict=True)}
+
+    def offered_kw(self) -> FloatArray:
+        """Each session's power with its share of the spare capacity: what a charger is told."""
+        if self.spare_kw is None:
+            return self.power_kw
+        return np.asarray(self.power_kw + self.spare_kw, dtype=np.float64)
+
+    def offered_at_kw(self, slot: int) -> dict[str, float]:
+        """`offered_kw` in absolute slot `slot` (0 outside the horizon)."""
+        k = slot - self.start_slot
+        if not 0 <= k < self.horizon_slots:
+            return dict.fromkeys(self.session_ids, 0.0)
+        offered = self.offered_kw()[:, k]
+        return {sid: float(p) for sid, p in zip(self.session_ids, offered, strict=True)}
 
 
 def empty_plan(request: PlanRequest, algorithm: str, status: PlanStatus) -> Plan:

@@ -54,6 +54,7 @@ from evhub.planning.model import (
     PlanStatus,
     empty_plan,
 )
+from evhub.planning.spare import spare_kw
 
 DEFAULT_TIME_LIMIT_S = 10.0
 PEAK_WEIGHT_PER_HOUR = 100.0
@@ -296,6 +297,8 @@ def plan(
 ) -> Plan:
     """Schedule the request with the lexicographic LP.
 
+    The capacity the plan leaves unused is offered to the cars that can still take it
+    (`Plan.spare_kw`, see `spare`) when energy is worth the same in every slot.
     Falls back to least-laxity-first (status `fallback`) when the solver fails or the first stage
     runs out of time; a later stage running out of time keeps the earlier stages' plan (status
     `partial`). Raises `InfeasibleError` when minimum powers cannot fit the limits.
@@ -318,10 +321,13 @@ def plan(
     except _StageTimeout:
         status = PlanStatus.PARTIAL
     if solver.solution is None:
-        fallback = plan_with_heuristic(request, "llf")
-        return _finish(request, fallback.power_kw, started, PlanStatus.FALLBACK, {})
-    power = powers_kw(request, lay, solver.solution)
-    return _finish(request, power, started, status, optima)
+        power, status = plan_with_heuristic(request, "llf").power_kw, PlanStatus.FALLBACK
+        optima = {}
+    else:
+        power = powers_kw(request, lay, solver.solution)
+    return replace(
+        _finish(request, power, started, status, optima), spare_kw=spare_kw(request, power)
+    )
 
 
 def _finish(

@@ -13,7 +13,9 @@ slots are applied as computed.
 With `declared=True` the planner is told what drivers typed in the app (`requested_energy`,
 `estimated_departure`), marked as guesses (`SessionDemand.departure_known` False), while reality
 keeps the recorded values: a vehicle stops absorbing at its true need (the charger reports it, so
-the planner learns its need is met) and leaves at its true departure. A declared departure at or
+the planner learns its need is met and that it takes no more power) and leaves at its true
+departure; a vehicle still drawing after its declared need may take what the plan leaves of the
+capacity (`spare`). A declared departure at or
 before arrival becomes arrival + 1 slot; a declared need of 0 kWh or less becomes
 `DEFAULT_DECLARED_NEED_KWH`. A vehicle still plugged in at its declared departure is assumed to
 stay `OVERSTAY_EXTENSION_SLOTS` more, again and again.
@@ -184,14 +186,15 @@ class _Fleet:
         for i in idx:
             s = self.sessions[i]
             believed_need = s.declared_need_kwh if declared else s.need_kwh
-            remaining = 0.0 if self.full(np.array([i]))[0] else believed_need - self.delivered[i]
+            full = bool(self.full(np.array([i]))[0])
+            remaining = 0.0 if full else believed_need - self.delivered[i]
             demands.append(
                 SessionDemand(
                     session_id=s.session_id,
                     energy_kwh=max(remaining, 0.0),
                     arrival_slot=t,
                     departure_slot=int(self.believed_departure[i]),
-                    max_power_kw=self.config.station_kw,
+                    max_power_kw=0.0 if full else self.config.station_kw,
                     need_source="declared" if declared else "recorded",
                     departure_known=not declared,
                 )
@@ -244,7 +247,7 @@ def _run_mpc(fleet: _Fleet, algorithm: str) -> list[Plan]:
             plans.append(current)
             last_plan, planned_full = t, idx[full]
         assert current is not None
-        planned = current.power_at_kw(t)
+        planned = current.offered_at_kw(t)
         fleet.apply(t, idx, np.array([planned.get(fleet.sessions[i].session_id, 0.0) for i in idx]))
         was_present = idx
     return plans

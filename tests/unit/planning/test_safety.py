@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -51,7 +53,15 @@ def requests(draw: st.DrawFn) -> PlanRequest:
 
 
 def assert_within_limits(request: PlanRequest, result: Plan) -> None:
-    power = result.power_kw
+    assert_offer_within_limits(request, result.power_kw, result.session_ids)
+    delivered = result.delivered_energy_kwh()
+    need = np.array([s.energy_kwh for s in request.sessions])
+    assert (delivered <= need + 1e-5).all()
+
+
+def assert_offer_within_limits(
+    request: PlanRequest, power: np.ndarray, session_ids: tuple[str, ...]
+) -> None:
     capacity = request.site.capacity_per_slot_kw(request.horizon_slots)
     assert (power.sum(axis=0) <= capacity + POWER_EPSILON_KW).all()
     lo, hi = request.windows()
@@ -61,10 +71,7 @@ def assert_within_limits(request: PlanRequest, result: Plan) -> None:
         outside = np.ones(request.horizon_slots, dtype=bool)
         outside[lo[i] : hi[i]] = False
         assert (np.abs(power[i, outside]) <= POWER_EPSILON_KW).all()
-    delivered = result.delivered_energy_kwh()
-    need = np.array([s.energy_kwh for s in request.sessions])
-    assert (delivered <= need + 1e-5).all()
-    index = {sid: i for i, sid in enumerate(result.session_ids)}
+    index = {sid: i for i, sid in enumerate(session_ids)}
     for circuit in request.site.circuits:
         rows = [index[s] for s in circuit.session_ids]
         assert (power[rows].sum(axis=0) <= circuit.capacity_kw + POWER_EPSILON_KW).all()
@@ -85,6 +92,23 @@ def test_the_lp_never_exceeds_the_limits(request: PlanRequest) -> None:
         assert any(s.min_power_kw > 0 for s in request.sessions)
         return
     assert_within_limits(request, result)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests(), st.floats(0, 80))
+def test_what_the_lp_offers_with_the_spare_capacity_stays_within_the_limits_and_its_peak(
+    request: PlanRequest, peak_floor_kw: float
+) -> None:
+    request = replace(request, site=replace(request.site, peak_floor_kw=peak_floor_kw))
+    try:
+        result = plan(request)
+    except InfeasibleError:
+        return
+    offered = result.offered_kw()
+    assert_offer_within_limits(request, offered, result.session_ids)
+    level = max(peak_floor_kw, float(result.site_power_kw().max(initial=0.0)))
+    assert (offered.sum(axis=0) <= level + POWER_EPSILON_KW).all()
+    assert (offered >= result.power_kw - POWER_EPSILON_KW).all()
 
 
 @settings(max_examples=60, deadline=None)
