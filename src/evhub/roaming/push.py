@@ -7,6 +7,8 @@ receiver. Failures are returned, not raised: the next change or the eMSP's own p
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 import httpx
 
@@ -20,6 +22,16 @@ from evhub.roaming.evse_ids import evse_uid
 from evhub.roaming.wire import InterfaceRole, PartnerError, Role
 
 log = logging.getLogger("evhub.roaming")
+
+NO_RECEIVER_KEPT_S = 5.0
+"""How long "no eMSP takes pushes" is believed without reading the partners again: a storm of
+reconnecting stations sends thousands of status changes a second, each of which read them. A
+partner's registration, unregistration or new keys end it at once (`PARTNER_CHANGES`); any other
+change to a partner is seen within this time (and its first pull has every status anyway)."""
+PARTNER_CHANGES = frozenset(
+    {"roaming.partner_invited", "roaming.partner_registered", "roaming.partner_unregistered",
+     "roaming.partner_rekeyed"}
+)  # fmt: skip
 
 
 async def _receivers(ctx: RoamingContext) -> list[tuple[int, str, Credential, Party]]:
@@ -93,11 +105,17 @@ class StatusPusher:
 
     def __init__(self, ctx: RoamingContext) -> None:
         self.ctx = ctx
+        self._no_receiver_until = -math.inf  # monotonic time until which none is known
 
     def consumer(self) -> Consumer:
-        return Consumer("roaming.status_push", self.on_event, frozenset({"status.changed"}))
+        return Consumer(
+            "roaming.status_push", self.on_event, frozenset({"status.changed"}) | PARTNER_CHANGES
+        )
 
     async def on_event(self, event: Event) -> None:
+        if event.kind in PARTNER_CHANGES:
+            self._no_receiver_until = -math.inf
+            return
         if not event.data.get("evse_id"):
             return
         try:
@@ -107,7 +125,10 @@ class StatusPusher:
 
     async def push(self, event: Event) -> None:
         station_id, evse_id = str(event.data["station_id"]), int(event.data["evse_id"])
+        if time.monotonic() < self._no_receiver_until:
+            return
         if not await _receivers(self.ctx):
+            self._no_receiver_until = time.monotonic() + NO_RECEIVER_KEPT_S
             return
         async with self.ctx.uow() as session:
             site_id = (await assets.get_station(session, station_id)).site_id
