@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from evhub.assets import service
+from evhub.assets import listing, service
 from evhub.assets.credentials import generate_password
 from evhub.assets.schemas import (
     SiteIn,
@@ -89,12 +89,13 @@ async def list_stations(
     session: ReadSessionDep,
     page: PageDep,
     request: Request,
-    response: Response,
     site_id: DbId | None = None,
-) -> object:
-    rows, total = await fetch_page(session, service.stations_query(site_id), page)
+) -> Response:
+    # Already validated against StationOut: written as is, not validated again (`listing`).
+    rows, total = await listing.station_page(session, site_id, page.limit, page.offset)
+    response = Response(listing.STATION_LIST.dump_json(rows), media_type="application/json")
     set_page_headers(request, response, page, total)
-    return rows
+    return response
 
 
 @router.get("/stations/{station_id}", response_model=StationOut, dependencies=[VIEWER])
