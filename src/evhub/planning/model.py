@@ -231,10 +231,7 @@ class Plan:
 
     def power_at_kw(self, slot: int) -> dict[str, float]:
         """Each session's power in absolute slot `slot` (0 outside the horizon)."""
-        k = slot - self.start_slot
-        if not 0 <= k < self.horizon_slots:
-            return dict.fromkeys(self.session_ids, 0.0)
-        return {sid: float(p) for sid, p in zip(self.session_ids, self.power_kw[:, k], strict=True)}
+        return self._at(self.power_kw, slot)
 
     def offered_kw(self) -> FloatArray:
         """Each session's power with its share of the spare capacity: what a charger is told."""
@@ -244,11 +241,13 @@ class Plan:
 
     def offered_at_kw(self, slot: int) -> dict[str, float]:
         """`offered_kw` in absolute slot `slot` (0 outside the horizon)."""
+        return self._at(self.offered_kw(), slot)
+
+    def _at(self, matrix: FloatArray, slot: int) -> dict[str, float]:
         k = slot - self.start_slot
         if not 0 <= k < self.horizon_slots:
             return dict.fromkeys(self.session_ids, 0.0)
-        offered = self.offered_kw()[:, k]
-        return {sid: float(p) for sid, p in zip(self.session_ids, offered, strict=True)}
+        return {sid: float(p) for sid, p in zip(self.session_ids, matrix[:, k], strict=True)}
 
 
 def empty_plan(request: PlanRequest, algorithm: str, status: PlanStatus) -> Plan:

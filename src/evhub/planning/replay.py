@@ -15,10 +15,9 @@ With `declared=True` the planner is told what drivers typed in the app (`request
 keeps the recorded values: a vehicle stops absorbing at its true need (the charger reports it, so
 the planner learns its need is met and that it takes no more power) and leaves at its true
 departure; a vehicle still drawing after its declared need may take what the plan leaves of the
-capacity (`spare`). A declared departure at or
-before arrival becomes arrival + 1 slot; a declared need of 0 kWh or less becomes
-`DEFAULT_DECLARED_NEED_KWH`. A vehicle still plugged in at its declared departure is assumed to
-stay `OVERSTAY_EXTENSION_SLOTS` more, again and again.
+capacity (`spare`). A declared departure at or before arrival becomes arrival + 1 slot; a
+declared need of 0 kWh or less becomes `DEFAULT_DECLARED_NEED_KWH`. A vehicle still plugged in
+at its declared departure is assumed to stay `OVERSTAY_EXTENSION_SLOTS` more, again and again.
 
 The LP's peak stage flattens only above `peak_floor`: by default the site capacity (so the LP
 charges as soon as possible, like the heuristics), or with "history" the highest site power so far
