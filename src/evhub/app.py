@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from ocpp import messages as ocpp_messages
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute
 
 from evhub import __version__
 from evhub.accounts.api import router as accounts_router
@@ -71,7 +71,7 @@ from evhub.ocpp.admission import admission_from
 from evhub.ocpp.commands import OcppChargerControl
 from evhub.ocpp.context import GatewayContext
 from evhub.ocpp.credential_reads import CredentialReads
-from evhub.ocpp.endpoint import ocpp_route
+from evhub.ocpp.endpoint import ocpp_websocket
 from evhub.ocpp.registry import ConnectionRegistry
 from evhub.openapi import document_errors
 from evhub.payments.api import router as payments_router
@@ -202,9 +202,9 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
         summary="Charging hubs: OCPP supervision, smart charging, reservations, roaming.",
         lifespan=lifespan,
     )
-    app.router.routes.insert(0, WebSocketRoute("/ocpp/{station_id}", ocpp_route))
     app.router.routes.extend(_domain_routes())
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
     ocpi = create_ocpi_app()
     app.mount("/ocpi", ocpi)  # OCPI 2.2.1: its own envelope for every answer, errors included
 

@@ -84,16 +84,6 @@ async def _authenticate(
     return _Verified(stored, hash_password(password, key) if rehash else None)
 
 
-async def ocpp_route(websocket: WebSocket) -> None:
-    """`ocpp_websocket` as a plain Starlette route, first in the application's routes.
-
-    Through FastAPI, each connection was matched against every HTTP route and had its path
-    parameter resolved as a dependency: about 0.45 ms of the event loop per handshake, 5-8 % of
-    the loop in a storm of 5,000 reconnecting stations (py-spy). The endpoint has no dependency.
-    """
-    await ocpp_websocket(websocket, websocket.path_params["station_id"])
-
-
 async def ocpp_websocket(websocket: WebSocket, station_id: str) -> None:
     ctx: GatewayContext = websocket.app.state.gateway
     admission: Admission = websocket.app.state.admission
