@@ -42,6 +42,10 @@ def _tx_profiles(st: SimStation) -> int:
     return sum(1 for p in st.profile_log if p.purpose is Purpose.TX)
 
 
+def _told_default(st: SimStation) -> bool:
+    return any(p.purpose is Purpose.TX_DEFAULT for p in st.profile_log)
+
+
 async def _setup(server: ServerProcess) -> list[SimStation]:
     http = server.http
     body = {"name": "Crash hub", "timezone": "Europe/Paris", "grid_limit_kw": SITE_KW}
@@ -57,6 +61,9 @@ async def _setup(server: ServerProcess) -> list[SimStation]:
                         meter_interval_s=5.0, reconnect_delay_s=0.2)  # fmt: skip
         await st.start()
         stations.append(st)
+    # What a station falls back to when its TxProfile ends is its TxDefault, told to an EVSE
+    # while it is idle: plugging in before the first plan (a loaded machine) would leave none.
+    await _until(lambda: all(_told_default(st) for st in stations), 20, "every TxDefault told")
     now = datetime.now(UTC)
     for n, st in enumerate(stations):
         await st.plug_in(1, SimEV(battery_kwh=80, soc=0.1, max_ac_kw=22.0), f"TAG{n}")
