@@ -15,19 +15,19 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.assets.models import Connector, Evse, Station
-from evhub.assets.schemas import StationOut
+from evhub.assets.schemas import ConnectorOut, EvseOut, StationOut
 
 STATION_LIST = TypeAdapter(list[StationOut])
 
-_STATION_FIELDS = (
-    "id", "site_id", "commissioned", "registration_status", "online", "ocpp_version", "vendor",
-    "model", "serial_number", "firmware_version", "last_seen_at", "last_boot_at",
-)  # fmt: skip
+
+def _fields(schema: type[BaseModel], nested: str | None = None) -> list[str]:
+    """The columns a schema reads (its fields but its nested list), named as in the table."""
+    return [name for name in schema.model_fields if name != nested]
 
 
 async def station_page(
@@ -37,35 +37,31 @@ async def station_page(
     stations, evses, connectors = Station.__table__, Evse.__table__, Connector.__table__
     where = [stations.c.site_id == site_id] if site_id is not None else []
     total = await session.scalar(select(func.count()).select_from(stations).where(*where))
-    columns = [stations.c[name] for name in _STATION_FIELDS]
+    columns = [stations.c[name] for name in _fields(StationOut, "evses")]
     query = select(*columns).where(*where).order_by(stations.c.id).limit(limit).offset(offset)
     rows = [dict(r._mapping) for r in await session.execute(query)]
     by_station: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    by_evse: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_evse: dict[int, list[dict[str, Any]]] = {}
     if rows:
+        evse_columns = [evses.c[name] for name in _fields(EvseOut, "connectors")]
         evse_rows = await session.execute(
-            select(evses.c.id, evses.c.station_id, evses.c.evse_id, evses.c.current_type,
-                   evses.c.phases, evses.c.max_power_kw)
+            select(evses.c.id, evses.c.station_id, *evse_columns)
             .where(evses.c.station_id.in_([r["id"] for r in rows]))
             .order_by(evses.c.station_id, evses.c.evse_id)
-        )  # fmt: skip
+        )
         for e in evse_rows:
-            by_station[e.station_id].append(
-                {"evse_id": e.evse_id, "current_type": e.current_type, "phases": e.phases,
-                 "max_power_kw": e.max_power_kw, "connectors": by_evse[e.id]}
-            )  # fmt: skip
-        if by_evse:
-            connector_rows = await session.execute(
-                select(connectors.c.evse_pk, connectors.c.connector_id, connectors.c.standard,
-                       connectors.c.status, connectors.c.error_code, connectors.c.status_at)
-                .where(connectors.c.evse_pk.in_(list(by_evse)))
-                .order_by(connectors.c.evse_pk, connectors.c.connector_id)
-            )  # fmt: skip
-            for c in connector_rows:
-                by_evse[c.evse_pk].append(
-                    {"connector_id": c.connector_id, "standard": c.standard, "status": c.status,
-                     "error_code": c.error_code, "status_at": c.status_at}
-                )  # fmt: skip
+            evse = {c.name: e._mapping[c] for c in evse_columns}
+            evse["connectors"] = by_evse[e.id] = []
+            by_station[e.station_id].append(evse)
+    if by_evse:
+        connector_columns = [connectors.c[name] for name in _fields(ConnectorOut)]
+        connector_rows = await session.execute(
+            select(connectors.c.evse_pk, *connector_columns)
+            .where(connectors.c.evse_pk.in_(list(by_evse)))
+            .order_by(connectors.c.evse_pk, connectors.c.connector_id)
+        )
+        for c in connector_rows:
+            by_evse[c.evse_pk].append({col.name: c._mapping[col] for col in connector_columns})
     for r in rows:
         r["evses"] = by_station[r["id"]]
     return STATION_LIST.validate_python(rows), int(total or 0)

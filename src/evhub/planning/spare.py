@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from evhub.planning.lp_model import circuit_members
 from evhub.planning.model import FloatArray, PlanRequest
 
 
@@ -48,8 +49,9 @@ def spare_kw(request: PlanRequest, power_kw: FloatArray) -> FloatArray:
     present = taking[:, None] & (lo[:, None] <= slots) & (slots < hi[:, None])
     max_kw = np.array([s.max_power_kw for s in request.sessions], dtype=np.float64)
     room = np.where(present, np.maximum(max_kw[:, None] - power_kw, 0.0), 0.0)
-    level = max(request.site.peak_floor_kw, float(power_kw.sum(axis=0).max(initial=0.0)))
-    budget = np.minimum(request.site.capacity_per_slot_kw(horizon), level) - power_kw.sum(axis=0)
+    site_kw = power_kw.sum(axis=0)
+    level = max(request.site.peak_floor_kw, float(site_kw.max(initial=0.0)))
+    budget = np.minimum(request.site.capacity_per_slot_kw(horizon), level) - site_kw
     if request.site.circuits:
         _within_circuits(request, power_kw, room)
     return _water_fill_columns(room, np.maximum(budget, 0.0))
@@ -69,13 +71,10 @@ def _water_fill_columns(caps: FloatArray, budget: FloatArray) -> FloatArray:
 
 def _within_circuits(request: PlanRequest, power_kw: FloatArray, room: FloatArray) -> None:
     """Tighten `room` in place so that no circuit's share exceeds what its capacity leaves."""
-    index = {s.session_id: i for i, s in enumerate(request.sessions)}
-    for circuit in request.site.circuits:
-        rows = np.array(sorted(index[x] for x in circuit.session_ids if x in index), dtype=np.int64)
-        if rows.size == 0:
-            continue
-        left = np.maximum(circuit.capacity_kw - power_kw[rows].sum(axis=0), 0.0)
-        room[rows] = _water_fill_columns(room[rows], left)
+    for rows, limit_kw in circuit_members(request):
+        if rows.size:
+            left = np.maximum(limit_kw - power_kw[rows].sum(axis=0), 0.0)
+            room[rows] = _water_fill_columns(room[rows], left)
 
 
 __all__ = ["spare_kw", "shares_spare"]
