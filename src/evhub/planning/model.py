@@ -240,8 +240,13 @@ class Plan:
         return np.asarray(self.power_kw + self.spare_kw, dtype=np.float64)
 
     def offered_at_kw(self, slot: int) -> dict[str, float]:
-        """`offered_kw` in absolute slot `slot` (0 outside the horizon)."""
-        return self._at(self.offered_kw(), slot)
+        """`offered_kw` in absolute slot `slot` (0 outside the horizon); that slot's column only
+        (the replay asks at every slot)."""
+        planned = self._at(self.power_kw, slot)
+        if self.spare_kw is None:
+            return planned
+        spare = self._at(self.spare_kw, slot)
+        return {sid: kw + spare[sid] for sid, kw in planned.items()}
 
     def _at(self, matrix: FloatArray, slot: int) -> dict[str, float]:
         k = slot - self.start_slot
