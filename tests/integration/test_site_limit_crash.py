@@ -60,13 +60,13 @@ async def _setup(server: ServerProcess) -> list[SimStation]:
         st = SimStation(sid, PASSWORD, version, server.ws_base, [SimEvse(1, max_kw=22.0)],
                         meter_interval_s=5.0, reconnect_delay_s=0.2)  # fmt: skip
         await st.start()
-        stations.append(st)
-    # What a station falls back to when its TxProfile ends is its TxDefault, told to an EVSE
-    # while it is idle: plugging in before the first plan (a loaded machine) would leave none.
-    await _until(lambda: all(_told_default(st) for st in stations), 20, "every TxDefault told")
-    now = datetime.now(UTC)
-    for n, st in enumerate(stations):
+        # Plugged in at once: the car may come before the site's first plan or after it.
         await st.plug_in(1, SimEV(battery_kwh=80, soc=0.1, max_ac_kw=22.0), f"TAG{n}")
+        stations.append(st)
+    now = datetime.now(UTC)
+    # What a station falls back to when its TxProfile ends is its TxDefault: told to every
+    # EVSE, with a car or not (`changes` in planning/dispatch.py).
+    await _until(lambda: all(_told_default(st) for st in stations), 20, "every TxDefault told")
     for n, st in enumerate(stations):
         tx = await _transaction(http, st.station_id)
         # Two cars in a hurry, two with time: the hurried ones hold the most power.

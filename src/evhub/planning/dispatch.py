@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from evhub.control import ChargerControl, ChargingLimit
 from evhub.errors import StationUnavailable
 from evhub.planning.charging_limit import build_limit, limit_kw, rate_unit
-from evhub.planning.evse_limits import InForce, LimitJournal, Told
+from evhub.planning.evse_limits import (
+    CHANGE_THRESHOLD_KW,
+    ROUNDING_KW,
+    InForce,
+    LimitJournal,
+    Told,
+)
 from evhub.planning.live import EvseInfo, EvseKey, SitePlan
 
 __all__ = ["Change", "InForce", "changes", "dispatch", "to_limit"]
@@ -32,6 +38,7 @@ class Change:
     target: InForce
     transaction_id: str | None
     min_kw: float = 0.0  # below zero: the car may feed the grid down to this
+    under_car: bool = False  # a TxDefault for the next car, told while one charges
 
     @property
     def key(self) -> EvseKey:
@@ -45,7 +52,19 @@ def changes(
     renew_before: datetime | None = None,
 ) -> tuple[list[Change], list[Change]]:
     """(decreases, increases) needed to go from what is in force to the plan; a limit whose
-    validity ends before `renew_before` is sent again even if unchanged."""
+    validity ends before `renew_before` is sent again even if unchanged.
+
+    An EVSE with a car whose TxDefault is not known to be its allowance (its car was there
+    before the first plan) is told it first: a TxProfile outranks it while the car charges
+    (OCPP 1.6 §3.13.1, 2.0.1 K01), and the next car then starts at the allowance the plan
+    counts, not at the EVSE's rating."""
+    defaults = [
+        Change(a.running.evse, InForce("default", kw), None, under_car=True)
+        for a in site_plan.allocations
+        for key in (a.running.evse.key,)
+        for kw in (site_plan.busy_allowance_kw.get(key),)
+        if kw is not None and key in reachable and not _default_known(in_force.get(key), kw)
+    ]
     wanted: list[Change] = []
     for a in site_plan.allocations:
         tx_id = a.running.ocpp_transaction_id
@@ -56,7 +75,7 @@ def changes(
         if key not in reachable:
             continue  # told at its next connection
         wanted.append(Change(_evse_of(site_plan, key, evses), InForce("default", kw), None))
-    decreases: list[Change] = []
+    decreases: list[Change] = defaults  # they lower no draw: what they replace is a rating
     increases: list[Change] = []
     for change in wanted:
         current = in_force.get(change.key)
@@ -73,6 +92,14 @@ def changes(
         )
         (decreases if change.target.kw < before else increases).append(change)
     return decreases, increases
+
+
+def _default_known(current: InForce | None, kw: float) -> bool:
+    """Whether the EVSE is known to fall back to a TxDefault of `kw` once its car leaves."""
+    if current is None:
+        return False
+    fallback = current.kw if current.kind == "default" else current.fallback_kw
+    return fallback is not None and -ROUNDING_KW <= kw - fallback < CHANGE_THRESHOLD_KW
 
 
 def _expiring(current: InForce | None, renew_before: datetime | None) -> bool:
@@ -167,6 +194,16 @@ async def dispatch(
         failed = False
         for change, t, status in outcomes:
             current = in_force.get(change.key)
+            if (
+                status == "accepted"
+                and change.under_car
+                and current is not None
+                and current.kind != "default"
+            ):
+                # The car keeps its own limit: only what its EVSE falls back to moved.
+                in_force[change.key] = replace(current, fallback_kw=t.limit_kw)
+                accepted += 1
+                continue
             if status == "accepted":
                 in_force[change.key] = InForce(
                     change.target.kind,

@@ -139,6 +139,8 @@ class SitePlan:
     reserved: tuple[tuple[str, tuple[float, ...]], ...] = ()
     # Every EVSE of the site, so that a limit is built for what it is (AC or DC, its cap).
     evses: Mapping[EvseKey, EvseInfo] = field(default_factory=dict)
+    # The TxDefault of each EVSE with a car: what it falls back to when the car leaves.
+    busy_allowance_kw: Mapping[EvseKey, float] = field(default_factory=dict)
 
     @property
     def measured_load_kw(self) -> float:
@@ -356,6 +358,7 @@ def plan_site(
         snapshot.site_id, snapshot.now, snapshot.now, slot_minutes, snapshot.grid_limit_kw,
         capacity, result.algorithm, str(result.status), result.solve_ms, allocations, idle,
         uncontrolled, reserved, {e.key: e for e in snapshot.evses},
+        {k: v for k, v in allowances.items() if k in busy and k in snapshot.controllable},
     )  # fmt: skip
 
 

@@ -285,3 +285,42 @@ def test_power_is_kept_for_a_booked_car_before_it_arrives() -> None:
     for k, kept_kw in enumerate(kept):
         allowance_of_booked_evse = p.idle_allowance_kw.get(AC2.key, 0.0)
         assert p.allocations[0].power_kw[k] + kept_kw + allowance_of_booked_evse <= 22.0 + 1e-3
+
+
+async def test_a_car_there_before_the_first_plan_leaves_its_evse_at_the_allowance() -> None:
+    """A car already charging when its site is first planned gets its TxProfile, and its
+    EVSE the TxDefault the plan counts for the next car, told first (it lowers nothing the
+    car may draw): without it the next car would start at the EVSE's rating."""
+    snap = snapshot([running(1, AC1, 30, 2)], [AC1, AC2], {AC1.key, AC2.key}, 30.0)
+    p = plan_site(snap, {})
+    allowance = allowance_kw(snap, AC1)
+    assert p.busy_allowance_kw == {AC1.key: allowance}
+    decreases, increases = changes(p, {}, frozenset({AC1.key, AC2.key}))
+    assert [(c.key, c.target.kind) for c in decreases] == [(AC1.key, "default")]
+    assert {(c.key, c.target.kind) for c in increases} == {(AC1.key, "tx:1"), (AC2.key, "default")}
+    control: FakeControl = ApplyingStations({})
+    in_force: dict[tuple[str, int], InForce] = {}
+    await dispatch(control, p, in_force, {}, frozenset({AC1.key, AC2.key}), NOW)
+    told = [(lim.evse_id, lim.purpose) for sid, lim in control.sent if sid == "A"]
+    assert told[0] == (1, ProfilePurpose.TX_DEFAULT)
+    assert in_force[AC1.key].kind == "tx:1"
+    assert in_force[AC1.key].fallback_kw == pytest.approx(allowance, abs=0.1)
+    assert changes(p, in_force, frozenset({AC1.key, AC2.key})) == ([], [])
+
+
+async def test_a_txdefault_told_under_a_car_keeps_the_cars_own_limit() -> None:
+    """A TxDefault told later (a station that had refused it) moves only the fallback of
+    the EVSE's entry: the car's TxProfile stays in force, and is not sent again."""
+    snap = snapshot([running(1, AC1, 30, 2)], [AC1], {AC1.key}, 30.0)
+    p = plan_site(snap, {})
+    car_kw = limit_kw(to_limit(changes(p, {}, frozenset({AC1.key}))[1][0], NOW))
+    in_force = {AC1.key: InForce("tx:1", car_kw, NOW, None, 22.0, "A")}
+    decreases, increases = changes(p, in_force, frozenset({AC1.key}))
+    assert [(c.target.kind, c.under_car) for c in decreases + increases] == [("default", True)]
+    await dispatch(FakeControl(), p, in_force, {}, frozenset({AC1.key}), NOW)
+    assert (in_force[AC1.key].kind, in_force[AC1.key].kw) == ("tx:1", car_kw)
+    assert in_force[AC1.key].fallback_kw == pytest.approx(allowance_kw(snap, AC1), abs=0.1)
+    assert changes(p, in_force, frozenset({AC1.key})) == ([], [])
+    # Unreachable, it is told at its next connection, like an idle EVSE.
+    in_force[AC1.key] = InForce("tx:1", car_kw, NOW, None, 22.0, "A")
+    assert changes(p, in_force, frozenset()) == ([], [])
