@@ -39,29 +39,31 @@ async def station_page(
     total = await session.scalar(select(func.count()).select_from(stations).where(*where))
     columns = [stations.c[name] for name in _fields(StationOut, "evses")]
     query = select(*columns).where(*where).order_by(stations.c.id).limit(limit).offset(offset)
-    rows = [dict(r._mapping) for r in await session.execute(query)]
+    rows = [r._asdict() for r in await session.execute(query)]
     by_station: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_evse: dict[int, list[dict[str, Any]]] = {}
     if rows:
         evse_columns = [evses.c[name] for name in _fields(EvseOut, "connectors")]
         evse_rows = await session.execute(
-            select(evses.c.id, evses.c.station_id, *evse_columns)
+            select(evses.c.id.label("_pk"), evses.c.station_id.label("_station"), *evse_columns)
             .where(evses.c.station_id.in_([r["id"] for r in rows]))
             .order_by(evses.c.station_id, evses.c.evse_id)
         )
         for e in evse_rows:
-            evse = {c.name: e._mapping[c] for c in evse_columns}
-            evse["connectors"] = by_evse[e.id] = []
-            by_station[e.station_id].append(evse)
+            evse = e._asdict()
+            pk, station = evse.pop("_pk"), evse.pop("_station")
+            evse["connectors"] = by_evse[pk] = []
+            by_station[station].append(evse)
     if by_evse:
         connector_columns = [connectors.c[name] for name in _fields(ConnectorOut)]
         connector_rows = await session.execute(
-            select(connectors.c.evse_pk, *connector_columns)
+            select(connectors.c.evse_pk.label("_evse"), *connector_columns)
             .where(connectors.c.evse_pk.in_(list(by_evse)))
             .order_by(connectors.c.evse_pk, connectors.c.connector_id)
         )
         for c in connector_rows:
-            by_evse[c.evse_pk].append({col.name: c._mapping[col] for col in connector_columns})
+            connector = c._asdict()
+            by_evse[connector.pop("_evse")].append(connector)
     for r in rows:
         r["evses"] = by_station[r["id"]]
     return STATION_LIST.validate_python(rows), int(total or 0)
