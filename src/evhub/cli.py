@@ -28,7 +28,7 @@ from evhub.prices.cli import register as register_prices_commands
 from evhub.remote.cli import op_app
 from evhub.reporting.cli import report_app
 from evhub.roaming.cli import register as register_roaming_commands
-from evhub.serving import uvicorn_options
+from evhub.serving import StoppingServer, uvicorn_options
 from evhub.settings import load_settings
 
 app = typer.Typer(help="evhub: operate shared charging hubs.", no_args_is_help=True)
@@ -74,6 +74,7 @@ def serve(
     # other commands start without them.
     from evhub.app import create_app
     from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
+    from evhub.ocpp.endpoint import leave
 
     settings = load_settings()
     _configure_logging(settings.log_level)
@@ -86,8 +87,9 @@ def serve(
         migrate(settings.database_url)  # once, before the nodes start
         raise typer.Exit(run_workers(settings, host, port, workers))
     sock = reuse_port_socket(host, port) if reuse_port else None
-    uvicorn.run(
-        create_app(settings),
+    application = create_app(settings)
+    config = uvicorn.Config(
+        application,
         host=host,
         port=port,
         fd=sock.fileno() if sock is not None else None,
@@ -97,6 +99,16 @@ def serve(
         ssl_certfile=settings.ssl_certfile,
         ssl_keyfile=settings.ssl_keyfile,
     )
+
+    async def stations_offline() -> None:
+        gateway = getattr(application.state, "gateway", None)  # absent if start-up failed
+        if gateway is not None:
+            await leave(gateway)
+
+    server = StoppingServer(config, stations_offline)
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's own exit status when the server could not start
 
 
 @db_app.command("upgrade")

@@ -1,5 +1,6 @@
-"""How uvicorn serves evhub: HTTP request headers must arrive in time, and only so many
-connections may still be sending theirs.
+"""How uvicorn serves evhub: HTTP request headers must arrive in time, only so many
+connections may still be sending theirs, and a stopping server marks its stations offline
+before it closes their sockets (`StoppingServer`).
 
 uvicorn 0.54 arms its keep-alive timer only between requests: a client that opens a
 connection and sends half a header is held forever, and a few thousand such sockets hold the
@@ -12,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from evhub.settings import Settings
@@ -77,3 +81,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         ),
         "ws_ping_interval": None,
     }
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server with one step of its own when it stops: after it stops accepting
+    connections and before it asks the open ones to close, `before_close` runs (evhub marks
+    its stations offline there, in one transaction)."""
+
+    def __init__(self, config: uvicorn.Config, before_close: Callable[[], Awaitable[Any]]) -> None:
+        super().__init__(config)
+        self._before_close = before_close
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # again in uvicorn's own shutdown: closing twice does nothing
+        try:
+            await self._before_close()
+        except Exception:
+            log.exception("event=before_close_failed")
+        await super().shutdown(sockets)

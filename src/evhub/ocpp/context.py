@@ -29,3 +29,6 @@ class GatewayContext:
     response_timeout_s: float = 30.0
     # tokens partners issued (roaming), asked when a token is not evhub's own
     foreign_tokens: ForeignTokens | None = None
+    # Set when the node stops, once its stations are marked offline together (`endpoint.leave`):
+    # their sockets then close without a mark each.
+    leaving: bool = False
