@@ -13,8 +13,9 @@ pending cap, a timeout) is retried after a short random back-off, as stations do
 It prints, as JSON: the same storm against a bare Python echo server (`echo_baseline.py`, the
 ceiling of this machine in this run) and each phase's `echo_ratio` to it; the API latency with
 no storm (baseline), and for the first connection of
-all stations (cold: every password is checked) and for their reconnection after all sockets
-dropped at once: the time until all are booted, handshake retries, and the p50/p99/max latency
+all stations (cold: every password is checked), for their reconnection after all sockets
+dropped at once, and for their return after a restart of the server (`--no-restart` skips
+it): the time until all are booted, handshake retries, and the p50/p99/max latency
 of `GET /api/v1/stations` meanwhile.
 """
 
@@ -227,6 +228,34 @@ def with_cpu(phase: dict[str, Any], spent_s: float) -> dict[str, Any]:
                     "server_cpu_ms_per_boot": round(1000 * spent_s / booted, 2)}  # fmt: skip
 
 
+async def restarted(
+    server: subprocess.Popen[bytes],
+    command: list[str],
+    env: dict[str, str],
+    base_url: str,
+    key: str,
+    interval_s: float,
+    phase: Any,
+) -> tuple[subprocess.Popen[bytes], dict[str, Any], list[float]]:
+    """A restart with every station connected: the server is stopped as a deploy stops it
+    (SIGTERM: it closes the sockets and marks the stations offline), a new one starts on the
+    same database, and the stations come back at once when it listens. The phase is timed
+    from the new server's first healthy answer; its start and the old one's stop apart."""
+    t0 = time.monotonic()
+    server.terminate()
+    await asyncio.to_thread(server.wait, 120)
+    stopped_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    server = subprocess.Popen(command, env=env)
+    await wait_healthy(base_url)
+    started_s = time.monotonic() - t0
+    spent = cpu_s(server.pid)
+    result, api = await measured(base_url, key, interval_s, phase)
+    result = with_cpu(result, cpu_s(server.pid) - spent)
+    return server, result | {"server_stop_s": round(stopped_s, 1),
+                             "server_start_s": round(started_s, 1)}, api  # fmt: skip
+
+
 async def echo_storm(args: argparse.Namespace) -> dict[str, Any]:
     """The same storm against the bare echo server (`echo_baseline.py`): the ceiling."""
     protocols = ["ocpp1.6", "ocpp2.0.1"]
@@ -298,6 +327,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await st.drop()
         reconnect, reconnect_api = await measured(base_url, key, args.interval, phase)
         reconnect = with_cpu(reconnect, cpu_s(server.pid) - spent)
+        restart = None
+        if args.restart:
+            server, restart, restart_api = await restarted(
+                server, [evhub, "serve", "--port", str(args.port)], env, base_url, key,
+                args.interval, phase,
+            )  # fmt: skip
+            restart = with_ratio(restart, echo) | {"api": latency(restart_api)}
         for st in stations:
             await st.drop()
         return {
@@ -307,6 +343,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "api_baseline": latency(baseline),
             "first_connect": with_ratio(cold, echo) | {"api": latency(cold_api)},
             "reconnect": with_ratio(reconnect, echo) | {"api": latency(reconnect_api)},
+            "restart": restart,
         }
     finally:
         if profiler is not None:
@@ -332,7 +369,12 @@ def parse() -> argparse.Namespace:
         "--baseline", action=argparse.BooleanOptionalAction, default=True,
         help="first run the same storm against a bare echo server (the ceiling)",
     )  # fmt: skip
-    p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
+    p.add_argument(
+        "--restart", action=argparse.BooleanOptionalAction, default=True,
+        help="last, restart the server with every station connected, and time their return",
+    )  # fmt: skip
+    p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here "
+                   "(the first server's: both storms before the restart)")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, help="give a storm up after this")
     return p.parse_args()
 
