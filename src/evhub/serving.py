@@ -77,7 +77,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The options of `uvicorn.run` / `uvicorn.Config` that protect the server."""
     return {
         "http": guarded_http_protocol(
-            settings.ocpp_header_timeout_s, settings.ocpp_max_pending_handshakes
+            settings.ocpp_header_timeout_s, settings.pending_handshake_cap()
         ),
         "ws_ping_interval": None,
     }

@@ -109,7 +109,7 @@ class Admission:
 
 def admission_from(settings: Settings) -> Admission:
     return Admission(
-        max_pending=settings.ocpp_max_pending_handshakes,
+        max_pending=settings.pending_handshake_cap(),
         concurrency=settings.ocpp_handshake_concurrency,
         by_station=Backoff(
             settings.ocpp_login_free_failures, max_s=settings.ocpp_login_backoff_max_s

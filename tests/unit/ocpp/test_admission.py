@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import resource
 
 import pytest
 
-from evhub.ocpp.admission import Admission, Backoff
+from evhub.ocpp.admission import Admission, Backoff, admission_from
 from evhub.ocpp.logsafe import gateway_logger, printable
+from evhub.settings import Settings
 
 
 class FakeClock:
@@ -93,3 +95,18 @@ def test_every_gateway_log_line_is_escaped(caplog: pytest.LogCaptureFixture) -> 
         "station=CP\\x0astation=X event=connected event=refused",
         "detail=['a\\nb'] n=3",  # the list's repr escaped it already
     ]
+
+
+@pytest.mark.parametrize(
+    ("soft", "cap"),
+    [(20_000, 10_000), (1_024, 512), (100, 64), (10_000_000, 65_536)],
+)
+def test_the_pending_cap_is_half_the_descriptors_unless_configured(
+    monkeypatch: pytest.MonkeyPatch, soft: int, cap: int
+) -> None:
+    """Without a configured cap, a node may hold half its file descriptors in handshakes:
+    5,000 stations coming back at once fit under the 20,000 of this machine's limit."""
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (soft, soft * 2))
+    assert Settings().pending_handshake_cap() == cap
+    assert Settings(ocpp_max_pending_handshakes=100).pending_handshake_cap() == 100
+    assert admission_from(Settings()).max_pending == cap
