@@ -228,6 +228,29 @@ def with_cpu(phase: dict[str, Any], spent_s: float) -> dict[str, Any]:
                     "server_cpu_ms_per_boot": round(1000 * spent_s / booted, 2)}  # fmt: skip
 
 
+class Spy:
+    """py-spy attached to the server (collapsed-stack text, 50 samples/s, every thread) from
+    the start of the phase asked to the end of the reconnection ("first"), or during one."""
+
+    def __init__(self, output: str | None, phase: str) -> None:
+        self.output, self.phase = output, phase
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, phase: str, pid: int) -> None:
+        if self.output is None or phase != self.phase or self.process is not None:
+            return
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
+                   "--threads", "--nonblocking", "--output", self.output]  # fmt: skip
+        self.process = subprocess.Popen(command)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            self.process.wait(60)
+            self.process = None
+
+
 async def restarted(
     server: subprocess.Popen[bytes],
     command: list[str],
@@ -236,6 +259,7 @@ async def restarted(
     key: str,
     interval_s: float,
     phase: Any,
+    spy: Spy,
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any], list[float]]:
     """A restart with every station connected: the server is stopped as a deploy stops it
     (SIGTERM: it closes the sockets and marks the stations offline), a new one starts on the
@@ -249,9 +273,11 @@ async def restarted(
     server = subprocess.Popen(command, env=env)
     await wait_healthy(base_url)
     started_s = time.monotonic() - t0
+    spy.start("restart", server.pid)
     spent = cpu_s(server.pid)
     result, api = await measured(base_url, key, interval_s, phase)
     result = with_cpu(result, cpu_s(server.pid) - spent)
+    spy.stop()
     return server, result | {"server_stop_s": round(stopped_s, 1),
                              "server_start_s": round(started_s, 1)}, api  # fmt: skip
 
@@ -292,21 +318,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
     }
     server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
-    profiler = None
-    if args.py_spy:  # sample the server's stacks during both storms (collapsed-stack text)
-        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        cmd = [
-            spy,
-            "record",
-            "--pid",
-            str(server.pid),
-            "--format",
-            "raw",
-            "--rate",
-            "50",
-            "--threads",
-        ]
-        profiler = subprocess.Popen([*cmd, "--output", args.py_spy, "--nonblocking"])
+    spy = Spy(args.py_spy, args.py_spy_phase)
+    spy.start("first", server.pid)
     base_url = f"http://127.0.0.1:{args.port}"
     ws_url = f"ws://127.0.0.1:{args.port}/ocpp"
     try:
@@ -325,13 +338,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         cold, spent = with_cpu(cold, cpu_s(server.pid) - spent), cpu_s(server.pid)
         for st in stations:
             await st.drop()
+        spy.start("reconnect", server.pid)
         reconnect, reconnect_api = await measured(base_url, key, args.interval, phase)
         reconnect = with_cpu(reconnect, cpu_s(server.pid) - spent)
+        spy.stop()  # its server stops next
         restart = None
         if args.restart:
             server, restart, restart_api = await restarted(
                 server, [evhub, "serve", "--port", str(args.port)], env, base_url, key,
-                args.interval, phase,
+                args.interval, phase, spy,
             )  # fmt: skip
             restart = with_ratio(restart, echo) | {"api": latency(restart_api)}
         for st in stations:
@@ -346,9 +361,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "restart": restart,
         }
     finally:
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-            profiler.wait(60)
+        spy.stop()
         server.terminate()
         server.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -373,8 +386,11 @@ def parse() -> argparse.Namespace:
         "--restart", action=argparse.BooleanOptionalAction, default=True,
         help="last, restart the server with every station connected, and time their return",
     )  # fmt: skip
-    p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here "
-                   "(the first server's: both storms before the restart)")  # fmt: skip
+    p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
+    p.add_argument(
+        "--py-spy-phase", choices=["first", "reconnect", "restart"], default="first",
+        help="profile from the first connection to the end of the reconnection, or one phase",
+    )  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, help="give a storm up after this")
     return p.parse_args()
 
