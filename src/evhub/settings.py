@@ -298,9 +298,9 @@ class Settings(BaseSettings):
     def pending_handshake_cap(self) -> int:
         """How many connections may be in handshake at once: the configured cap, or half of
         this process's file descriptors. A fixed 4,096 refused some 900 of 5,000 stations
-        coming back at once, each then retrying: they were all back in 46-52 s instead of
-        31-37 s (`benchmarks/RESULTS.md`). Half the descriptors still leaves the other half to
-        the stations already in and to the database."""
+        coming back at once, each then retrying (all back in 46-52 s in three runs; with no
+        refusal 31-67 s in four, median 39 s: `benchmarks/RESULTS.md`). Half the descriptors
+        still leaves the other half to the stations already in and to the database."""
         if self.ocpp_max_pending_handshakes is not None:
             return self.ocpp_max_pending_handshakes
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
