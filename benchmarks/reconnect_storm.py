@@ -15,7 +15,8 @@ ceiling of this machine in this run) and each phase's `echo_ratio` to it; the AP
 no storm (baseline), and for the first connection of
 all stations (cold: every password is checked), for their reconnection after all sockets
 dropped at once, and for their return after a restart of the server (`--no-restart` skips
-it): the time until all are booted, handshake retries, and the p50/p99/max latency
+it), each phase once the server has digested the one before (`settled_before_s`): the time
+until all are booted, handshake retries, and the p50/p99/max latency
 of `GET /api/v1/stations` meanwhile.
 """
 
@@ -222,6 +223,20 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def settled(pid: int, limit_s: float = 300.0) -> float:
+    """Wait until the server has digested the last storm (its event consumers, the planner's
+    first plans): under a quarter of a core over two seconds. How long that took."""
+    t0 = time.monotonic()
+    last = cpu_s(pid)
+    while time.monotonic() - t0 < limit_s:
+        await asyncio.sleep(2.0)
+        now = cpu_s(pid)
+        if now - last < 0.5:
+            break
+        last = now
+    return round(time.monotonic() - t0, 1)
+
+
 def with_cpu(phase: dict[str, Any], spent_s: float) -> dict[str, Any]:
     booted = phase["booted"] or 1
     return phase | {"server_cpu_s": round(spent_s, 1),
@@ -336,6 +351,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         spent = cpu_s(server.pid)
         cold, cold_api = await measured(base_url, key, args.interval, phase)
         cold, spent = with_cpu(cold, cpu_s(server.pid) - spent), cpu_s(server.pid)
+        settled_first = await settled(server.pid)
         for st in stations:
             await st.drop()
         spy.start("reconnect", server.pid)
@@ -344,11 +360,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         spy.stop()  # its server stops next
         restart = None
         if args.restart:
+            settled_reconnect = await settled(server.pid)
             server, restart, restart_api = await restarted(
                 server, [evhub, "serve", "--port", str(args.port)], env, base_url, key,
                 args.interval, phase, spy,
             )  # fmt: skip
-            restart = with_ratio(restart, echo) | {"api": latency(restart_api)}
+            restart = with_ratio(restart, echo) | {
+                "api": latency(restart_api),
+                "settled_before_s": settled_reconnect,
+            }
         for st in stations:
             await st.drop()
         return {
@@ -357,7 +377,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "echo_baseline": echo and {k: v for k, v in echo.items() if k != "booted_by_second"},
             "api_baseline": latency(baseline),
             "first_connect": with_ratio(cold, echo) | {"api": latency(cold_api)},
-            "reconnect": with_ratio(reconnect, echo) | {"api": latency(reconnect_api)},
+            "reconnect": with_ratio(reconnect, echo)
+            | {"api": latency(reconnect_api), "settled_before_s": settled_first},
             "restart": restart,
         }
     finally:
