@@ -1,5 +1,5 @@
 """Vehicle-to-grid live: an OCPP 2.1 station's bidirectional car feeds the grid while energy is
-dear and still leaves with its target; a 2.0.1 station beside it only ever charges.
+dear and still leaves with its target; a 1.6 and a 2.0.1 station beside it only ever charge.
 
 Real server, real sockets: simulated stations, the site's day-ahead prices imported through the
 prices service, the driver's consent through the REST API.
@@ -21,6 +21,7 @@ from evhub.planning.v2x_needs import EFFICIENCY
 from evhub.prices import service as prices
 from evhub.prices.points import PricePoint
 from evhub.sim import SimEV, SimEvse, SimStation
+from evhub.sim.station import OcppVersion
 from tests.integration.live_server import PASSWORD, LiveServer, run_server
 
 START = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -75,6 +76,10 @@ def _profiles(st: SimStation) -> list[dict[str, Any]]:
 
 
 def _periods(profile: dict[str, Any]) -> list[dict[str, Any]]:
+    if "cs_charging_profiles" in profile:  # OCPP 1.6: one schedule per profile
+        return list(
+            profile["cs_charging_profiles"]["charging_schedule"]["charging_schedule_period"]
+        )
     return [
         period
         for schedule in profile["charging_profile"]["charging_schedule"]
@@ -98,17 +103,17 @@ def _stored_kwh(allocated_kw: list[float], slot_minutes: float) -> float:
     return sum((p * EFFICIENCY if p > 0 else p / EFFICIENCY) * hours for p in allocated_kw)
 
 
-async def test_consenting_21_car_discharges_while_dear_and_201_station_only_charges(
+async def test_consenting_21_car_discharges_while_dear_and_16_and_201_stations_only_charge(
     database_url: str,
 ) -> None:
     clock = AcceleratedClock(START, SPEED)
     async with run_server(database_url, clock=clock, plan_interval_s=60.0) as server:
-        site = await server.add_site(grid_limit_kw=100.0)
+        site = await server.add_site(grid_limit_kw=150.0)
         dc = [{"evse_id": 1, "current_type": "DC", "max_power_kw": 50.0}]
-        for sid in ("CP-21", "CP-201"):
+        ids: dict[OcppVersion, str] = {"2.1": "CP-21", "2.0.1": "CP-201", "1.6": "CP-16"}
+        for sid in ids.values():
             await server.add_station(sid, site, evses=dc)
-        await server.add_token("TAG21")
-        await server.add_token("TAG201")
+            await server.add_token(f"TAG{sid[3:]}")
         await _import_prices(server, site)
         stations = {
             version: SimStation(
@@ -120,7 +125,7 @@ async def test_consenting_21_car_discharges_while_dear_and_201_station_only_char
                 clock=clock,
                 meter_interval_s=30.0,
             )  # fmt: skip
-            for sid, version in (("CP-21", "2.1"), ("CP-201", "2.0.1"))
+            for version, sid in ids.items()
         }
         for st in stations.values():
             await st.start()
@@ -140,15 +145,16 @@ async def test_consenting_21_car_discharges_while_dear_and_201_station_only_char
                 )  # fmt: skip
                 for version in stations
             }
-            await stations["2.1"].plug_in(1, cars["2.1"], "TAG21")
-            await stations["2.0.1"].plug_in(1, cars["2.0.1"], "TAG201")
+            for version, sid in ids.items():
+                await stations[version].plug_in(1, cars[version], f"TAG{sid[3:]}")
             tx21 = await _running_tx(server, "CP-21")
             tx201 = await _running_tx(server, "CP-201")
+            tx16 = await _running_tx(server, "CP-16")
             # Consent is off by default: the 2.1 car's own needs arrive, and it only charges.
             charging = await _planned(server, site, tx21, lambda s: s["need_source"] == "iso15118")
             assert min(charging["session"]["allocated_kw"]) >= 0
             consent = {"v2g_consent": True, "min_soc_pct": 40, "target_soc_pct": 80}
-            for tx in (tx21, tx201):
+            for tx in (tx21, tx201, tx16):
                 body = consent | (
                     {} if tx == tx21 else {"energy_kwh": 12.0, "departure": departure.isoformat()}
                 )
@@ -180,13 +186,15 @@ async def test_consenting_21_car_discharges_while_dear_and_201_station_only_char
                     await asyncio.sleep(0.05)
             assert cars["2.1"].discharged_kwh > 0 and cars["2.1"].soc >= 0.4
 
-            # The 2.0.1 station beside it only ever charges, its consenting driver included.
-            other = [s for s in plan["sessions"] if s["transaction_id"] == tx201]
-            assert other and min(other[0]["allocated_kw"]) >= 0
-            told = [p for profile in _profiles(stations["2.0.1"]) for p in _periods(profile)]
-            assert told and all(p["limit"] >= 0 and "setpoint" not in p for p in told)
-            assert cars["2.0.1"].discharged_kwh == 0
-            assert await _exported_wh(server, "CP-201") == 0
+            # The 1.6 and 2.0.1 stations beside it only ever charge, their consenting drivers
+            # and bidirectional cars included.
+            for version, tx in (("2.0.1", tx201), ("1.6", tx16)):
+                other = [s for s in plan["sessions"] if s["transaction_id"] == tx]
+                assert other and min(other[0]["allocated_kw"]) >= 0, version
+                told = [p for profile in _profiles(stations[version]) for p in _periods(profile)]
+                assert told and all(p["limit"] >= 0 and "setpoint" not in p for p in told)
+                assert cars[version].discharged_kwh == 0
+                assert await _exported_wh(server, ids[version]) == 0
         finally:
             for st in stations.values():
                 await st.stop()
