@@ -14,6 +14,7 @@ TxProfile beats the TxDefaultProfile; a station keeps its profiles while offline
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,15 +77,21 @@ class Told:
         return (self.station_id, self.limit.evse_id)
 
 
+# Sites dispatch at once: so many of their journal writes at a time, the others wait their turn
+# rather than take every connection of the pool.
+MAX_CONCURRENT_WRITES = 4
+
+
 class LimitJournal:
     """Reads and writes `evse_limits`, each write in its own committed unit of work."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
+        self._writes = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
 
     async def intents(self, told: Iterable[Told], now: datetime) -> None:
         told = list(told)
-        async with self.uow() as session:
+        async with self._writes, self.uow() as session:
             rows = await _rows_of(session, told)
             for t in told:
                 row = rows.get(_pk(t))
@@ -102,7 +109,7 @@ class LimitJournal:
     async def answers(self, answered: Iterable[tuple[Told, str]], now: datetime) -> None:
         """`status` is "accepted", "refused" or "unknown" (no answer came)."""
         answered = list(answered)
-        async with self.uow() as session:
+        async with self._writes, self.uow() as session:
             rows = await _rows_of(session, [t for t, _ in answered])
             for t, status in answered:
                 row = rows.get(_pk(t))

@@ -89,6 +89,7 @@ class PlanningLoop:
         self._planned_at: dict[int, datetime] = {}  # when each site was last planned
         self._wake = asyncio.Event()
         self._to_send: dict[int, tuple[SitePlan, frozenset[EvseKey]]] = {}
+        self._sending: set[int] = set()  # sites whose sender is running
         self._send_wake = asyncio.Event()
         self._units_to_read: asyncio.Queue[str] = asyncio.Queue()
 
@@ -252,23 +253,41 @@ class PlanningLoop:
         return site_plan
 
     async def _dispatcher(self) -> None:
-        """Sends the latest plan of each site, one at a time, so that what the stations were
-        told always comes from one plan; a plan superseded while waiting is never sent."""
-        while True:
-            await self._send_wake.wait()
-            self._send_wake.clear()
-            while self._to_send:
-                site_id, (site_plan, connected) = self._to_send.popitem()
+        """Sends the latest plan of each site: the sites at once, each site's plans one at a
+        time, so that what a site's stations were told always comes from one plan (a plan
+        superseded while waiting is never sent) and a station that does not answer delays
+        its own site only. One sender for all sites waited the response timeout of every
+        silent station before any other site's limits went out."""
+        async with asyncio.TaskGroup() as group:
+            while True:
+                await self._send_wake.wait()
+                self._send_wake.clear()
+                for site_id in [k for k in self._to_send if k not in self._sending]:
+                    self._sending.add(site_id)
+                    group.create_task(self._send_site(site_id))
+
+    async def _send_site(self, site_id: int) -> None:
+        """The site's latest plans until none is waiting (no await between the last check
+        and leaving: a plan published meanwhile finds no sender and starts one)."""
+        try:
+            while site_id in self._to_send:
+                site_plan, connected = self._to_send.pop(site_id)
                 now = self.clock.now()
-                sent = await dispatch(
-                    self.control, site_plan, self.in_force, self.refused, connected, now,
-                    self.journal, self.profile_validity_s,
-                )  # fmt: skip
+                try:
+                    sent = await dispatch(
+                        self.control, site_plan, self.in_force, self.refused, connected, now,
+                        self.journal, self.profile_validity_s,
+                    )  # fmt: skip
+                except Exception:  # the next plan tries again; the other sites go on
+                    log.exception("site=%s event=dispatch_failed", site_id)
+                    continue
                 log.info(
                     "site=%s event=dispatched sessions=%d capacity_kw=%.1f solve_ms=%.1f sent=%d",
                     site_id, len(site_plan.allocations), site_plan.capacity_kw,
                     site_plan.solve_ms, sent,
                 )  # fmt: skip
+        finally:
+            self._sending.discard(site_id)
 
     async def _compute(self, site_id: int) -> tuple[SitePlan, frozenset[EvseKey], datetime]:
         now = self.clock.now()
