@@ -299,7 +299,7 @@ class Settings(BaseSettings):
         """How many connections may be in handshake at once: the configured cap, or half of
         this process's file descriptors. A fixed 4,096 refused some 900 of 5,000 stations
         coming back at once, each then retrying (all back in 46-52 s in three runs; with no
-        refusal 31-67 s in four, median 39 s: `benchmarks/RESULTS.md`). Half the descriptors
+        refusal 31-67 s in five, median 42 s: `benchmarks/RESULTS.md`). Half the descriptors
         still leaves the other half to the stations already in and to the database."""
         if self.ocpp_max_pending_handshakes is not None:
             return self.ocpp_max_pending_handshakes
