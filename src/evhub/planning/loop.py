@@ -91,7 +91,7 @@ class PlanningLoop:
         self._to_send: dict[int, tuple[SitePlan, frozenset[EvseKey]]] = {}
         self._sending: set[int] = set()  # sites whose sender is running
         self._send_wake = asyncio.Event()
-        self._units_to_read: asyncio.Queue[str] = asyncio.Queue()
+        self._units_to_read: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -141,35 +141,40 @@ class PlanningLoop:
         if not self.leads(await self._site(station_id) or 0):
             return  # another node plans that site and tells its stations
         if event.kind == "station.connected":
-            self._forget_station(station_id)
+            version = event.data.get("ocpp_version")
+            self._forget_station(station_id, None if version is None else str(version))
         elif "evse_id" in event.data:  # a new or ended session: try that EVSE again
             self.refused.pop((station_id, int(event.data["evse_id"])), None)
         site_id = await self._site(station_id)
         if site_id is not None:
             self.request(site_id)
 
-    def _forget_station(self, station_id: str) -> None:
+    def _forget_station(self, station_id: str, ocpp_version: str | None) -> None:
         """A (re)connected station may or may not have kept its profiles: tell it everything
         again, counting the old limits as still in force until then (lowered first, across
         the site). Re-sent rather than read back: a profile with the same id replaces the
         installed one (1.6 §5.16.2, 2.0.1 K01.FR.05), so re-sending corrects every case in one
         round trip, whereas reading needs 2.0.1 GetChargingProfiles (K09), answered later by
         ReportChargingProfiles, or 1.6 GetCompositeSchedule (§5.7), which gives only the
-        combined schedule of one connector and not the profiles that make it."""
+        combined schedule of one connector and not the profiles that make it. Only a 1.6
+        station is asked its schedule units (`ocpp_version` as its connection event says,
+        looked up when it does not)."""
         for key in [k for k in self.in_force if k[0] == station_id]:
             self.in_force[key] = replace(self.in_force[key], kind="unknown")
         self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
-        self._units_to_read.put_nowait(station_id)
+        if ocpp_version in (None, "1.6"):
+            self._units_to_read.put_nowait((station_id, ocpp_version))
 
     async def _read_rate_units(self) -> None:
         """Ask each (re)connected 1.6 station which schedule units it accepts (§9.4), apart
         from the listener so that a slow station delays nobody; never inside a transaction."""
         while True:
-            station_id = await self._units_to_read.get()
-            async with self.uow() as s:
-                version = await s.scalar(
-                    select(Station.ocpp_version).where(Station.id == station_id)
-                )
+            station_id, version = await self._units_to_read.get()
+            if version is None:  # a query per station only when its event did not say
+                async with self.uow() as s:
+                    version = await s.scalar(
+                        select(Station.ocpp_version).where(Station.id == station_id)
+                    )
             if version != "1.6":
                 continue
             try:
