@@ -23,6 +23,10 @@ from evhub.serving import uvicorn_options
 from evhub.settings import Settings
 
 PASSWORD = "station-password-0001"
+# The tests' HTTP clients drop an idle connection before the server would (uvicorn closes one
+# idle for 5 s, httpx's default expiry is 5 s too): a request sent on a connection the server
+# is closing at that moment fails with a ReadError.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=2.0)
 USER_PASSWORD = "console-password-1"
 
 
@@ -54,7 +58,9 @@ class LiveServer:
             r = await self.http.post("/api/v1/api-keys", json=body)
             assert r.status_code == 201, r.text
             headers = {"Authorization": f"Bearer {r.json()['key']}"}
-        client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
+        client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=30, limits=CLIENT_LIMITS
+        )
         return await self._clients.enter_async_context(client)
 
     async def console(
@@ -69,7 +75,7 @@ class LiveServer:
         r = await self.http.post("/api/v1/users", json=body)
         assert r.status_code == 201, r.text
         client = await self._clients.enter_async_context(
-            httpx.AsyncClient(base_url=self.base_url, timeout=30)
+            httpx.AsyncClient(base_url=self.base_url, timeout=30, limits=CLIENT_LIMITS)
         )
         return client, await login(client, name, USER_PASSWORD)
 
@@ -133,7 +139,10 @@ async def run_server(
         port = server.servers[0].sockets[0].getsockname()[1]
         headers = {"Authorization": f"Bearer {admin_key}"}
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
+            base_url=f"http://127.0.0.1:{port}",
+            headers=headers,
+            timeout=30,
+            limits=CLIENT_LIMITS,
         ) as http:
             live = LiveServer(app, port, http)
             async with live._clients:

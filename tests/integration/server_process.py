@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from tests.integration.live_server import CLIENT_LIMITS
+
 READY_TIMEOUT_S = 60.0
 
 
@@ -55,7 +57,9 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.var_dir / "server.log"
         headers = {"Authorization": f"Bearer {self.admin_key}"}
-        self.http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=30, limits=CLIENT_LIMITS
+        )
 
     @property
     def base_url(self) -> str:
