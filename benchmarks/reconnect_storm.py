@@ -332,7 +332,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "EVHUB_BOOTSTRAP_ADMIN_KEY": key,
         "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
     }
-    server = subprocess.Popen([evhub, "serve", "--port", str(args.port)], env=env)
+    command = [evhub, "serve", "--port", str(args.port)]
+    server = subprocess.Popen(command, env=env)
     spy = Spy(args.py_spy, args.py_spy_phase)
     spy.start("first", server.pid)
     base_url = f"http://127.0.0.1:{args.port}"
@@ -362,7 +363,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.restart:
             settled_reconnect = await settled(server.pid)
             server, restart, restart_api = await restarted(
-                server, [evhub, "serve", "--port", str(args.port)], env, base_url, key,
+                server, command, env, base_url, key,
                 args.interval, phase, spy,
             )  # fmt: skip
             restart = with_ratio(restart, echo) | {

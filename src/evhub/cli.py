@@ -74,7 +74,7 @@ def serve(
     # other commands start without them.
     from evhub.app import create_app
     from evhub.cluster.workers import reuse_port_socket, run_workers, workers_refused
-    from evhub.ocpp.endpoint import leave
+    from evhub.ocpp.endpoint import leave_app
 
     settings = load_settings()
     _configure_logging(settings.log_level)
@@ -99,13 +99,7 @@ def serve(
         ssl_certfile=settings.ssl_certfile,
         ssl_keyfile=settings.ssl_keyfile,
     )
-
-    async def stations_offline() -> None:
-        gateway = getattr(application.state, "gateway", None)  # absent if start-up failed
-        if gateway is not None:
-            await leave(gateway)
-
-    server = StoppingServer(config, stations_offline)
+    server = StoppingServer(config, lambda: leave_app(application))
     server.run()
     if not server.started:
         raise typer.Exit(3)  # uvicorn's own exit status when the server could not start

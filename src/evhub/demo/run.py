@@ -24,7 +24,7 @@ from evhub.auth.passwords import generate_api_key, generate_password
 from evhub.clock import AcceleratedClock
 from evhub.demo.cars import CarStats, CarTrips, plan_day, register_fleet
 from evhub.demo.hub import Hub, book, register_hub, shopping_centre_layout, sim_stations
-from evhub.ocpp.endpoint import leave
+from evhub.ocpp.endpoint import leave_app
 from evhub.serving import StoppingServer, uvicorn_options
 from evhub.settings import Settings
 from evhub.sim import generate_day, run_day
@@ -176,7 +176,7 @@ async def run_demo(
         log_level="warning",
         **uvicorn_options(settings),
     )
-    server = StoppingServer(config, lambda: leave(app.state.gateway))
+    server = StoppingServer(config, lambda: leave_app(app))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
@@ -170,6 +171,13 @@ async def leave(ctx: GatewayContext) -> int:
     ctx.leaving = True
     log.info("event=stations_marked_offline stations=%d", len(station_ids))
     return len(station_ids)
+
+
+async def leave_app(app: Starlette) -> None:
+    """`leave` for the app's gateway, which a start-up that failed never set."""
+    gateway: GatewayContext | None = getattr(app.state, "gateway", None)
+    if gateway is not None:
+        await leave(gateway)
 
 
 def _connected(

@@ -18,13 +18,7 @@ from datetime import datetime, timedelta
 from evhub.control import ChargerControl, ChargingLimit
 from evhub.errors import StationUnavailable
 from evhub.planning.charging_limit import build_limit, limit_kw, rate_unit
-from evhub.planning.evse_limits import (
-    CHANGE_THRESHOLD_KW,
-    ROUNDING_KW,
-    InForce,
-    LimitJournal,
-    Told,
-)
+from evhub.planning.evse_limits import InForce, LimitJournal, Told
 from evhub.planning.live import EvseInfo, EvseKey, SitePlan
 
 __all__ = ["Change", "InForce", "changes", "dispatch", "to_limit"]
@@ -96,10 +90,10 @@ def changes(
 
 def _default_known(current: InForce | None, kw: float) -> bool:
     """Whether the EVSE is known to fall back to a TxDefault of `kw` once its car leaves."""
-    if current is None:
-        return False
-    fallback = current.kw if current.kind == "default" else current.fallback_kw
-    return fallback is not None and -ROUNDING_KW <= kw - fallback < CHANGE_THRESHOLD_KW
+    fallback = None if current is None else current.falls_back_to_kw
+    return fallback is not None and InForce("default", fallback).may_stay_for(
+        InForce("default", kw)
+    )
 
 
 def _expiring(current: InForce | None, renew_before: datetime | None) -> bool:
@@ -158,11 +152,8 @@ def _fallback(change: Change, current: InForce | None) -> float:
     """What the EVSE applies once a TxProfile ends: its TxDefault, as far as evhub knows."""
     if change.transaction_id is None:
         return change.target.kw
-    if current is None:
-        return change.evse.max_power_kw
-    if current.kind == "default":
-        return current.kw
-    return current.fallback_kw if current.fallback_kw is not None else change.evse.max_power_kw
+    fallback = None if current is None else current.falls_back_to_kw
+    return fallback if fallback is not None else change.evse.max_power_kw
 
 
 async def dispatch(

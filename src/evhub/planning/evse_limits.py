@@ -56,6 +56,11 @@ class InForce:
             -ROUNDING_KW <= target.kw - self.kw < CHANGE_THRESHOLD_KW
         )
 
+    @property
+    def falls_back_to_kw(self) -> float | None:
+        """What the EVSE applies once its car leaves or its TxProfile ends, where known."""
+        return self.kw if self.kind == "default" else self.fallback_kw
+
     def counted_kw(self, now: datetime) -> float:
         """What the EVSE may draw at `now` by what it was told."""
         if self.valid_until is not None and now >= self.valid_until:
