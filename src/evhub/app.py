@@ -204,7 +204,7 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
     )
     app.router.routes.extend(_domain_routes())
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.add_api_websocket_route("/ocpp/{station_id}", ocpp_websocket)
+    app.router.add_websocket_route("/ocpp/{station_id}", ocpp_websocket)
     ocpi = create_ocpi_app()
     app.mount("/ocpi", ocpi)  # OCPI 2.2.1: its own envelope for every answer, errors included
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,7 @@ class CsmsEndpoint:
 
     ocpp_version: str
     id: str
-    route_map: dict[str, Any]
+    route_map: Mapping[str, Any]
     _connection: StarletteConnection
     _response_queue: Any
     _unique_id_generator: Any

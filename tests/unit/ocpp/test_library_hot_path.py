@@ -10,10 +10,12 @@ from typing import Any
 
 import ocpp
 import ocpp.charge_point as ocpp_charge_point
+import ocpp.routing as ocpp_routing
 import pytest
 
 from evhub.ocpp import library_hot_path
 from evhub.ocpp.v16.handlers import V16Handler
+from evhub.ocpp.v21.handlers import V21Handler
 from evhub.ocpp.v201.handlers import V201Handler
 
 LIBRARY = Path(ocpp.__file__).parent
@@ -92,3 +94,31 @@ def test_the_library_uses_nothing_else_of_inspect() -> None:
     assert used == {"signature", "isawaitable"}
     library_hot_path.install()
     assert ocpp_charge_point.camel_to_snake_case is library_hot_path.camel_to_snake_case
+
+
+@pytest.mark.parametrize("handler_class", [V16Handler, V201Handler, V21Handler])
+def test_route_map_is_the_one_the_library_builds(handler_class: type) -> None:
+    """Per class, bound per connection: the same actions, options and bound handlers as
+    `ocpp.routing.create_route_map` gives for the instance."""
+    handler = handler_class.__new__(handler_class)
+    expected = ocpp_routing.create_route_map(handler)
+    routes = library_hot_path.BoundRoutes(handler)
+    assert len(expected) > 10
+    assert set(routes) == set(expected) and len(routes) == len(expected)
+    for action, entry in expected.items():
+        assert action in routes
+        assert routes[action] == entry  # bound methods compare by function and instance
+        for option, value in routes[action].items():
+            if option != "_skip_schema_validation":
+                assert value.__self__ is handler
+    assert "NoSuchAction" not in routes
+    other = handler_class.__new__(handler_class)
+    first = next(iter(expected))
+    assert library_hot_path.BoundRoutes(other)[first]["_on_action"].__self__ is other
+
+
+def test_the_library_builds_its_route_map_with_the_name_replaced() -> None:
+    source = Path(ocpp_charge_point.__file__).read_text(encoding="utf-8")
+    assert "self.route_map = create_route_map(self)" in source
+    library_hot_path.install()
+    assert ocpp_charge_point.create_route_map is library_hot_path.BoundRoutes
