@@ -68,6 +68,47 @@ class InForce:
         return self.kw
 
 
+class InForceTable(dict[EvseKey, InForce]):
+    """What each EVSE was told, with its keys by station: a station's entries are read at
+    each of its (re)connections and a site's at each plan, which a scan of the whole table
+    made one pass over every EVSE each (at 5,000 stations, 2.6 % of a reconnection storm).
+    Only the mutators below are used on it; the others would leave the index behind."""
+
+    def __init__(self, entries: Mapping[EvseKey, InForce] | None = None) -> None:
+        super().__init__()
+        self._by_station: dict[str, set[int]] = {}
+        for key, value in (entries or {}).items():
+            self[key] = value
+
+    def __setitem__(self, key: EvseKey, value: InForce) -> None:
+        super().__setitem__(key, value)
+        self._by_station.setdefault(key[0], set()).add(key[1])
+
+    def __delitem__(self, key: EvseKey) -> None:
+        super().__delitem__(key)
+        self._unindex(key)
+
+    def pop(self, key: EvseKey, *default: InForce | None) -> InForce | None:  # type: ignore[override]
+        if key in self:
+            self._unindex(key)
+        return super().pop(key, *default)
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("set InForceTable entries one at a time (the index follows them)")
+
+    def keys_of(self, station_ids: Iterable[str]) -> list[EvseKey]:
+        """The keys of these stations' EVSEs."""
+        by_station = self._by_station
+        return [(sid, evse) for sid in station_ids for evse in by_station.get(sid, ())]
+
+    def _unindex(self, key: EvseKey) -> None:
+        evses = self._by_station.get(key[0])
+        if evses is not None:
+            evses.discard(key[1])
+            if not evses:
+                del self._by_station[key[0]]
+
+
 @dataclass(frozen=True)
 class Told:
     """One limit about to be sent, with what it replaces (for counting while unanswered)."""
@@ -122,11 +163,11 @@ class LimitJournal:
                     row.status = status
                     row.answered_at = None if status == "unknown" else now
 
-    async def rebuild(self, now: datetime) -> dict[EvseKey, InForce]:
+    async def rebuild(self, now: datetime) -> InForceTable:
         """The in-force cache after a restart: every entry "unknown" (each station is told
         again when reachable, decreases first), counted by the rules of this module."""
         async with self.uow() as session:
-            return await in_force_from_table(session, now)
+            return InForceTable(await in_force_from_table(session, now))
 
 
 def _pk(t: Told) -> tuple[str, int, str]:

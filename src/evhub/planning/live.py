@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -274,6 +274,27 @@ def tapering_cap_kw(measured_kw: float) -> float:
     return measured_kw * TAPER_HEADROOM + 2 * TAPER_SLACK_KW
 
 
+class LastSolve:
+    """A site's last request to the optimiser and its answer: a request equal to it gets the
+    same plan without a solve. The timer re-plans every site each minute; a site whose state
+    has not moved since (cars full or gone idle, the night, no meter value in between) asks
+    the same question again, and the solver, deterministic, would give the same answer."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        # One attribute, so that a reader in another thread (a preview) sees a matching pair.
+        self._last: tuple[PlanRequest, Plan] | None = None
+
+    def solve(self, request: PlanRequest, time_limit_s: float) -> Plan:
+        last = self._last
+        if last is not None and last[0] == request:
+            return replace(last[1], solve_ms=0.0)
+        result = _solve(request, time_limit_s)
+        self._last = (request, result)
+        return result
+
+
 def plan_site(
     snapshot: SiteSnapshot,
     previous_limits: Mapping[int, float],
@@ -281,11 +302,13 @@ def plan_site(
     horizon_slots: int = 288,
     time_limit_s: float = 2.0,
     peak_floor_kw: float = 0.0,
+    previous_solve: LastSolve | None = None,
 ) -> SitePlan:
     """Solve the site (CPU-bound: call it in a worker thread).
 
     `peak_floor_kw` is the peak the site has already drawn today: flattening below it gains
-    nothing and only delays energy that a car leaving early would then miss."""
+    nothing and only delays energy that a car leaving early would then miss. `previous_solve`
+    holds the site's last solve (one `LastSolve` per site)."""
     # Every EVSE keeps its allowance at all times (a car that leaves drops its EVSE back to
     # TxDefault, whatever its own limit was); the planner shares what is left, on top.
     allowances = {e.key: allowance_kw(snapshot, e) for e in snapshot.evses}
@@ -338,7 +361,8 @@ def plan_site(
     v2g = any(s.v2g_max_discharge_kw > 0 for s in sessions)
     request = PlanRequest(0, slot_minutes, horizon, sessions, limits, priced,
                           degradation_per_kwh=WEAR_PER_KWH if v2g else 0.0)  # fmt: skip
-    result = _solve(request, time_limit_s)
+    solver = previous_solve.solve if previous_solve is not None else _solve
+    result = solver(request, time_limit_s)
     rows = [tuple(float(round(p, 3)) for p in row) for row in result.offered_kw()]
     allocations = tuple(
         Allocation(

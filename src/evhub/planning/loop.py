@@ -21,8 +21,15 @@ from evhub.events.relay import Consumer
 from evhub.planning import caps
 from evhub.planning.demand import FleetDemand, HistoryDefaults
 from evhub.planning.dispatch import dispatch
-from evhub.planning.evse_limits import InForce, LimitJournal
-from evhub.planning.live import EvseKey, SitePlan, SiteSnapshot, plan_site, snapshot_site
+from evhub.planning.evse_limits import InForceTable, LimitJournal
+from evhub.planning.live import (
+    EvseKey,
+    LastSolve,
+    SitePlan,
+    SiteSnapshot,
+    plan_site,
+    snapshot_site,
+)
 from evhub.uow import UnitOfWork
 
 log = logging.getLogger("evhub.planning")
@@ -79,7 +86,7 @@ class PlanningLoop:
         self.journal = LimitJournal(uow)
         self.histories = HistoryDefaults()
         self.plans: dict[int, SitePlan] = {}
-        self.in_force: dict[EvseKey, InForce] = {}
+        self.in_force = InForceTable()
         # EVSEs whose station refused a profile or could not be reached, and when: they keep
         # their allowance (uncontrolled) until a retry is due or their session changes.
         self.refused: dict[EvseKey, datetime] = {}
@@ -87,6 +94,7 @@ class PlanningLoop:
         self._site_of: dict[str, int] = {}
         self._dirty: set[int] = set()
         self._planned_at: dict[int, datetime] = {}  # when each site was last planned
+        self._last_solve: dict[int, LastSolve] = {}  # sites are planned one at a time
         self._wake = asyncio.Event()
         self._to_send: dict[int, tuple[SitePlan, frozenset[EvseKey]]] = {}
         self._sending: set[int] = set()  # sites whose sender is running
@@ -159,9 +167,10 @@ class PlanningLoop:
         combined schedule of one connector and not the profiles that make it. Only a 1.6
         station is asked its schedule units (`ocpp_version` as its connection event says,
         looked up when it does not)."""
-        for key in [k for k in self.in_force if k[0] == station_id]:
+        for key in self.in_force.keys_of((station_id,)):
             self.in_force[key] = replace(self.in_force[key], kind="unknown")
-        self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
+        if self.refused:
+            self.refused = {k: t for k, t in self.refused.items() if k[0] != station_id}
         if ocpp_version in (None, "1.6"):
             self._units_to_read.put_nowait((station_id, ocpp_version))
 
@@ -307,14 +316,15 @@ class PlanningLoop:
                 histories=self.histories,
             )  # fmt: skip
         stations = snapshot.station_ids
-        known = {k: v.counted_kw(now) for k, v in self.in_force.items() if k[0] in stations}
+        known = {k: self.in_force[k].counted_kw(now) for k in self.in_force.keys_of(stations)}
         snapshot = replace(snapshot, known_kw=known)
         previous = self._settled_limits(snapshot, now)
         floor = self._peak_today(site_id, now)
+        last = self._last_solve.setdefault(site_id, LastSolve())
         site_plan = await anyio.to_thread.run_sync(
             lambda: plan_site(
                 snapshot, previous, self.slot_minutes, time_limit_s=self.time_limit_s,
-                peak_floor_kw=floor,
+                peak_floor_kw=floor, previous_solve=last,
             )
         )  # fmt: skip
         return site_plan, connected, now
