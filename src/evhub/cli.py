@@ -99,7 +99,9 @@ def serve(
         ssl_certfile=settings.ssl_certfile,
         ssl_keyfile=settings.ssl_keyfile,
     )
-    server = StoppingServer(config, lambda: leave_app(application))
+    server = StoppingServer(
+        config, lambda: leave_app(application), young_threshold=settings.gc_young_threshold
+    )
     server.run()
     if not server.started:
         raise typer.Exit(3)  # uvicorn's own exit status when the server could not start

@@ -84,19 +84,29 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Young, middle and full collections (`gc.set_threshold`): see `tune_collector`.
+COLLECTOR_THRESHOLDS = (10_000, 10, 10)
+
+
 class StoppingServer(uvicorn.Server):
     """uvicorn's server with one step of its own when it stops: after it stops accepting
     connections and before it asks the open ones to close, `before_close` runs (evhub marks
     its stations offline there, in one transaction)."""
 
-    def __init__(self, config: uvicorn.Config, before_close: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        before_close: Callable[[], Awaitable[Any]],
+        young_threshold: int = COLLECTOR_THRESHOLDS[0],
+    ) -> None:
         super().__init__(config)
         self._before_close = before_close
+        self._young_threshold = young_threshold
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            tune_collector()
+            tune_collector(self._young_threshold)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
@@ -108,7 +118,7 @@ class StoppingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def tune_collector() -> None:
+def tune_collector(young_threshold: int = COLLECTOR_THRESHOLDS[0]) -> None:
     """Fit the cyclic collector to a gateway's heap. Timed in storms of 5,000 stations
     (PostgreSQL; gc callbacks around each collection): with the defaults (700, 10, 10) the
     collector took 15-16 % of the server's CPU, 13 of those points in full collections of about
@@ -120,7 +130,4 @@ def tune_collector() -> None:
     collection, once collected."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*COLLECTOR_THRESHOLDS)
-
-
-COLLECTOR_THRESHOLDS = (10_000, 10, 10)
+    gc.set_threshold(young_threshold, *COLLECTOR_THRESHOLDS[1:])

@@ -30,21 +30,27 @@ class _Cycle:
         self.me = self
 
 
-async def test_a_started_server_freezes_its_heap_and_raises_the_thresholds(
-    collector_restored: None,
+@pytest.mark.parametrize("young", [None, 700])
+async def test_a_started_server_freezes_its_heap_and_sets_the_thresholds(
+    collector_restored: None, young: int | None
 ) -> None:
     gc.unfreeze()
-    assert gc.get_threshold() != COLLECTOR_THRESHOLDS
+    gc.set_threshold(123, 4, 5)
+    expected = COLLECTOR_THRESHOLDS if young is None else (young, *COLLECTOR_THRESHOLDS[1:])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(_app, log_level="warning", lifespan="off")
     config.load()
-    server = StoppingServer(config, lambda: _nothing())
+    server = (
+        StoppingServer(config, _nothing)
+        if young is None
+        else StoppingServer(config, _nothing, young_threshold=young)
+    )
     server.lifespan = config.lifespan_class(config)
     await server.startup(sockets=[sock])
     try:
         assert server.started
-        assert gc.get_threshold() == COLLECTOR_THRESHOLDS
+        assert gc.get_threshold() == expected
         assert gc.get_freeze_count() > 1000  # what start-up built: modules, this test
         cycle = _Cycle()
         gone = weakref.ref(cycle)
