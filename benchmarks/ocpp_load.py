@@ -40,6 +40,7 @@ import psutil
 import websockets
 from sqlalchemy import func, insert, select
 
+import collector_timing
 from echo_baseline import echo_server, saturate
 from evhub.accounts.models import Token
 from evhub.assets.credentials import hash_password
@@ -442,13 +443,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     await migrate_async(url)
     await provision(url, args.stations, args.per_site)
     evhub = shutil.which("evhub") or str(Path(sys.executable).parent / "evhub")
-    env = os.environ | {
-        "EVHUB_DATABASE_URL": url,
-        "EVHUB_LOG_LEVEL": args.server_log_level,
-        "EVHUB_VAR_DIR": str(workdir),
-        "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
-        "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
-    }
+    env = (
+        os.environ
+        | {
+            "EVHUB_DATABASE_URL": url,
+            "EVHUB_LOG_LEVEL": args.server_log_level,
+            "EVHUB_VAR_DIR": str(workdir),
+            "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
+            "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
+        }
+        | collector_timing.probe_env(workdir)
+    )
     command = [evhub, "serve", "--port", str(args.port), "--workers", str(args.workers)]
     server = subprocess.Popen(command, env=env)
     proc = psutil.Process(server.pid)
@@ -482,8 +487,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             # Connected stations idle (answering only the CSMS's calls) while the server
             # digests what the connections queued: its CPU meanwhile shows how much was left.
             settle_cpu0 = cpu_seconds(proc)
+            gc_settle0 = collector_timing.collected(workdir, server.pid)
             await asyncio.sleep(args.settle)
             settle_cpu = cpu_seconds(proc) - settle_cpu0
+            gc_window0 = collector_timing.collected(workdir, server.pid)
             stats.rtts_ms.clear()
             stats.answered_at.clear()
             sent0, t0 = stats.sent, time.monotonic()
@@ -502,6 +509,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 cpu_before = cpu_now
         elapsed = time.monotonic() - t0
         server_cpu = cpu_seconds(proc) - server_cpu0
+        gc_window1 = collector_timing.collected(workdir, server.pid)
         load_cpu = time.process_time() - load_cpu0
         db_cpu = postgres_cpu_seconds() - db_cpu0
         handled = stats.sent - sent0
@@ -534,6 +542,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "server_rss_mb": round(rss / 2**20, 1),
             "meter_samples_acked": stats.samples_acked,
             "meter_samples_persisted": persisted,
+            # The cyclic collector's seconds in the settle time and in the window (one worker:
+            # the process started; with several, their supervisor's only).
+            "settle": collector_timing.between(gc_settle0, gc_window0),
+            "window": collector_timing.between(gc_window0, gc_window1),
         }
     finally:
         if profiler is not None:

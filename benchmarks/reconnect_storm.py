@@ -45,6 +45,7 @@ from typing import Any
 import httpx
 import websockets
 
+import collector_timing
 from echo_baseline import echo_server
 from evhub.db import migrate_async
 from ocpp_load import PASSWORD, percentile, provision
@@ -237,10 +238,20 @@ async def settled(pid: int, limit_s: float = 300.0) -> float:
     return round(time.monotonic() - t0, 1)
 
 
-def with_cpu(phase: dict[str, Any], spent_s: float) -> dict[str, Any]:
+def with_cpu(
+    phase: dict[str, Any],
+    spent_s: float,
+    gc_before: dict[str, Any] | None = None,
+    gc_after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The phase with the server's CPU over it, and its collector's share of that CPU."""
     booted = phase["booted"] or 1
-    return phase | {"server_cpu_s": round(spent_s, 1),
-                    "server_cpu_ms_per_boot": round(1000 * spent_s / booted, 2)}  # fmt: skip
+    collector = collector_timing.between(gc_before, gc_after)
+    if collector and spent_s > 0:
+        collector["server_gc_share"] = round(collector["server_gc_s"] / spent_s, 3)
+    cpu = {"server_cpu_s": round(spent_s, 1),
+           "server_cpu_ms_per_boot": round(1000 * spent_s / booted, 2)}  # fmt: skip
+    return phase | cpu | collector
 
 
 class Spy:
@@ -275,6 +286,7 @@ async def restarted(
     interval_s: float,
     phase: Any,
     spy: Spy,
+    workdir: Path,
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any], list[float]]:
     """A restart with every station connected: the server is stopped as a deploy stops it
     (SIGTERM: it closes the sockets and marks the stations offline), a new one starts on the
@@ -289,9 +301,10 @@ async def restarted(
     await wait_healthy(base_url)
     started_s = time.monotonic() - t0
     spy.start("restart", server.pid)
-    spent = cpu_s(server.pid)
+    spent, gc_before = cpu_s(server.pid), collector_timing.collected(workdir, server.pid)
     result, api = await measured(base_url, key, interval_s, phase)
-    result = with_cpu(result, cpu_s(server.pid) - spent)
+    gc_after = collector_timing.collected(workdir, server.pid)
+    result = with_cpu(result, cpu_s(server.pid) - spent, gc_before, gc_after)
     spy.stop()
     return server, result | {"server_stop_s": round(stopped_s, 1),
                              "server_start_s": round(started_s, 1)}, api  # fmt: skip
@@ -324,14 +337,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     await provision(url, args.stations, args.per_site)
     key = "evh_" + secrets.token_urlsafe(32)
     evhub = shutil.which("evhub") or str(Path(sys.executable).parent / "evhub")
-    env = os.environ | {
-        "EVHUB_DATABASE_URL": url,
-        "EVHUB_LOG_LEVEL": "warning",
-        "EVHUB_VAR_DIR": str(workdir),
-        "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
-        "EVHUB_BOOTSTRAP_ADMIN_KEY": key,
-        "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
-    }
+    env = (
+        os.environ
+        | {
+            "EVHUB_DATABASE_URL": url,
+            "EVHUB_LOG_LEVEL": "warning",
+            "EVHUB_VAR_DIR": str(workdir),
+            "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
+            "EVHUB_BOOTSTRAP_ADMIN_KEY": key,
+            "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
+        }
+        | collector_timing.probe_env(workdir)
+    )
     command = [evhub, "serve", "--port", str(args.port)]
     server = subprocess.Popen(command, env=env)
     spy = Spy(args.py_spy, args.py_spy_phase)
@@ -349,22 +366,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         def phase() -> Any:
             return storm_phase(stations, ws_url, args.attempts, args.timeout)
 
-        spent = cpu_s(server.pid)
+        def collector() -> dict[str, Any] | None:
+            return collector_timing.collected(workdir, server.pid)
+
+        spent, gc_before = cpu_s(server.pid), collector()
         cold, cold_api = await measured(base_url, key, args.interval, phase)
-        cold, spent = with_cpu(cold, cpu_s(server.pid) - spent), cpu_s(server.pid)
+        cold = with_cpu(cold, cpu_s(server.pid) - spent, gc_before, collector())
         settled_first = await settled(server.pid)
         for st in stations:
             await st.drop()
         spy.start("reconnect", server.pid)
+        spent, gc_before = cpu_s(server.pid), collector()
         reconnect, reconnect_api = await measured(base_url, key, args.interval, phase)
-        reconnect = with_cpu(reconnect, cpu_s(server.pid) - spent)
+        reconnect = with_cpu(reconnect, cpu_s(server.pid) - spent, gc_before, collector())
         spy.stop()  # its server stops next
         restart = None
         if args.restart:
             settled_reconnect = await settled(server.pid)
             server, restart, restart_api = await restarted(
                 server, command, env, base_url, key,
-                args.interval, phase, spy,
+                args.interval, phase, spy, workdir,
             )  # fmt: skip
             restart = with_ratio(restart, echo) | {
                 "api": latency(restart_api),
