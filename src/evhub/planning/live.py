@@ -22,10 +22,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from evhub.assets import service as assets
-from evhub.assets.models import Station
+from evhub.assets.models import Evse, Station
 from evhub.charging.models import Transaction
 from evhub.planning import caps
 from evhub.planning.demand import FleetDemand, HistoryDefaults, Need, PluggedVehicle, needs_of
@@ -164,30 +163,30 @@ async def snapshot_site(
     histories: HistoryDefaults | None = None,
 ) -> SiteSnapshot:
     site = await assets.get_site(session, site_id)
-    stations = list(
-        (
-            await session.execute(
-                select(Station)
-                .where(Station.site_id == site_id)
-                .options(selectinload(Station.evses))
-            )
-        ).scalars()
-    )
-    ids = [st.id for st in stations]
+    # Columns, not entities: loading each station and its EVSEs through the ORM (a
+    # selectin load per plan) was 2 % of a loaded server's samples, for five values an EVSE.
+    rows = (
+        await session.execute(
+            select(Evse.station_id, Evse.evse_id, Evse.current_type, Evse.phases, Evse.max_power_kw)
+            .join(Station, Station.id == Evse.station_id)
+            .where(Station.site_id == site_id)
+            .order_by(Evse.station_id, Evse.evse_id)
+        )  # fmt: skip
+    ).all()
+    ids = sorted({r.station_id for r in rows})
     capped = await caps.caps_in_force(session, ids, now)
     units = await caps.rate_units(session, ids)
     evses = {
-        (e.station_id, e.evse_id): EvseInfo(
-            e.station_id,
-            e.evse_id,
-            e.current_type,
-            e.phases,
-            e.max_power_kw,
-            capped.get((e.station_id, e.evse_id)),
-            units.get(e.station_id),
+        (r.station_id, r.evse_id): EvseInfo(
+            r.station_id,
+            r.evse_id,
+            r.current_type,
+            r.phases,
+            r.max_power_kw,
+            capped.get((r.station_id, r.evse_id)),
+            units.get(r.station_id),
         )  # fmt: skip
-        for st in stations
-        for e in st.evses
+        for r in rows
     }
     txs = list(
         (
