@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -185,13 +186,30 @@ async def authenticate_station(
     return station
 
 
+# Per-message and per-connection updates as Core statements built once: an ORM-enabled
+# UPDATE is built and goes through the ORM's bulk-update path at every execution (1.8 % of a
+# loaded server's samples). A connected mark with its event: 230 against 605 us of CPU on
+# PostgreSQL, 437 against 787 on SQLite (benchmarks/station_marks.py).
+_STATIONS = cast(Table, Station.__table__)
+_BY_ID = _STATIONS.c.id == bindparam("station_id")
+_SEEN = bindparam("now", type_=_STATIONS.c.last_seen_at.type)
+_CONNECTED = (
+    update(_STATIONS)
+    .where(_BY_ID)
+    .values(online=True, last_seen_at=_SEEN, ocpp_version=bindparam("ocpp_version"))
+)
+_DISCONNECTED = update(_STATIONS).where(_BY_ID).values(online=False, last_seen_at=_SEEN)
+_TOUCHED = update(_STATIONS).where(_BY_ID).values(online=True, last_seen_at=_SEEN)
+
+
 async def mark_connected(
     session: AsyncSession, station_id: str, ocpp_version: str, online: bool, now: datetime
 ) -> None:
-    values: dict[str, object] = {"online": online, "last_seen_at": now}
     if online:
-        values["ocpp_version"] = ocpp_version
-    await session.execute(update(Station).where(Station.id == station_id).values(**values))
+        params = {"station_id": station_id, "now": now, "ocpp_version": ocpp_version}
+        await session.execute(_CONNECTED, params)
+    else:
+        await session.execute(_DISCONNECTED, {"station_id": station_id, "now": now})
     kind = "station.connected" if online else "station.disconnected"
     emit(session, kind, now, station_id=station_id, ocpp_version=ocpp_version)
 
@@ -210,9 +228,7 @@ async def replace_password_hash(
 
 
 async def touch(session: AsyncSession, station_id: str, now: datetime) -> None:
-    await session.execute(
-        update(Station).where(Station.id == station_id).values(last_seen_at=now, online=True)
-    )
+    await session.execute(_TOUCHED, {"station_id": station_id, "now": now})
 
 
 async def record_boot(
