@@ -176,7 +176,9 @@ async def run_demo(
         log_level="warning",
         **uvicorn_options(settings),
     )
-    server = StoppingServer(config, lambda: leave_app(app))
+    server = StoppingServer(
+        config, lambda: leave_app(app), young_threshold=settings.gc_young_threshold
+    )
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
