@@ -16,7 +16,8 @@ def probe_env(folder: Path) -> dict[str, str]:
     `folder` (one per process)."""
     path = [str(PROBE), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {"PYTHONPATH": os.pathsep.join(path),
-            "EVHUB_BENCH_GC_FILE": str(folder / "collector-{pid}.jsonl")}  # fmt: skip
+            "EVHUB_BENCH_GC_FILE": str(folder / "collector-{pid}.jsonl"),
+            "EVHUB_BENCH_SQL_FILE": str(folder / "statements-{pid}.json")}  # fmt: skip
 
 
 def collected(folder: Path, pid: int) -> dict[str, Any] | None:
@@ -48,3 +49,29 @@ def between(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict
         "server_gc_full_s": round(after["full_s"] - before["full_s"], 2),
         "server_gc_full_collections": after["full_collections"] - before["full_collections"],
     }
+
+
+def statements(folder: Path, pid: int) -> dict[str, list[int]]:
+    """Process `pid`'s SQL statements so far (to half a second): text -> [executions, rows]."""
+    try:
+        return dict(json.loads((folder / f"statements-{pid}.json").read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def statements_between(
+    before: dict[str, list[int]], after: dict[str, list[int]], per: int, top: int = 12
+) -> list[dict[str, Any]]:
+    """The statements executed between two censuses, most executed first, with their
+    executions and parameter sets per `per` (messages handled, say)."""
+    rows = []
+    for text, (executions, sets) in after.items():
+        was = before.get(text, [0, 0])
+        if executions > was[0]:
+            rows.append((executions - was[0], sets - was[1], text))
+    rows.sort(reverse=True)
+    return [
+        {"per_message": round(n / max(per, 1), 3), "rows_per_message": round(m / max(per, 1), 3),
+         "statement": text}
+        for n, m, text in rows[:top]
+    ]  # fmt: skip

@@ -415,6 +415,11 @@ def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command)
 
 
+def spy_output(args: argparse.Namespace, index: int) -> str:
+    """The profile's file: `--py-spy` itself, or one file per slice of `--py-spy-every` s."""
+    return f"{args.py_spy}.{index:02d}" if args.py_spy_every else str(args.py_spy)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -457,7 +462,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     command = [evhub, "serve", "--port", str(args.port), "--workers", str(args.workers)]
     server = subprocess.Popen(command, env=env)
     proc = psutil.Process(server.pid)
-    profiler = None
+    profilers: list[subprocess.Popen[bytes]] = []
     try:
         async with httpx.AsyncClient() as http:
             for _ in range(300):
@@ -491,13 +496,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(args.settle)
             settle_cpu = cpu_seconds(proc) - settle_cpu0
             gc_window0 = collector_timing.collected(workdir, server.pid)
+            sql_window0 = collector_timing.statements(workdir, server.pid)
             stats.rtts_ms.clear()
             stats.answered_at.clear()
             sent0, t0 = stats.sent, time.monotonic()
             server_cpu0, load_cpu0 = cpu_seconds(proc), time.process_time()
             db_cpu0 = postgres_cpu_seconds()
             if args.py_spy:  # the server's stacks over the measured window (collapsed text)
-                profiler = start_py_spy(server.pid, args.py_spy)
+                profilers.append(start_py_spy(server.pid, spy_output(args, 0)))
             stop_at[0] = t0 + args.duration
             go.set()
             rss, cpu_per_s, cpu_before = 0, [], server_cpu0
@@ -507,9 +513,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 cpu_now = cpu_seconds(proc)
                 cpu_per_s.append(round(100 * (cpu_now - cpu_before)))
                 cpu_before = cpu_now
+                if args.py_spy and args.py_spy_every and len(cpu_per_s) % args.py_spy_every == 0:
+                    profilers[-1].send_signal(signal.SIGINT)  # this slice ends, the next begins
+                    profilers.append(start_py_spy(server.pid, spy_output(args, len(profilers))))
         elapsed = time.monotonic() - t0
         server_cpu = cpu_seconds(proc) - server_cpu0
         gc_window1 = collector_timing.collected(workdir, server.pid)
+        sql_window1 = collector_timing.statements(workdir, server.pid)
         load_cpu = time.process_time() - load_cpu0
         db_cpu = postgres_cpu_seconds() - db_cpu0
         handled = stats.sent - sent0
@@ -546,9 +556,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             # the process started; with several, their supervisor's only).
             "settle": collector_timing.between(gc_settle0, gc_window0),
             "window": collector_timing.between(gc_window0, gc_window1),
+            # What each message handled in the window cost the database, statement by statement.
+            "statements_window": collector_timing.statements_between(
+                sql_window0, sql_window1, handled
+            ),
         }
     finally:
-        if profiler is not None:
+        for profiler in profilers:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             profiler.wait(60)
         server.terminate()
@@ -580,6 +594,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="`evhub serve --workers N`")
     p.add_argument("--server-log-level", default="warning", help="the server's EVHUB_LOG_LEVEL")
     p.add_argument("--py-spy", default=None, help="write the server's py-spy profile here")
+    p.add_argument(
+        "--py-spy-every", type=int, default=0,
+        help="one profile per this many seconds of the window (FILE.00, FILE.01, ...)",
+    )  # fmt: skip
     p.add_argument("--per-site", type=int, default=24, help="stations per site (hub)")
     p.add_argument(
         "--baseline", action=argparse.BooleanOptionalAction, default=True,

@@ -2,7 +2,8 @@
 EVHUB_BENCH_GC_FILE set (a path; "{pid}" in it becomes the process id): twice a second, the
 seconds and collections so far per generation, one JSON line each, timed by `gc.callbacks`
 around every collection. The benchmarks read it for the server they start
-(`collector_timing.py`); nothing of evhub loads it."""
+(`collector_timing.py`); nothing of evhub loads it. With EVHUB_BENCH_SQL_FILE set too, it
+also counts the process's SQL statements (`statement_census.py`)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,7 @@ def _install(path: str) -> None:
 
 if _PATH:
     _install(_PATH.replace("{pid}", str(os.getpid())))
+if os.environ.get("EVHUB_BENCH_SQL_FILE"):
+    import statement_census
+
+    statement_census.install(os.environ["EVHUB_BENCH_SQL_FILE"].replace("{pid}", str(os.getpid())))
