@@ -1,8 +1,8 @@
 """The unit of work: one database transaction, with the events emitted in it.
 
 The session's queued events are inserted into the outbox just before the commit, in the same
-transaction: no change without its event, no event without its change. After the commit the
-doorbell wakes this process's readers of the log.
+transaction (as its deferred rows, `evhub.deferred`): no change without its event, no event
+without its change. After the commit the doorbell wakes this process's readers of the log.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from evhub.deferred import discard_deferred
 from evhub.events.log import Doorbell
 from evhub.events.outbox import discard_pending, write_pending
 
@@ -31,6 +32,7 @@ class UnitOfWork:
                     yield session
                     written = await write_pending(session)
             finally:
+                discard_deferred(session)
                 discard_pending(session)
         if written:
             self.bell.ring()

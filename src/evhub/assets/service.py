@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from evhub.assets.credentials import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from evhub.assets.models import Connector, Evse, Site, Station, StationEvent, StatusRecord
+from evhub.deferred import INDEPENDENT, defer, memo
 from evhub.errors import Conflict, InvalidInput, NotFound
 from evhub.events import emit
 
@@ -193,13 +194,26 @@ async def authenticate_station(
 _STATIONS = cast(Table, Station.__table__)
 _BY_ID = _STATIONS.c.id == bindparam("station_id")
 _SEEN = bindparam("now", type_=_STATIONS.c.last_seen_at.type)
+# They write no table whose rows a status report defers: they run with those rows deferred.
+_ALONGSIDE = {INDEPENDENT: True}
 _CONNECTED = (
     update(_STATIONS)
     .where(_BY_ID)
     .values(online=True, last_seen_at=_SEEN, ocpp_version=bindparam("ocpp_version"))
+    .execution_options(**_ALONGSIDE)
 )
-_DISCONNECTED = update(_STATIONS).where(_BY_ID).values(online=False, last_seen_at=_SEEN)
-_TOUCHED = update(_STATIONS).where(_BY_ID).values(online=True, last_seen_at=_SEEN)
+_DISCONNECTED = (
+    update(_STATIONS)
+    .where(_BY_ID)
+    .values(online=False, last_seen_at=_SEEN)
+    .execution_options(**_ALONGSIDE)
+)
+_TOUCHED = (
+    update(_STATIONS)
+    .where(_BY_ID)
+    .values(online=True, last_seen_at=_SEEN)
+    .execution_options(**_ALONGSIDE)
+)
 
 
 async def mark_connected(
@@ -268,7 +282,10 @@ async def record_boot(
 # A status report's statements, Core and built once as the marks above: the ORM's way (a
 # history row flushed by the connector's query, the connector loaded as an entity, its update
 # flushed at commit) was 9 % of a loaded server's samples while every station reported a
-# status within a few seconds (benchmarks/status_reports.py).
+# status within a few seconds (benchmarks/status_reports.py). The history row and the
+# connector's update are deferred to the end of the transaction (`evhub.deferred`): a batch of
+# the station writer sends each once for all its reports instead of a round trip per report;
+# a query of the same transaction sends them first.
 _HISTORY = cast(Table, StatusRecord.__table__)
 _CONNECTORS = cast(Table, Connector.__table__)
 _EVSES = cast(Table, Evse.__table__)
@@ -286,6 +303,7 @@ _CONNECTOR_STATE = (
         _EVSES.c.evse_id == bindparam("evse_id"),
         _CONNECTORS.c.connector_id == bindparam("connector_id"),
     )
+    .execution_options(**_ALONGSIDE)  # the reports deferred before it are in the memo
 )
 _CONNECTOR_SET = (
     update(_CONNECTORS)
@@ -323,23 +341,29 @@ async def record_status(
         "error_code": error_code,
         "info": info,
     }
-    await session.execute(_RECORDED, [report | {"timestamp": timestamp, "received_at": now}])
+    defer(session, _RECORDED, report | {"timestamp": timestamp, "received_at": now})
     if evse_id == 0:
         _emit_status(session, report, timestamp, None)
         return False
-    key = {"station_id": station_id, "evse_id": evse_id, "connector_id": connector_id}
-    state = (await session.execute(_CONNECTOR_STATE, key)).first()
+    key = ("connector", station_id, evse_id, connector_id)
+    decided = memo(session)  # an earlier report of this transaction, its update still deferred
+    state = decided.get(key)
+    if state is None:
+        params = {"station_id": station_id, "evse_id": evse_id, "connector_id": connector_id}
+        state = (await session.execute(_CONNECTOR_STATE, params)).first()
     if state is None:  # first report: the connector is created (stations describe themselves)
         connector = await _connector(session, station_id, evse_id, connector_id)
         previous, previous_error = connector.status, connector.error_code
         connector.status, connector.error_code, connector.status_at = status, error_code, timestamp
         await session.flush()  # written now: the entity holds nothing a later flush could undo
+        pk = connector.id
     else:
         pk, previous, previous_error, status_at = state
         if status_at is not None and status_at > timestamp:
             return False
         values = {"pk": pk, "status": status, "error_code": error_code, "status_at": timestamp}
-        await session.execute(_CONNECTOR_SET, values)
+        defer(session, _CONNECTOR_SET, values)
+    decided[key] = (pk, status, error_code, timestamp)
     changed = previous != status or previous_error != error_code
     if changed:
         _emit_status(session, report, timestamp, previous)

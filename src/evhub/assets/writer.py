@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evhub.acknowledge import acknowledge, gather_batch
+from evhub.deferred import discard_deferred, write_deferred
 from evhub.events.outbox import PENDING
 from evhub.uow import UnitOfWork
 
@@ -123,9 +124,11 @@ class StationWriter:
                     try:
                         async with session.begin_nested():
                             result = await pending.operation(session)
+                            await write_deferred(session)  # its rows, in its savepoint
                             await session.flush()  # a constraint fails here, in the savepoint
                     except Exception as exc:
                         del events[queued_events:]
+                        discard_deferred(session)  # the memo too: what is written is the truth
                         failed[index] = exc
                         results.append(None)
                         log.warning("event=station_operation_failed error=%r", exc)

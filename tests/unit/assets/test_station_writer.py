@@ -115,6 +115,27 @@ async def test_a_failing_operation_fails_alone_and_leaves_no_event(hub: Hub) -> 
     assert sorted(e.data["station_id"] for e in events) == STATIONS  # none of CP-GONE's
 
 
+async def test_a_deferred_row_that_fails_fails_its_operation_alone(hub: Hub) -> None:
+    """A station-level report's history row is written at the end of the batch; the one of a
+    station that does not exist breaks its foreign key there, and only its report fails."""
+    writer = StationWriter(hub.uow)
+
+    def station_level(station_id: str) -> Operation[bool]:
+        return lambda s: assets.record_status(s, station_id, 0, 0, "Unavailable", NOW, NOW)
+
+    good = [asyncio.create_task(writer.submit(station_level(sid))) for sid in STATIONS]
+    bad = asyncio.create_task(writer.submit(station_level("CP-GONE")))
+    await _let_tasks_run()
+    results = await _run_until_done(writer, *good, bad)
+    assert results[:5] == [False] * 5 and isinstance(results[5], Exception)
+    assert writer.batches_written_again == 1 and writer.isolated_failures == 1
+    async with hub.uow() as s:
+        stored = (await s.execute(select(StatusRecord.station_id))).scalars().all()
+    assert sorted(stored) == STATIONS
+    events = await committed(hub.log, hub.read)
+    assert sorted(e.data["station_id"] for e in events) == STATIONS
+
+
 async def test_an_operation_is_not_acknowledged_when_the_writer_stops_first(hub: Hub) -> None:
     writer = StationWriter(hub.uow)
     runner = asyncio.create_task(writer.run())

@@ -133,3 +133,54 @@ async def test_a_station_level_report_is_always_published(uow: UnitOfWork) -> No
 
     assert [(c["evse_id"], c["previous"]) for c in await changes(uow)] == [(0, None), (0, None)]
     assert len(await history(uow)) == 2
+
+
+async def test_reports_of_one_transaction_follow_each_other(uow: UnitOfWork) -> None:
+    """A batch of the station writer holds several reports of a connector: each is judged
+    against the one before it, whose update is not written yet."""
+    async with uow() as s:
+        told = [
+            await assets.record_status(s, "CP-1", 1, 1, "Charging", NOW, NOW),
+            await assets.record_status(s, "CP-1", 1, 1, "Faulted", NOW + MIN, NOW, "Other"),
+            await assets.record_status(s, "CP-1", 1, 1, "Available", NOW - MIN, NOW),
+            await assets.record_status(s, "CP-1", 1, 1, "Faulted", NOW + 2 * MIN, NOW, "Other"),
+        ]
+
+    assert told == [True, True, False, False]
+    assert await connector_state(uow) == ("Faulted", "Other", NOW + 2 * MIN)
+    assert [(c["status"], c["previous"]) for c in await changes(uow)] == [
+        ("Charging", "Unknown"),
+        ("Faulted", "Charging"),
+    ]
+    assert len(await history(uow)) == 4
+
+
+async def test_a_query_of_the_same_transaction_sees_the_deferred_rows(uow: UnitOfWork) -> None:
+    async with uow() as s:
+        await assets.record_status(s, "CP-1", 1, 1, "Charging", NOW, NOW)
+        seen = await s.scalar(select(Connector.status).where(Connector.connector_id == 1))
+        rows = list(await s.scalars(select(StatusRecord.status)))
+
+    assert (seen, rows) == ("Charging", ["Charging"])
+
+
+async def test_a_session_committed_without_the_unit_of_work_writes_them_too(
+    uow: UnitOfWork,
+) -> None:
+    async with uow.sessions() as s, s.begin():
+        await assets.record_status(s, "CP-1", 1, 1, "Charging", NOW, NOW)
+
+    assert await connector_state(uow) == ("Charging", None, NOW)
+    assert await history(uow) == [("Charging", NOW)]
+
+
+async def test_a_rolled_back_transaction_leaves_nothing_to_a_later_one(uow: UnitOfWork) -> None:
+    with pytest.raises(RuntimeError):
+        async with uow() as s:
+            await assets.record_status(s, "CP-1", 1, 1, "Faulted", NOW, NOW)
+            raise RuntimeError("the operation failed")
+    await report(uow, "Charging", NOW + MIN)
+
+    assert await connector_state(uow) == ("Charging", None, NOW + MIN)
+    assert await history(uow) == [("Charging", NOW + MIN)]
+    assert [c["previous"] for c in await changes(uow)] == ["Unknown"]
