@@ -60,6 +60,7 @@ from evhub.events.relay import Relay, RelayTuning
 from evhub.events.tail import OutboxTail
 from evhub.feed.api import router as feed_router
 from evhub.feed.stream import EventFeed
+from evhub.frozen_heap import HeapFreezer
 from evhub.mail.sender import MailSender
 from evhub.mail.smtp import SmtpMailer
 from evhub.maintenance.api import router as maintenance_router
@@ -169,6 +170,9 @@ def create_app(settings: Settings, clock: Clock | None = None, migrate: bool = T
                 supervisor.start("charging.meter_writer", gateway.meter_writer.run)
                 supervisor.start("assets.station_writer", gateway.station_writer.run)
                 supervisor.start("ocpp.credential_reads", gateway.credential_reads.run)
+                if settings.gc_freeze_min_stations:
+                    freezer = HeapFreezer(gateway.registry, settings.gc_freeze_min_stations)
+                    supervisor.start("serving.heap_freezer", freezer.run)
                 _add_maintenance(once, services)
                 _start_reservations(app, once, services)
                 start_carsharing(app, once, settings, services)

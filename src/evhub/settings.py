@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         "default, 700, costs a storm about three times the collector's CPU for less memory "
         "(serving.tune_collector).",
     )
+    gc_freeze_min_stations: int = Field(
+        default=500,
+        ge=0,
+        description="From this many connected stations, steady, the node freezes its heap out "
+        "of the cyclic collector (frozen_heap); 0: never.",
+    )
     # Smart charging: slot length, re-plan timer, and the solver's time budget per plan.
     plan_slot_minutes: float = Field(default=5.0, gt=0, le=60)
     plan_interval_s: float = Field(default=60.0, gt=0)

@@ -38,6 +38,7 @@ class ConnectionRegistry:
         self._links: dict[str, StationLink] = {}
         self.presence = presence
         self._locks: dict[str, asyncio.Lock] = {}
+        self.ended = 0  # links that ended since start: detached, or replaced by a reconnect
 
     async def attach(self, link: StationLink) -> None:
         async with self._lock(link.id):
@@ -46,6 +47,7 @@ class ConnectionRegistry:
             if self.presence is not None:
                 await self.presence.claim(link.id)
         if previous is not None and previous is not link:
+            self.ended += 1
             log.info("station=%s event=replaced_connection", link.id)
             try:
                 await previous.close(1000, "replaced by a new connection")
@@ -67,6 +69,7 @@ class ConnectionRegistry:
         """Forget `link`; False when a newer connection of the same station took its place."""
         if self._links.get(link.id) is link:
             del self._links[link.id]
+            self.ended += 1
             return True
         return False
 
