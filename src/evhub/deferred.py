@@ -8,7 +8,8 @@ state) defers them instead. They are sent, each statement once with all its rows
 commit, and before any other statement of the session, as the ORM's autoflush does: a read in
 the same transaction sees them. Only statements marked `INDEPENDENT` (they touch none of the
 deferred tables, or consult `memo`) run with rows still deferred. `memo` holds what the
-transaction's operations decided and have not written yet (a connector's state, say).
+transaction's operations decided and have not written yet (a connector's state, say); a
+commit or a rollback ends both.
 """
 
 from __future__ import annotations
@@ -66,3 +67,14 @@ def _before_a_statement(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_commit")
 def _before_the_commit(session: Session) -> None:
     _write(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_the_commit(session: Session) -> None:
+    session.info.pop(MEMO, None)  # a next transaction of the session reads afresh
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_a_rollback(session: Session) -> None:
+    session.info.pop(DEFERRED, None)
+    session.info.pop(MEMO, None)

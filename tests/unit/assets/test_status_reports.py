@@ -184,3 +184,19 @@ async def test_a_rolled_back_transaction_leaves_nothing_to_a_later_one(uow: Unit
     assert await connector_state(uow) == ("Charging", None, NOW + MIN)
     assert await history(uow) == [("Charging", NOW + MIN)]
     assert [c["previous"] for c in await changes(uow)] == ["Unknown"]
+
+
+async def test_a_next_transaction_of_the_same_session_reads_the_state_afresh(
+    uow: UnitOfWork,
+) -> None:
+    async with uow.sessions() as s:
+        async with s.begin():
+            await assets.record_status(s, "CP-1", 1, 1, "Charging", NOW, NOW)
+        await report(uow, "Faulted", NOW + MIN, error_code="Other")  # meanwhile, elsewhere
+        async with s.begin():
+            again = await assets.record_status(
+                s, "CP-1", 1, 1, "Faulted", NOW + 2 * MIN, NOW, error_code="Other"
+            )
+
+    assert again is False  # the same state as the one written meanwhile: no change
+    assert await connector_state(uow) == ("Faulted", "Other", NOW + 2 * MIN)
