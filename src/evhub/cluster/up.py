@@ -48,6 +48,7 @@ class LocalCluster:
             Path(tempfile.mkdtemp(prefix="evhub-cluster-pg-")) if database_url is None else None
         )
         self.admin_key = "evh_" + secrets.token_urlsafe(32)
+        self.node_ports: dict[str, int] = {}  # node name -> its own port, behind haproxy
 
     @property
     def url(self) -> str:
@@ -76,6 +77,7 @@ class LocalCluster:
             node_env = env | {"EVHUB_NODE_ID": f"node-{n}"}
             node = local.start_node(node_env, port, self.dir / f"node-{n}.log")
             self.processes.append((f"node-{n}", node))
+            self.node_ports[f"node-{n}"] = port
             _wait_healthy(f"http://127.0.0.1:{port}", node, f"node-{n}")
             proxy_env[f"EVHUB_NODE{n}"] = f"127.0.0.1:{port}"
             self.console.print(f"node-{n} on 127.0.0.1:{port} (log {self.dir}/node-{n}.log)")
