@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from evhub.deferred import discard_deferred
 from evhub.events.log import Doorbell
 from evhub.events.outbox import discard_pending, write_pending
 
@@ -32,7 +31,6 @@ class UnitOfWork:
                     yield session
                     written = await write_pending(session)
             finally:
-                discard_deferred(session)
                 discard_pending(session)
         if written:
             self.bell.ring()
