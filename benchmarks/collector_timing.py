@@ -11,13 +11,15 @@ from typing import Any
 PROBE = Path(__file__).resolve().parent / "collector_probe"
 
 
-def probe_env(folder: Path) -> dict[str, str]:
-    """Environment variables for a server whose collections are to be timed, into files in
-    `folder` (one per process)."""
+def probe_env(folder: Path, statements: bool = False) -> dict[str, str]:
+    """Environment variables for a server whose collections are to be timed (and, with
+    `statements`, its SQL statements counted), into files in `folder` (one per process)."""
     path = [str(PROBE), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {"PYTHONPATH": os.pathsep.join(path),
-            "EVHUB_BENCH_GC_FILE": str(folder / "collector-{pid}.jsonl"),
-            "EVHUB_BENCH_SQL_FILE": str(folder / "statements-{pid}.json")}  # fmt: skip
+    env = {"PYTHONPATH": os.pathsep.join(path),
+           "EVHUB_BENCH_GC_FILE": str(folder / "collector-{pid}.jsonl")}  # fmt: skip
+    if statements:
+        env["EVHUB_BENCH_SQL_FILE"] = str(folder / "statements-{pid}.json")
+    return env
 
 
 def collected(folder: Path, pid: int) -> dict[str, Any] | None:

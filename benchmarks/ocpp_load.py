@@ -457,7 +457,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "EVHUB_HEARTBEAT_INTERVAL_S": "3600",
             "EVHUB_SECRET_KEY": secrets.token_urlsafe(48),  # as in production: keyed station hashes
         }
-        | collector_timing.probe_env(workdir)
+        | collector_timing.probe_env(workdir, statements=True)
     )
     command = [evhub, "serve", "--port", str(args.port), "--workers", str(args.workers)]
     server = subprocess.Popen(command, env=env)
